@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// CLI tests: run the real `jetstream-relay` command as a subprocess against real local servers.
+export default defineConfig({
+  test: {
+    include: ["test/cli/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    passWithNoTests: true,
+  },
+});
