@@ -1,15 +1,16 @@
-import "../provided-context.d.ts";
 import type { TestProject } from "vitest/node";
+import "../provided-context.d.ts";
+import { startJetstreamTestServer } from "./jetstream-test-server.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
-// Placeholder servers until the real ones land (issues 2 and 3 replace this file's body).
+// Starts the Node-side servers the worker tests talk to, on 127.0.0.1 with random ports. Tests inside
+// workerd drive them through their HTTP control routes (see each server's file).
 export default async function setup(project: TestProject) {
-  const { createServer } = await import("node:http");
-  const server = createServer((_req, res) => res.end("ok"));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  project.provide("jetstreamBase", `ws://127.0.0.1:${port}`);
-  project.provide("webhookBase", `http://127.0.0.1:${port}`);
+  const jetstream = await startJetstreamTestServer();
+  const webhook = await startWebhookReceiver();
+  project.provide("jetstreamBase", jetstream.base);
+  project.provide("webhookBase", webhook.base);
   return async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await Promise.all([jetstream.close(), webhook.close()]);
   };
 }
