@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** Options for running the worker in wrangler's local runtime (workerd, local queues and storage). */
+export interface WranglerDevOptions {
+  /** Path to the wrangler configuration. */
+  config: string;
+  ip?: string;
+  /** Port to serve on; 0 or absent picks a free one. */
+  port?: number;
+  /** Inspector port; null disables the inspector. */
+  inspectorPort?: number | null;
+  /** Folder for local persistence (Durable Object storage, queues). */
+  persistTo?: string;
+  /** Worker variables and secrets. Written to a private env file, never put on the command line. */
+  vars?: Record<string, string>;
+  /** Receives wrangler's output lines (stdout and stderr). */
+  onOutput?: (line: string, stream: "stdout" | "stderr") => void;
+  /** How long to wait for the worker to answer (ms). */
+  readyTimeoutMs?: number;
+}
+
+export interface RunningWorker {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Resolves with the exit code (or signal) once wrangler has exited. */
+  exited: Promise<number | NodeJS.Signals | null>;
+  /** Stops wrangler and its child processes (SIGTERM, then SIGKILL after a grace period). */
+  stop(): Promise<void>;
+  /** Kills wrangler and its children at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+}
+
+export function wranglerBin(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Dotenv text for the given variables; values are quoted so commas, '#' and spaces survive. */
+export function toEnvFile(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join("\n");
+}
+
+export async function startWranglerDev(options: WranglerDevOptions): Promise<RunningWorker> {
+  const ip = options.ip ?? "127.0.0.1";
+  const port = options.port || (await freePort(ip));
+  const secretsDir = await mkdtemp(join(tmpdir(), "jetstream-relay-vars-"));
+  const envFile = join(secretsDir, "worker.env");
+  await writeFile(envFile, toEnvFile(options.vars ?? {}), { mode: 0o600 });
+
+  const args = [wranglerBin(), "dev", "--config", options.config, "--ip", ip, "--port", String(port), "--env-file", envFile];
+  args.push("--show-interactive-dev-session=false", "--log-level", "log");
+  if (options.inspectorPort === null || options.inspectorPort === undefined) {
+    args.push("--inspector-port", String(await freePort("127.0.0.1")));
+  } else {
+    args.push("--inspector-port", String(options.inspectorPort));
+  }
+  if (options.persistTo) args.push("--persist-to", options.persistTo);
+
+  const child = spawn(process.execPath, args, {
+    // Its own process group: wrangler starts further processes (node, workerd) that must stop with it.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      CI: "true",
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_HIDE_BANNER: "true",
+      FORCE_COLOR: "0",
+    },
+  });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const output: string[] = [];
+  for (const stream of ["stdout", "stderr"] as const) {
+    let pending = "";
+    child[stream]!.setEncoding("utf8").on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        output.push(line);
+        if (output.length > 200) output.shift();
+        options.onOutput?.(line, stream);
+      }
+    });
+  }
+
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await rm(secretsDir, { recursive: true, force: true });
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      signalGroup("SIGTERM");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    signalGroup("SIGKILL"); // stragglers of the group
+    await cleanup();
+  };
+  const kill = async () => {
+    signalGroup("SIGKILL");
+    await exited;
+    await cleanup();
+  };
+
+  const url = `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  while (true) {
+    if (exitedEarly) {
+      await cleanup();
+      throw new Error(`wrangler dev exited before serving:\n${output.slice(-30).join("\n")}`);
+    }
+    try {
+      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
+      await res.body?.cancel();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`wrangler dev did not answer on ${url} in time:\n${output.slice(-30).join("\n")}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  return { url, port, process: child, exited, stop, kill };
+}
