@@ -8,8 +8,10 @@ import { startWebhookReceiver } from "./webhook-receiver.ts";
 export default async function setup(project: TestProject) {
   const jetstream = await startJetstreamTestServer();
   const webhook = await startWebhookReceiver();
-  project.provide("jetstreamBase", jetstream.base);
-  project.provide("webhookBase", webhook.base);
+  // Typed loosely here: the ProvidedContext augmentation (test/provided-context.d.ts) serves the worker side.
+  const provide = project.provide.bind(project) as (key: string, value: string) => void;
+  provide("jetstreamBase", jetstream.base);
+  provide("webhookBase", webhook.base);
   return async () => {
     await Promise.all([jetstream.close(), webhook.close()]);
   };
