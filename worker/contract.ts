@@ -49,6 +49,8 @@ export interface QueuedEvent {
   receivedAt: number;
   /** Delivery attempts already made (0 when first enqueued). */
   attempts: number;
+  /** Set on events replayed from the dead-letter store: once delivered, the consumer removes them there. */
+  fromDeadLetters?: boolean;
 }
 
 /** The body of one queue message: many events packed together. */
@@ -253,6 +255,8 @@ export interface DeadLetter {
   error: string;
   attempts: number;
   failedAt: string;
+  /** True while a replay of it is on its way (it leaves the store once delivered). */
+  replaying?: boolean;
 }
 
 export interface DeadLetterPage {

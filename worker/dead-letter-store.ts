@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DeadLetterPage, DeadLetterSelection, Env } from "./contract.ts";
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env, QueuedEvent, QueueMessageBody } from "./contract.ts";
+import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
+import { byteLength, MAX_MESSAGE_BYTES, MAX_SEND_BYTES, MAX_SEND_MESSAGES } from "./delivery/delivery-plan.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {
@@ -13,29 +15,212 @@ export interface DeadLetterInput {
   failedAt: number;
 }
 
+/** Ledger ids of replay messages start with this; the relay object does not track them. */
+export const DEAD_LETTER_LEDGER_PREFIX = "dlq-";
+/** A replayed event too large for a queue message travels as this blob id; the consumer reads it here. */
+export const DEAD_LETTER_BLOB_PREFIX = "dead-letter:";
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 1000;
+/** Inline events up to this size in replay messages; larger ones travel by reference. */
+const INLINE_LIMIT = 60_000;
+/** Rows read per step of a replay. */
+const REPLAY_STEP = 500;
+
+interface Row extends Record<string, SqlStorageValue> {
+  seq: number;
+  id: string;
+  raw: string;
+  error: string;
+  attempts: number;
+  failed_at: number;
+  replaying: number;
+}
+
 /**
- * Keeps dead-lettered events durably (SQLite), lists, replays and purges them.
- * SKELETON — being written (issue 3).
+ * Keeps dead-lettered events durably (SQLite), lists, replays and purges them. Bounded by
+ * DEAD_LETTER_MAX_EVENTS (default 100,000): past it the oldest entries are evicted and counted.
  */
 export class DeadLetterStore extends DurableObject<Env> {
-  async add(_entries: DeadLetterInput[]): Promise<void> {
-    throw new Error("not implemented yet");
+  private sql: SqlStorage;
+  /** The bound; read from the environment at start-up. */
+  maxEvents: number;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.maxEvents = deadLetterMaxEvents(env);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS dead_letters (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      raw TEXT NOT NULL,
+      error TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      failed_at INTEGER NOT NULL,
+      replaying INTEGER NOT NULL DEFAULT 0
+    )`);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS dead_letter_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
   }
-  async list(_options: { offset?: number; limit?: number }): Promise<DeadLetterPage> {
-    throw new Error("not implemented yet");
+
+  /** Stores (or refreshes) dead letters; the newest copy of an event replaces an older one. */
+  async add(entries: DeadLetterInput[]): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      for (const e of entries) {
+        this.sql.exec("DELETE FROM dead_letters WHERE id = ?", e.id);
+        this.sql.exec(
+          "INSERT INTO dead_letters (id, raw, error, attempts, failed_at) VALUES (?, ?, ?, ?, ?)",
+          e.id,
+          e.raw,
+          e.error.slice(0, 2000),
+          e.attempts,
+          e.failedAt,
+        );
+      }
+      const excess = this.total() - this.maxEvents;
+      if (excess > 0) {
+        this.sql.exec("DELETE FROM dead_letters WHERE seq IN (SELECT seq FROM dead_letters ORDER BY seq LIMIT ?)", excess);
+        this.sql.exec(
+          "INSERT INTO dead_letter_meta (key, value) VALUES ('evicted', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+          excess,
+        );
+      }
+    });
   }
-  /** Enqueue the selected events for delivery again; they leave the store once delivered. */
-  async replay(_selection: DeadLetterSelection): Promise<{ replayed: number }> {
-    throw new Error("not implemented yet");
+
+  /** Oldest first. */
+  async list(options: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+    const offset = Math.max(0, Math.floor(Number(options.offset) || 0));
+    const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(options.limit) || DEFAULT_PAGE)));
+    const rows = this.sql.exec<Row>("SELECT * FROM dead_letters ORDER BY seq LIMIT ? OFFSET ?", limit, offset).toArray();
+    const total = this.total();
+    return {
+      total,
+      events: rows.map(toDeadLetter),
+      nextOffset: offset + rows.length < total ? offset + rows.length : null,
+      evicted: this.evicted(),
+    };
   }
-  async purge(_selection: DeadLetterSelection): Promise<{ purged: number }> {
-    throw new Error("not implemented yet");
+
+  /**
+   * Enqueue the selected events for delivery again (attempts reset); they are marked as replaying and
+   * leave the store once the consumer has delivered them. Events that fail again come back here.
+   */
+  async replay(selection: DeadLetterSelection): Promise<{ replayed: number }> {
+    let replayed = 0;
+    let afterSeq = 0;
+    const ids = "ids" in selection ? JSON.stringify(selection.ids ?? []) : null;
+    for (;;) {
+      const rows = (
+        ids === null
+          ? this.sql.exec<Row>("SELECT * FROM dead_letters WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, REPLAY_STEP)
+          : this.sql.exec<Row>(
+              "SELECT * FROM dead_letters WHERE seq > ? AND id IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?",
+              afterSeq,
+              ids,
+              REPLAY_STEP,
+            )
+      ).toArray();
+      if (rows.length === 0) return { replayed };
+      afterSeq = rows[rows.length - 1].seq;
+      for (const batch of replayBatches(rows, Date.now())) {
+        await this.env.EVENTS.sendBatch(batch.messages);
+        this.sql.exec("UPDATE dead_letters SET replaying = 1 WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(batch.ids));
+        replayed += batch.ids.length;
+      }
+    }
   }
-  /** Remove events that were delivered after a replay. */
-  async remove(_ids: string[]): Promise<void> {
-    throw new Error("not implemented yet");
+
+  async purge(selection: DeadLetterSelection): Promise<{ purged: number }> {
+    const cursor =
+      "ids" in selection
+        ? this.sql.exec("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(selection.ids ?? []))
+        : this.sql.exec("DELETE FROM dead_letters");
+    return { purged: cursor.rowsWritten };
   }
+
+  /** Remove events that were delivered after a replay (only those still marked as replaying). */
+  async remove(ids: string[]): Promise<void> {
+    this.sql.exec("DELETE FROM dead_letters WHERE replaying = 1 AND id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+  }
+
   async count(): Promise<{ total: number; evicted: number }> {
-    throw new Error("not implemented yet");
+    return { total: this.total(), evicted: this.evicted() };
   }
+
+  /** The text of one dead letter (for replayed events too large to travel in a queue message). */
+  async getRaw(id: string): Promise<string | null> {
+    const row = this.sql.exec<{ raw: string }>("SELECT raw FROM dead_letters WHERE id = ?", id).toArray()[0];
+    return row?.raw ?? null;
+  }
+
+  private total(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM dead_letters").one().n;
+  }
+
+  private evicted(): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM dead_letter_meta WHERE key = 'evicted'").toArray()[0]?.value ?? 0;
+  }
+}
+
+function toDeadLetter(row: Row): DeadLetter {
+  let event: unknown;
+  try {
+    event = JSON.parse(row.raw);
+  } catch {
+    event = row.raw;
+  }
+  const letter: DeadLetter = { id: row.id, event, error: row.error, attempts: row.attempts, failedAt: new Date(row.failed_at).toISOString() };
+  if (row.replaying) letter.replaying = true;
+  return letter;
+}
+
+interface ReplayMessage {
+  body: QueueMessageBody;
+  ids: string[];
+  bytes: number;
+}
+
+/** Queue messages (and the ids they carry) for replaying rows, in sendBatch-sized groups. */
+function replayBatches(rows: Row[], now: number): { messages: MessageSendRequest<QueueMessageBody>[]; ids: string[] }[] {
+  const messages: ReplayMessage[] = [];
+  let current: ReplayMessage | null = null;
+  for (const row of rows) {
+    const event = replayEvent(row, now);
+    const size = byteLength(JSON.stringify(event)) + 1;
+    if (!current || current.bytes + size > MAX_MESSAGE_BYTES) {
+      current = { body: { v: 1, ledgerId: `${DEAD_LETTER_LEDGER_PREFIX}${crypto.randomUUID()}`, events: [] }, ids: [], bytes: 100 };
+      messages.push(current);
+    }
+    current.body.events.push(event);
+    current.ids.push(row.id);
+    current.bytes += size;
+  }
+  const batches: { messages: MessageSendRequest<QueueMessageBody>[]; ids: string[]; bytes: number }[] = [];
+  for (const message of messages) {
+    let batch = batches[batches.length - 1];
+    if (!batch || batch.messages.length >= MAX_SEND_MESSAGES || batch.bytes + message.bytes > MAX_SEND_BYTES) {
+      batch = { messages: [], ids: [], bytes: 0 };
+      batches.push(batch);
+    }
+    batch.messages.push({ body: message.body });
+    batch.ids.push(...message.ids);
+    batch.bytes += message.bytes;
+  }
+  return batches;
+}
+
+function replayEvent(row: Row, now: number): QueuedEvent {
+  let did = "";
+  let timeUs = 0;
+  try {
+    const parsed = JSON.parse(row.raw) as { did?: unknown; time_us?: unknown };
+    if (typeof parsed.did === "string") did = parsed.did;
+    if (typeof parsed.time_us === "number") timeUs = parsed.time_us;
+  } catch {
+    // Not JSON (a malformed message kept as is): delivered as it is.
+  }
+  const event: QueuedEvent = { did, timeUs, receivedAt: now, attempts: 0, fromDeadLetters: true };
+  if (byteLength(row.raw) <= INLINE_LIMIT) event.raw = row.raw;
+  else event.blob = `${DEAD_LETTER_BLOB_PREFIX}${row.id}`;
+  return event;
 }

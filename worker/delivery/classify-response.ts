@@ -1,0 +1,38 @@
+// What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
+// permanently refused.
+
+export type Outcome =
+  | { kind: "ack" }
+  | { kind: "retry"; reason: string; retryAfterSeconds?: number }
+  | { kind: "permanent"; reason: string };
+
+/** Longest delay a queue message can be given (Cloudflare Queues: 12 hours). */
+export const MAX_DELAY_SECONDS = 43_200;
+
+export function classifyResponse(status: number, retryAfter: string | null, detail: string, nowMs: number): Outcome {
+  if (status >= 200 && status < 300) return { kind: "ack" };
+  const reason = `webhook answered HTTP ${status}${detail ? `: ${detail}` : ""}`;
+  if (status >= 500 || status === 408 || status === 429) {
+    const seconds = parseRetryAfter(retryAfter, nowMs);
+    return seconds === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterSeconds: seconds };
+  }
+  if (status >= 300 && status < 400) return { kind: "permanent", reason: `${reason} (redirects are not followed; set WEBHOOK_URL to the final URL)` };
+  return { kind: "permanent", reason };
+}
+
+export function classifyFailure(error: unknown, timeoutMs: number): Outcome {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `webhook did not answer within ${timeoutMs} ms` };
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: "retry", reason: `webhook request failed: ${message}` };
+}
+
+/** `Retry-After` as seconds from now: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Math.min(Number(text), MAX_DELAY_SECONDS);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, Math.ceil((date - nowMs) / 1000)), MAX_DELAY_SECONDS);
+}

@@ -1,0 +1,65 @@
+// Consumer of the Cloudflare dead-letter queue: messages whose consumer failed past max_retries land
+// there. Their events are kept in the dead-letter store (listable, replayable) instead of expiring.
+import type { DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
+import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
+import { messageOf, twice } from "./attempt-twice.ts";
+import { eventId } from "./event-id.ts";
+import { eventStub, eventText, relayBlob } from "./event-text.ts";
+import { isMessageBody } from "./message-body.ts";
+import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
+
+const REASON = "its queue message failed past max_retries and reached the dead-letter queue";
+
+export async function consumeDeadLetterQueue(batch: MessageBatch<QueueMessageBody>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  await keepDeadLetteredMessages(batch, portsFromEnv(env));
+}
+
+/** Stores every event of the batch in the dead-letter store; returns the report sent to the relay object. */
+export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageBody>, ports: DeliveryPorts): Promise<DeliveryReport | null> {
+  const letters: DeadLetterInput[] = [];
+  const settled: string[] = [];
+  const blobsDone: string[] = [];
+  const failedAt = ports.now();
+  for (const message of batch.messages) {
+    const body: unknown = message.body;
+    if (!isMessageBody(body)) {
+      const raw = JSON.stringify(body) ?? "null";
+      letters.push({ id: await eventId(raw), raw, error: `malformed queue message; ${REASON}`, attempts: message.attempts, failedAt });
+      continue;
+    }
+    for (const event of body.events) {
+      let raw: string | null = null;
+      let readError = "";
+      try {
+        raw = await eventText(event, ports);
+      } catch (error) {
+        readError = `; its text could not be read: ${messageOf(error)}`;
+      }
+      const text = raw ?? eventStub(event);
+      letters.push({ id: await eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });
+      const blob = relayBlob(event);
+      if (raw !== null && blob) blobsDone.push(blob);
+    }
+    if (!body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX)) settled.push(body.ledgerId);
+  }
+  if (letters.length > 0 && !(await twice(() => ports.deadLetters.add(letters), "store dead letters"))) {
+    // Not stored: let the queue deliver these messages again.
+    batch.retryAll();
+    return null;
+  }
+  batch.ackAll();
+  const report: DeliveryReport = {
+    settled,
+    pending: [],
+    delivered: 0,
+    retried: 0,
+    failed: 0,
+    deadLettered: letters.length,
+    requests: 0,
+    lastError: { message: `${letters.length} event(s) were dead-lettered because ${REASON}`, at: new Date(failedAt).toISOString() },
+    latenciesMs: [],
+    blobsDone,
+  };
+  await twice(() => ports.settle(report), "report to the relay object");
+  return report;
+}

@@ -1,0 +1,105 @@
+// Pure planning of a batch: which lane (parallel worker) delivers which events, and how the events
+// that must be tried again are packed into follow-up queue messages.
+import type { QueuedEvent, QueueMessageBody } from "../contract.ts";
+
+/**
+ * Splits events into at most `lanes` ordered lists. All events of one DID land in the same lane, in the
+ * order they were received (a lane delivers one request at a time); DIDs are spread over the lanes so
+ * that the lanes carry about the same number of events.
+ */
+export function assignLanes<T extends { did: string; receivedAt: number }>(items: T[], lanes: number): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.did);
+    if (group) group.push(item);
+    else groups.set(item.did, [item]);
+  }
+  const result: T[][] = Array.from({ length: Math.max(1, Math.min(lanes, groups.size)) }, () => []);
+  for (const group of groups.values()) {
+    // Array.prototype.sort is stable: equal receipt times keep their queue order.
+    group.sort((a, b) => a.receivedAt - b.receivedAt);
+    let lightest = result[0];
+    for (const lane of result) if (lane.length < lightest.length) lightest = lane;
+    lightest.push(...group);
+  }
+  return result.filter((lane) => lane.length > 0);
+}
+
+/** An event to send again, with where it came from. */
+export interface FollowUpEntry {
+  event: QueuedEvent;
+  /** Index of the batch message it came from. */
+  origin: number;
+  /** Events of one group travel together with one delay (the consumer groups by attempt count). */
+  group: string;
+  delaySeconds: number;
+}
+
+export interface FollowUpMessage {
+  body: QueueMessageBody;
+  delaySeconds: number;
+  /** Batch messages whose events it carries (they are retried whole should it fail to send). */
+  origins: Set<number>;
+  bytes: number;
+}
+
+/** Queue messages hold 128,000 bytes; leave room for the envelope. */
+export const MAX_MESSAGE_BYTES = 120_000;
+/** One sendBatch: at most 100 messages and 256 KB. */
+export const MAX_SEND_MESSAGES = 100;
+export const MAX_SEND_BYTES = 240_000;
+
+const encoder = new TextEncoder();
+export const byteLength = (text: string) => encoder.encode(text).length;
+
+/**
+ * Packs follow-up entries (in delivery order) into queue messages: one group per message as long as it
+ * fits, each later message of an overflowing group one second later so that the queue keeps their order.
+ */
+export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: string) => string): FollowUpMessage[] {
+  const groups = new Map<string, FollowUpEntry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.group);
+    if (group) group.push(entry);
+    else groups.set(entry.group, [entry]);
+  }
+  const messages: FollowUpMessage[] = [];
+  for (const [group, list] of groups) {
+    let current: FollowUpMessage | null = null;
+    let part = 0;
+    for (const entry of list) {
+      const size = byteLength(JSON.stringify(entry.event)) + 1;
+      if (!current || (current.bytes + size > MAX_MESSAGE_BYTES && current.body.events.length > 0)) {
+        current = {
+          body: { v: 1, ledgerId: newLedgerId(group), events: [] },
+          delaySeconds: Math.min(entry.delaySeconds + part++, 43_200),
+          origins: new Set(),
+          bytes: 100,
+        };
+        messages.push(current);
+      }
+      current.body.events.push(entry.event);
+      current.origins.add(entry.origin);
+      current.bytes += size;
+    }
+  }
+  return messages;
+}
+
+/** Splits messages into sendBatch calls within the queue's limits. */
+export function sendBatches(messages: FollowUpMessage[]): FollowUpMessage[][] {
+  const batches: FollowUpMessage[][] = [];
+  let current: FollowUpMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (current.length > 0 && (current.length >= MAX_SEND_MESSAGES || bytes + message.bytes > MAX_SEND_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += message.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

@@ -1,0 +1,59 @@
+// webhook-id: the idempotency key of an event. It is derived from what the event *is*, never from how
+// or when it was delivered, so a redelivery, a replay from the cursor or the same event read from
+// another Jetstream instance (whose time_us and per-instance cursor differ) all carry the same id.
+
+/** Fields of an event that are set per Jetstream instance, not by the network. */
+const INSTANCE_FIELDS = new Set(["time_us", "cursor"]);
+
+/** The webhook-id of one event given as the text received from Jetstream. */
+export async function eventId(raw: string): Promise<string> {
+  return `evt_${await sha256Hex(identityOf(raw))}`;
+}
+
+/** The webhook-id of a batch request: derived from the ids of its events, in order. */
+export async function batchId(eventIds: string[]): Promise<string> {
+  return `bat_${await sha256Hex(eventIds.join(","))}`;
+}
+
+/** What makes an event unique, as text. */
+export function identityOf(raw: string): string {
+  let event: unknown;
+  try {
+    event = JSON.parse(raw);
+  } catch {
+    return `raw\n${raw}`;
+  }
+  if (!isObject(event)) return `raw\n${raw}`;
+  const did = typeof event.did === "string" ? event.did : "";
+  const { commit, identity, account } = event;
+  if (event.kind === "commit" && isObject(commit)) {
+    return ["commit", did, commit.collection, commit.rkey, commit.rev, commit.operation].map(String).join("\n");
+  }
+  if (event.kind === "identity" && isObject(identity) && identity.seq !== undefined) return `identity\n${did}\n${identity.seq}`;
+  if (event.kind === "account" && isObject(account) && account.seq !== undefined) return `account\n${did}\n${account.seq}`;
+  return `other\n${canonicalJson(event, true)}`;
+}
+
+/** JSON with sorted keys (and, at the top level, without the per-instance fields). */
+function canonicalJson(value: unknown, topLevel = false): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value)
+      .filter((k) => !(topLevel && INSTANCE_FIELDS.has(k)))
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** First 128 bits of SHA-256, as hex. */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (let i = 0; i < 16; i++) hex += digest[i].toString(16).padStart(2, "0");
+  return hex;
+}

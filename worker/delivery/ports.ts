@@ -1,0 +1,41 @@
+// The consumer's connections to the outside world, in one place so that tests can watch them.
+import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryReport, type Env, type QueueMessageBody } from "../contract.ts";
+import type { DeadLetterInput } from "../dead-letter-store.ts";
+
+export interface DeliveryPorts {
+  /** The HTTP client for webhook requests. */
+  fetch: typeof fetch;
+  /** Enqueue follow-up messages on the events queue. */
+  send(messages: MessageSendRequest<QueueMessageBody>[]): Promise<void>;
+  /** Tell the relay object what happened to the batch. */
+  settle(report: DeliveryReport): Promise<void>;
+  /** The text of an oversized event kept by the relay object. */
+  getBlob(id: string): Promise<string | null>;
+  deadLetters: {
+    add(entries: DeadLetterInput[]): Promise<void>;
+    remove(ids: string[]): Promise<void>;
+    getRaw(id: string): Promise<string | null>;
+  };
+  now(): number;
+  random(): number;
+}
+
+export function portsFromEnv(env: Env): DeliveryPorts {
+  const relay = () => env.RELAY.getByName(RELAY_OBJECT_NAME);
+  const store = () => env.DEAD_LETTERS.getByName(DEAD_LETTER_OBJECT_NAME);
+  return {
+    fetch: (input, init) => fetch(input, init),
+    send: async (messages) => {
+      await env.EVENTS.sendBatch(messages);
+    },
+    settle: (report) => relay().settle(report),
+    getBlob: (id) => relay().getBlob(id),
+    deadLetters: {
+      add: (entries) => store().add(entries),
+      remove: (ids) => store().remove(ids),
+      getRaw: (id) => store().getRaw(id),
+    },
+    now: () => Date.now(),
+    random: () => Math.random(),
+  };
+}
