@@ -1,0 +1,73 @@
+/**
+ * Parsing and classification of Jetstream frames. A frame is one JSON event; only the fields the relay
+ * needs are read (unknown fields, like the v2 server's per-instance `cursor`, are ignored) and the text
+ * itself travels on unchanged.
+ */
+
+export type EventKind = "commit" | "identity" | "account";
+
+export type ParsedFrame =
+  | { type: "commit"; did: string; timeUs: number; collection: string; operation: string }
+  | { type: "identity" | "account"; did: string; timeUs: number }
+  /** A well-formed event of a kind this relay does not know (counted, skipped; it still has a time). */
+  | { type: "unknown-kind"; did: string; timeUs: number; kind: string }
+  | { type: "malformed"; reason: string };
+
+export function parseFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { type: "malformed", reason: "not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { type: "malformed", reason: "not a JSON object" };
+  const event = value as Record<string, unknown>;
+  const { did, time_us: timeUs, kind } = event;
+  if (typeof did !== "string" || did === "") return { type: "malformed", reason: "missing did" };
+  if (typeof timeUs !== "number" || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { type: "malformed", reason: "missing or invalid time_us" };
+  if (typeof kind !== "string") return { type: "malformed", reason: "missing kind" };
+  if (kind === "commit") {
+    const commit = event.commit as Record<string, unknown> | undefined;
+    if (typeof commit !== "object" || commit === null) return { type: "malformed", reason: "commit event without commit" };
+    const { collection, operation } = commit;
+    if (typeof collection !== "string" || collection === "") return { type: "malformed", reason: "commit without collection" };
+    if (typeof operation !== "string" || operation === "") return { type: "malformed", reason: "commit without operation" };
+    return { type: "commit", did, timeUs, collection, operation };
+  }
+  if (kind === "identity" || kind === "account") return { type: kind, did, timeUs };
+  return { type: "unknown-kind", did, timeUs, kind };
+}
+
+/** What the relay wants forwarded. */
+export interface ForwardFilter {
+  wantsCollection: (collection: string) => boolean;
+  /** null = every DID. */
+  dids: ReadonlySet<string> | null;
+  kinds: ReadonlySet<EventKind>;
+}
+
+/**
+ * Forward or skip. Filters are applied here too, not only by the server: events can arrive before an
+ * `options_update` takes effect, and identity/account events ignore the collection filter.
+ */
+export function shouldForward(frame: ParsedFrame, filter: ForwardFilter): boolean {
+  if (frame.type === "malformed" || frame.type === "unknown-kind") return false;
+  if (!filter.kinds.has(frame.type)) return false;
+  if (filter.dids !== null && !filter.dids.has(frame.did)) return false;
+  return frame.type !== "commit" || filter.wantsCollection(frame.collection);
+}
+
+/** UTF-8 byte length of a string, without allocating. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}

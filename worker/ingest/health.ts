@@ -1,0 +1,50 @@
+import type { ConfigProblem, ConnectionState, Gap, HealthReason } from "../contract.ts";
+import type { IngestSettings } from "../config.ts";
+
+/** What the health verdict looks at (a snapshot of the relay object's state). */
+export interface HealthInput {
+  nowMs: number;
+  state: ConnectionState;
+  configErrors: ConfigProblem[];
+  /** Since when the relay is not connected (null while connected). */
+  disconnectedSinceMs: number | null;
+  lastError: string | null;
+  /** Last frame received, or when the relay started if none yet. */
+  lastFrameMs: number;
+  deliveryLastErrorAt: string | null;
+  deliveryLastSuccessAt: string | null;
+  oldestUnackedUs: number | null;
+  storageError: string | null;
+  gaps: Gap[];
+}
+
+/** Reasons with stable codes; healthy when there are none. Pure. */
+export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDisconnectedMs" | "healthStaleMs" | "healthDeliveryMs">): HealthReason[] {
+  const reasons: HealthReason[] = [];
+  if (h.state === "config-error") {
+    const list = h.configErrors.map((p) => `${p.variable}: ${p.message}`).join(" ");
+    reasons.push({ code: "config-error", message: `Configuration invalid, not connecting. ${list}` });
+    return reasons;
+  }
+  if (h.disconnectedSinceMs !== null && h.nowMs - h.disconnectedSinceMs > s.healthDisconnectedMs) {
+    const seconds = Math.round((h.nowMs - h.disconnectedSinceMs) / 1000);
+    const why = h.state === "paused" ? "paused by backpressure (the queue is not keeping up)" : (h.lastError ?? "not connected");
+    reasons.push({ code: "disconnected", message: `Not connected to Jetstream for ${seconds} s: ${why}.` });
+  }
+  if (h.nowMs - h.lastFrameMs > s.healthStaleMs) {
+    reasons.push({ code: "stale", message: `No event from Jetstream for ${Math.round((h.nowMs - h.lastFrameMs) / 1000)} s.` });
+  }
+  const failing = h.deliveryLastErrorAt !== null && (h.deliveryLastSuccessAt === null || h.deliveryLastErrorAt > h.deliveryLastSuccessAt);
+  if (failing && h.oldestUnackedUs !== null && h.nowMs - h.oldestUnackedUs / 1000 > s.healthDeliveryMs) {
+    reasons.push({ code: "delivery-failing", message: `Webhook delivery is failing (last error at ${h.deliveryLastErrorAt}) and events wait since ${new Date(Math.floor(h.oldestUnackedUs / 1000)).toISOString()}.` });
+  }
+  if (h.storageError !== null) {
+    reasons.push({ code: "storage", message: `Durable Object storage is failing (working in memory, cursor not saved): ${h.storageError}` });
+  }
+  const open = h.gaps.filter((g) => !g.acknowledged);
+  if (open.length > 0) {
+    const g = open[open.length - 1];
+    reasons.push({ code: "gap", message: `${open.length} unacknowledged gap(s) in the stream; latest: events from ${g.from} to ${g.to} were not available from ${g.endpoint}. Acknowledge them once handled.` });
+  }
+  return reasons;
+}

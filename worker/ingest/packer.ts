@@ -1,0 +1,119 @@
+import type { QueueMessageBody, QueuedEvent } from "../contract.ts";
+import { utf8Length } from "./event.ts";
+
+/**
+ * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
+ * limits. Sizes are of the JSON the messages are sent as (`contentType: "json"`), in UTF-8 bytes.
+ */
+export const QUEUE_LIMITS = {
+  /** Target size of one message: Queues bill per 64 KB, so a message stays under one billing unit. */
+  messageTargetBytes: 60_000,
+  /** Hard limit of one message is 128 KB; an event whose JSON is larger than this travels as a blob. */
+  maxInlineEventBytes: 120_000,
+  batchMaxMessages: 100,
+  /** sendBatch allows 256 KB in total; a margin is kept for the envelope. */
+  batchMaxBytes: 250_000,
+} as const;
+
+export type QueueLimits = { [K in keyof typeof QUEUE_LIMITS]: number };
+
+export interface PendingEvent {
+  event: QueuedEvent;
+  /** Bytes of `JSON.stringify(event)`. */
+  bytes: number;
+  /** The cursor as it stood when this event arrived (time_us of the previous event), null if none. */
+  cursorBefore: number | null;
+}
+
+export interface PackedMessage {
+  body: QueueMessageBody;
+  bytes: number;
+  /** Oldest time_us among its events (the ledger's value for it). */
+  oldestTimeUs: number;
+}
+
+export interface PackedBatch {
+  messages: PackedMessage[];
+  bytes: number;
+  /** Number of pending events (from the front) the batch carries. */
+  eventCount: number;
+}
+
+export function queuedEventBytes(event: QueuedEvent): number {
+  return utf8Length(JSON.stringify(event));
+}
+
+function envelopeBytes(ledgerId: string): number {
+  return utf8Length(JSON.stringify({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody));
+}
+
+export class Packer {
+  private readonly pending: PendingEvent[] = [];
+  private head = 0;
+  private pendingBytes = 0;
+
+  constructor(private readonly limits: QueueLimits = QUEUE_LIMITS) {}
+
+  add(item: PendingEvent): void {
+    this.pending.push(item);
+    this.pendingBytes += item.bytes;
+  }
+
+  get size(): number {
+    return this.pending.length - this.head;
+  }
+  get bytes(): number {
+    return this.pendingBytes;
+  }
+  /** The oldest event not yet durably enqueued. */
+  get oldest(): PendingEvent | undefined {
+    return this.pending[this.head];
+  }
+  /** Whether enough is waiting to fill a message (no need to wait for the flush interval). */
+  get hasFullMessage(): boolean {
+    return this.pendingBytes >= this.limits.messageTargetBytes;
+  }
+
+  /**
+   * The next sendBatch, built from the front without removing anything: events leave only through
+   * `commit` once the queue accepted them, so a failed send is simply built again.
+   */
+  peekBatch(nextLedgerId: () => string): PackedBatch | null {
+    if (this.size === 0) return null;
+    const messages: PackedMessage[] = [];
+    let batchBytes = 0;
+    let i = this.head;
+    while (i < this.pending.length && messages.length < this.limits.batchMaxMessages) {
+      const ledgerId = nextLedgerId();
+      let bytes = envelopeBytes(ledgerId);
+      const events: QueuedEvent[] = [];
+      let oldest = Number.POSITIVE_INFINITY;
+      while (i < this.pending.length) {
+        const item = this.pending[i];
+        const added = item.bytes + (events.length > 0 ? 1 : 0);
+        const fitsMessage = events.length === 0 || bytes + added <= this.limits.messageTargetBytes;
+        if (!fitsMessage || batchBytes + bytes + added > this.limits.batchMaxBytes) break;
+        events.push(item.event);
+        bytes += added;
+        oldest = Math.min(oldest, item.event.timeUs);
+        i++;
+      }
+      if (events.length === 0) break; // the batch is full
+      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest });
+      batchBytes += bytes;
+    }
+    return { messages, bytes: batchBytes, eventCount: i - this.head };
+  }
+
+  /** Removes the events of a batch the queue accepted. */
+  commit(batch: PackedBatch): void {
+    for (let n = 0; n < batch.eventCount; n++) {
+      this.pendingBytes -= this.pending[this.head].bytes;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}

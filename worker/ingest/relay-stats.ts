@@ -1,0 +1,129 @@
+import type { DeliveryReport, Gap, MinuteBucket, QueueStats } from "../contract.ts";
+import type { ParsedFrame } from "./event.ts";
+
+/**
+ * The counters behind RelayStats, as persisted (JSON). Pure: the relay object owns one, updates it in
+ * memory on every frame/send/settle and writes it out with the periodic persist only.
+ */
+export interface StatCounters {
+  eventCounts: Record<string, number>;
+  operationCounts: Record<string, Record<string, number>>;
+  kindCounts: Record<string, number>;
+  totalEvents: number;
+  totalReceived: number;
+  forwarded: number;
+  skipped: number;
+  malformed: number;
+  lastEventTime: string | null;
+  queue: QueueStats;
+  delivery: {
+    delivered: number;
+    retried: number;
+    failed: number;
+    deadLettered: number;
+    webhookRequests: number;
+    lastError: string | null;
+    lastErrorAt: string | null;
+    lastSuccessAt: string | null;
+    newestDeliveredTimeUs: number | null;
+  };
+  reconnects: number;
+  gapsDetected: number;
+  gaps: Gap[];
+  perMinute: MinuteBucket[];
+  statsResetAt: string | null;
+}
+
+/** Gaps kept in the statistics (the oldest are dropped past this; the count stays). */
+export const MAX_GAPS_KEPT = 50;
+
+export function emptyCounters(): StatCounters {
+  return {
+    eventCounts: {},
+    operationCounts: {},
+    kindCounts: {},
+    totalEvents: 0,
+    totalReceived: 0,
+    forwarded: 0,
+    skipped: 0,
+    malformed: 0,
+    lastEventTime: null,
+    queue: { eventsEnqueued: 0, messagesSent: 0, sendBatchCalls: 0, bytesSent: 0, oversizedEvents: 0, backpressurePauses: 0 },
+    delivery: {
+      delivered: 0,
+      retried: 0,
+      failed: 0,
+      deadLettered: 0,
+      webhookRequests: 0,
+      lastError: null,
+      lastErrorAt: null,
+      lastSuccessAt: null,
+      newestDeliveredTimeUs: null,
+    },
+    reconnects: 0,
+    gapsDetected: 0,
+    gaps: [],
+    perMinute: [],
+    statsResetAt: null,
+  };
+}
+
+/** Restores persisted counters, tolerating fields added since they were written. */
+export function restoreCounters(saved: unknown): StatCounters {
+  const base = emptyCounters();
+  if (typeof saved !== "object" || saved === null) return base;
+  const s = saved as Partial<StatCounters>;
+  return { ...base, ...s, queue: { ...base.queue, ...s.queue }, delivery: { ...base.delivery, ...s.delivery } };
+}
+
+export function countFrame(c: StatCounters, frame: ParsedFrame, forwarded: boolean, nowIso: string): void {
+  c.totalReceived++;
+  if (frame.type === "malformed") {
+    c.malformed++;
+    return;
+  }
+  const kind = frame.type === "unknown-kind" ? "unknown" : frame.type;
+  c.kindCounts[kind] = (c.kindCounts[kind] ?? 0) + 1;
+  c.lastEventTime = nowIso;
+  if (!forwarded) {
+    c.skipped++;
+    return;
+  }
+  c.forwarded++;
+  if (frame.type === "commit") {
+    c.totalEvents++;
+    c.eventCounts[frame.collection] = (c.eventCounts[frame.collection] ?? 0) + 1;
+    const ops = (c.operationCounts[frame.collection] ??= {});
+    ops[frame.operation] = (ops[frame.operation] ?? 0) + 1;
+  }
+}
+
+export function countDelivery(c: StatCounters, report: DeliveryReport): void {
+  const d = c.delivery;
+  d.delivered += report.delivered;
+  d.retried += report.retried;
+  d.failed += report.failed;
+  d.deadLettered += report.deadLettered;
+  d.webhookRequests += report.requests;
+  if (report.lastError) {
+    d.lastError = report.lastError.message;
+    d.lastErrorAt = report.lastError.at;
+  }
+  if (report.lastSuccessAt && (!d.lastSuccessAt || report.lastSuccessAt > d.lastSuccessAt)) d.lastSuccessAt = report.lastSuccessAt;
+  if (report.newestDeliveredTimeUs !== undefined && (d.newestDeliveredTimeUs === null || report.newestDeliveredTimeUs > d.newestDeliveredTimeUs)) {
+    d.newestDeliveredTimeUs = report.newestDeliveredTimeUs;
+  }
+}
+
+export function recordGap(c: StatCounters, gap: Gap): void {
+  c.gapsDetected++;
+  c.gaps.push(gap);
+  if (c.gaps.length > MAX_GAPS_KEPT) c.gaps.splice(0, c.gaps.length - MAX_GAPS_KEPT);
+}
+
+/** Percentile of a sample (nearest rank), null when empty. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

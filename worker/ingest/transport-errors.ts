@@ -1,0 +1,40 @@
+/** A small classification of why a Jetstream connection attempt or socket ended, for status and logs. */
+export type TransportErrorKind =
+  | "refused" // the server answered the upgrade with an HTTP error (4xx/5xx)
+  | "network" // could not reach the server
+  | "timeout" // the upgrade took too long
+  | "closed" // the socket closed (with or without a close frame)
+  | "stalled" // no frame for longer than the stall timeout
+  | "protocol"; // anything else the socket reported
+
+export interface TransportError {
+  kind: TransportErrorKind;
+  message: string;
+  /** HTTP status of a refused upgrade. */
+  status?: number;
+}
+
+export function refused(status: number, body: string): TransportError {
+  const text = body.trim().replace(/\s+/g, " ").slice(0, 300);
+  const hint = status === 400 ? " (the server rejected the request: check JETSTREAM_COLLECTIONS / JETSTREAM_DIDS)" : "";
+  return { kind: "refused", status, message: `server said ${status}${text ? `: ${text}` : ""}${hint}` };
+}
+
+export function fromException(error: unknown): TransportError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return { kind: "timeout", message: "the server did not answer the upgrade in time" };
+  }
+  if (/network|connect|refused|reset|dns|host|unreachable/i.test(message)) return { kind: "network", message: `network error: ${message}` };
+  return { kind: "protocol", message };
+}
+
+export function closed(code: number, reason: string): TransportError {
+  // 1006: the connection dropped without a close frame (old servers, proxies, crashes).
+  const how = code === 1006 ? "closed without a close frame (1006)" : `closed by the server (${code}${reason ? `: ${reason}` : ""})`;
+  return { kind: "closed", message: `socket ${how}` };
+}
+
+export function stalled(seconds: number): TransportError {
+  return { kind: "stalled", message: `no frame for more than ${seconds} s: replaced the socket` };
+}
