@@ -1,6 +1,90 @@
 import type { Env } from "../contract.ts";
+import { type Access, authorize, parseHttpConfig } from "./auth.ts";
+import * as handlers from "./handlers.ts";
+import { HttpFailure, type RouteContext } from "./handlers.ts";
+import { InputError } from "./request-input.ts";
+import { badRequest, errorResponse, json, methodNotAllowed, notFound } from "./responses.ts";
+import { VERSION } from "./version.ts";
 
-/** SKELETON — being written (issue 4). */
-export async function handleHttp(_request: Request, _env: Env, _ctx: ExecutionContext): Promise<Response> {
-  return Response.json({ error: "not implemented yet" }, { status: 501 });
+export interface Route {
+  method: "GET" | "POST";
+  path: string;
+  access: Access;
+  description: string;
+  handle: (context: RouteContext) => Promise<Response>;
+}
+
+export const ROUTES: Route[] = [
+  { method: "GET", path: "/", access: "public", description: "API information and the list of routes", handle: async (c) => apiInfo(c) },
+  { method: "GET", path: "/stats", access: "read", description: "statistics (JSON), plus the dead-letter count", handle: handlers.stats },
+  { method: "GET", path: "/stats/html", access: "read", description: "the dashboard (HTML, refreshes every 30 s)", handle: handlers.dashboard },
+  { method: "GET", path: "/status", access: "read", description: "connection state, endpoint, cursor, lag, last error, reconnects, configuration", handle: handlers.status },
+  { method: "GET", path: "/health", access: "public", description: "200 when healthy, 503 with the reasons when not", handle: handlers.health },
+  { method: "GET", path: "/metrics", access: "read", description: "Prometheus text exposition", handle: handlers.metrics },
+  { method: "POST", path: "/reset", access: "admin", description: "reset the statistics (never the cursor)", handle: handlers.reset },
+  { method: "POST", path: "/reconnect", access: "admin", description: "reconnect to Jetstream from the saved cursor", handle: handlers.reconnect },
+  { method: "POST", path: "/gaps/ack", access: "admin", description: "acknowledge the detected gaps (they leave /health's reasons)", handle: handlers.acknowledgeGaps },
+  { method: "GET", path: "/dlq", access: "admin", description: "dead-lettered events, paged (?offset=&limit=)", handle: handlers.listDeadLetters },
+  { method: "POST", path: "/dlq/replay", access: "admin", description: 'deliver dead letters again: {"ids": [...]} or {"all": true}', handle: handlers.replayDeadLetters },
+  { method: "POST", path: "/dlq/purge", access: "admin", description: 'delete dead letters: {"ids": [...]} or {"all": true}', handle: handlers.purgeDeadLetters },
+  { method: "POST", path: "/replay", access: "admin", description: 'replay a window of the past: {"from": ISO or duration ago, "to"?, "collections"?}', handle: handlers.startReplay },
+  { method: "GET", path: "/replay", access: "read", description: "progress of the latest replay", handle: handlers.getReplay },
+  { method: "POST", path: "/replay/cancel", access: "admin", description: "cancel the running replay", handle: handlers.cancelReplay },
+];
+
+function apiInfo({ config, url }: RouteContext): Response {
+  return json({
+    name: "jetstream-relay",
+    version: VERSION,
+    description: "Relays the Bluesky Jetstream firehose to a webhook.",
+    dashboard: `${url.origin}/stats/html`,
+    auth: {
+      scheme: "Authorization: Bearer <ADMIN_TOKEN>",
+      adminTokenSet: config.adminToken !== null,
+      readRoutesProtected: config.protectReadRoutes,
+    },
+    routes: ROUTES.map((r) => ({
+      method: r.method,
+      path: r.path,
+      auth: r.access === "admin" || (r.access === "read" && config.protectReadRoutes) ? "admin" : "none",
+      description: r.description,
+    })),
+  });
+}
+
+/** "/stats/" → "/stats"; "//" and empty → "/". */
+function normalizePath(pathname: string): string {
+  const trimmed = pathname.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+/** The worker's HTTP entry: route, method, auth, then the handler; every failure is a JSON error. */
+export async function handleHttp(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const path = normalizePath(url.pathname);
+  const candidates = ROUTES.filter((r) => r.path === path);
+  if (candidates.length === 0) return notFound(path, [...new Set(ROUTES.map((r) => r.path))]);
+
+  const allowed = [...new Set(candidates.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method])))];
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { allow: [...allowed, "OPTIONS"].join(", ") } });
+  const method = request.method === "HEAD" ? "GET" : request.method;
+  const route = candidates.find((r) => r.method === method);
+  if (!route) return methodNotAllowed(request.method, path, allowed);
+
+  const config = parseHttpConfig(env);
+  const refused = await authorize(request, route.access, config);
+  if (refused) return refused;
+
+  let response: Response;
+  try {
+    response = await route.handle({ request, url, env, ctx, config, now: new Date() });
+  } catch (error) {
+    if (error instanceof HttpFailure) response = error.response;
+    else if (error instanceof InputError) response = badRequest(error.message);
+    else {
+      console.error(`${request.method} ${path} failed:`, error);
+      response = errorResponse(500, "internal-error", `${request.method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return request.method === "HEAD" ? new Response(null, response) : response;
 }

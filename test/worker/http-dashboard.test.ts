@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import { lastHourSlots } from "../../worker/http/chart.ts";
+import { renderDashboard, renderDashboardError, type DashboardData } from "../../worker/http/dashboard.ts";
+import { escapeHtml, html } from "../../worker/http/html.ts";
+import { busyStats, connectedStatus, emptyStats, HOSTILE, NOW, unhealthyReport } from "./http-fixtures.ts";
+
+interface ParsedElement {
+  tag: string;
+  attributes: Record<string, string>;
+}
+
+/** Parses the page with workerd's HTMLRewriter: elements with their attributes, texts by element id. */
+async function parse(page: string): Promise<{ elements: ParsedElement[]; textById: Map<string, string>; text: string }> {
+  const elements: ParsedElement[] = [];
+  const textById = new Map<string, string>();
+  const open: string[] = [];
+  let text = "";
+  const rewriter = new HTMLRewriter()
+    .on("*", {
+      element(el) {
+        elements.push({ tag: el.tagName, attributes: Object.fromEntries([...el.attributes]) });
+        const id = el.getAttribute("id");
+        if (id && el.onEndTag) {
+          open.push(id);
+          textById.set(id, "");
+          el.onEndTag(() => {
+            open.splice(open.indexOf(id), 1);
+          });
+        }
+      },
+    })
+    .onDocument({
+      text(chunk) {
+        text += chunk.text;
+        for (const id of open) textById.set(id, textById.get(id)! + chunk.text);
+      },
+    });
+  await rewriter.transform(new Response(page)).text();
+  return { elements, textById, text };
+}
+
+/** Decodes the entities the escaper writes, as a browser would when showing text. */
+const decode = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+const squash = (s: string | undefined) => decode(s ?? "").replace(/\s+/g, " ").trim();
+
+function data(overrides: Partial<DashboardData> = {}): DashboardData {
+  return {
+    stats: busyStats(),
+    status: connectedStatus(),
+    health: unhealthyReport(),
+    deadLetters: { total: 5, evicted: 2 },
+    version: "9.9.9",
+    now: NOW,
+    problems: [],
+    ...overrides,
+  };
+}
+
+describe("html escaping", () => {
+  it("escapes the five special characters and interpolated values by default", () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    expect(html`<p>${HOSTILE}</p>`.value).toBe("<p>&lt;img src=x onerror=alert(1)&gt;</p>");
+    expect(html`<p>${[HOSTILE, html`<b>ok</b>`]}</p>`.value).toBe("<p>&lt;img src=x onerror=alert(1)&gt;<b>ok</b></p>");
+    expect(html`<p>${null}${undefined}${false}${0}</p>`.value).toBe("<p>0</p>");
+  });
+});
+
+describe("dashboard renderer", () => {
+  it("shows the original's figures and the added ones", async () => {
+    const page = renderDashboard(data());
+    const { textById } = await parse(page);
+    expect(squash(textById.get("commit-events"))).toContain("4,607");
+    expect(squash(textById.get("total-received"))).toContain("92,140");
+    expect(squash(textById.get("efficiency"))).toContain("5%"); // 4,607 / 92,140
+    expect(squash(textById.get("unique-collections"))).toContain("3");
+    expect(squash(textById.get("last-event"))).toContain("5 s ago");
+    expect(squash(textById.get("last-event"))).toContain("2026-11-29 03:30:15 UTC");
+    expect(squash(textById.get("lag"))).toContain("5.2 s");
+    expect(squash(textById.get("state-pill"))).toBe("connected");
+    expect(squash(textById.get("endpoint"))).toBe("wss://jetstream1.us-east.bsky.network/subscribe");
+    expect(squash(textById.get("delivered"))).toContain("4,500");
+    expect(squash(textById.get("retried"))).toContain("42");
+    expect(squash(textById.get("dead-lettered"))).toContain("5");
+    expect(squash(textById.get("dead-letters-stored"))).toContain("2 evicted");
+    expect(squash(textById.get("delivery-error"))).toContain(`webhook answered 500: ${HOSTILE}`);
+    expect(squash(textById.get("reconnects"))).toContain("3");
+    expect(squash(textById.get("gaps"))).toContain("1 detected, 1 unacknowledged");
+    expect(squash(textById.get("health-pill"))).toBe("unhealthy");
+    expect(squash(textById.get("problems"))).toContain("delivery-failing");
+    const collections = squash(textById.get("collections"));
+    expect(collections.indexOf("app.bsky.feed.like")).toBeLessThan(collections.indexOf("app.bsky.feed.post")); // busiest first
+    expect(collections).toContain("3,400");
+  });
+
+  it("shows a hostile collection name, error and endpoint as text, never as markup", async () => {
+    const page = renderDashboard(data());
+    const { elements, textById, text } = await parse(page);
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+    expect(elements.filter((e) => e.tag === "script")).toHaveLength(0);
+    for (const element of elements) {
+      for (const name of Object.keys(element.attributes)) expect(name.startsWith("on"), `${element.tag} has ${name}`).toBe(false);
+    }
+    expect(squash(textById.get("collections"))).toContain(HOSTILE);
+    expect(decode(text)).toContain(HOSTILE);
+    expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(page).not.toContain(HOSTILE);
+  });
+
+  it("draws the last hour as 60 one-minute bars from the relay's buckets", async () => {
+    const page = renderDashboard(data());
+    const { elements } = await parse(page);
+    expect(elements.some((e) => e.tag === "svg" && e.attributes.id === "per-minute-chart")).toBe(true);
+    const slots = elements.filter((e) => e.tag === "g" && e.attributes.class === "slot");
+    expect(slots).toHaveLength(60);
+    expect(slots[59]!.attributes).toMatchObject({ "data-minute": "2026-11-29T03:30:00.000Z", "data-received": "2140", "data-forwarded": "107" });
+    expect(slots[58]!.attributes).toMatchObject({ "data-minute": "2026-11-29T03:29:00.000Z", "data-received": "90000", "data-forwarded": "4500" });
+    expect(slots[0]!.attributes["data-minute"]).toBe("2026-11-29T02:31:00.000Z");
+    expect(slots.filter((s) => s.attributes["data-received"] !== "0")).toHaveLength(2); // 02:00 lies outside the hour
+    // The tallest bar fills the chart's height (120).
+    const rects = elements.filter((e) => e.tag === "rect" && e.attributes.class === "received");
+    expect(Number(rects[58]!.attributes.height)).toBeCloseTo(120);
+  });
+
+  it("fills minutes without a bucket with zero", () => {
+    const slots = lastHourSlots([{ minute: "2026-11-29T03:00:00.000Z", received: 5, forwarded: 1 }], NOW);
+    expect(slots).toHaveLength(60);
+    expect(slots.find((s) => s.minute === "2026-11-29T03:00:00.000Z")).toEqual({ minute: "2026-11-29T03:00:00.000Z", received: 5, forwarded: 1 });
+    expect(slots.reduce((n, s) => n + s.received, 0)).toBe(5);
+  });
+
+  it("renders the empty state before the first event", async () => {
+    const page = renderDashboard(data({ stats: emptyStats(), health: { healthy: true, reasons: [], checkedAt: NOW.toISOString() }, deadLetters: { total: 0, evicted: 0 } }));
+    const { elements, textById } = await parse(page);
+    expect(squash(textById.get("commit-events"))).toContain("0");
+    expect(squash(textById.get("efficiency"))).toContain("—");
+    expect(squash(textById.get("last-event"))).toContain("never");
+    expect(squash(textById.get("lag"))).toContain("no cursor yet");
+    expect(squash(textById.get("no-collections"))).toBe("No commit events yet.");
+    expect(squash(textById.get("health-pill"))).toBe("healthy");
+    expect(textById.has("problems")).toBe(false);
+    const slots = elements.filter((e) => e.tag === "g" && e.attributes.class === "slot");
+    expect(slots).toHaveLength(60);
+    expect(slots.every((s) => s.attributes["data-received"] === "0")).toBe(true);
+    expect(page).not.toContain("NaN");
+  });
+
+  it("says which parts are missing when the status and health are unavailable", async () => {
+    const page = renderDashboard(data({ status: null, health: null, deadLetters: null, problems: [`status failed: ${HOSTILE}`] }));
+    const { textById, elements } = await parse(page);
+    expect(squash(textById.get("health-pill"))).toBe("health unknown");
+    expect(squash(textById.get("state-pill"))).toBe("unknown");
+    expect(squash(textById.get("problems"))).toContain(`status failed: ${HOSTILE}`);
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+    expect(page).toContain("Status unavailable.");
+  });
+
+  it("refreshes every 30 s, fits a phone and follows dark mode", async () => {
+    const { elements } = await parse(renderDashboard(data()));
+    const meta = elements.filter((e) => e.tag === "meta");
+    expect(meta.find((m) => m.attributes["http-equiv"] === "refresh")?.attributes.content).toBe("30");
+    expect(meta.find((m) => m.attributes.name === "viewport")?.attributes.content).toContain("width=device-width");
+    const page = renderDashboard(data());
+    expect(page).toContain("prefers-color-scheme:dark");
+    expect(elements.filter((e) => e.tag === "link" || (e.tag === "script" && e.attributes.src))).toHaveLength(0);
+  });
+
+  it("escapes the message of the error page", async () => {
+    const page = renderDashboardError(`relay failed: ${HOSTILE}`, "9.9.9");
+    const { elements, textById } = await parse(page);
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+    expect(squash(textById.get("error"))).toBe(`relay failed: ${HOSTILE}`);
+  });
+});

@@ -1,0 +1,73 @@
+import type { ConfigProblem, Env } from "../contract.ts";
+import { errorResponse } from "./responses.ts";
+
+/** Who may call a route: anyone, anyone unless read routes are protected, or the admin only. */
+export type Access = "public" | "read" | "admin";
+
+export const PROTECT_READ_ROUTES = "PROTECT_READ_ROUTES";
+
+/** The HTTP layer's own settings, validated. */
+export interface HttpConfig {
+  adminToken: string | null;
+  /** Read routes need the admin token too. */
+  protectReadRoutes: boolean;
+  problems: ConfigProblem[];
+}
+
+export function parseHttpConfig(env: Env): HttpConfig {
+  const problems: ConfigProblem[] = [];
+  const token = typeof env.ADMIN_TOKEN === "string" && env.ADMIN_TOKEN !== "" ? env.ADMIN_TOKEN : null;
+  const raw = env[PROTECT_READ_ROUTES];
+  const text = raw === undefined || raw === null ? "" : String(raw).trim().toLowerCase();
+  let protectReadRoutes: boolean;
+  if (text === "" || text === "false" || text === "0" || text === "no") protectReadRoutes = false;
+  else if (text === "true" || text === "1" || text === "yes") protectReadRoutes = true;
+  else {
+    // Fail closed: a typo must not leave the read routes open when the operator meant to protect them.
+    protectReadRoutes = true;
+    problems.push({
+      variable: PROTECT_READ_ROUTES,
+      message: `PROTECT_READ_ROUTES is ${JSON.stringify(String(raw))}, which is neither true nor false; the read routes are protected until it is fixed.`,
+      fix: "Set PROTECT_READ_ROUTES to true or false (or remove it: the default is false).",
+    });
+  }
+  if (protectReadRoutes && token === null) {
+    problems.push({
+      variable: "ADMIN_TOKEN",
+      message: "PROTECT_READ_ROUTES is on but ADMIN_TOKEN is not set: every read route refuses.",
+      fix: "Set the token with `npx wrangler secret put ADMIN_TOKEN` (locally: ADMIN_TOKEN in .dev.vars).",
+    });
+  }
+  return { adminToken: token, protectReadRoutes, problems };
+}
+
+/** Compares through SHA-256 digests so that neither the length nor the content leaks through timing. */
+export async function tokensEqual(given: string, expected: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  let difference = 0;
+  for (let i = 0; i < x.length; i++) difference |= x[i]! ^ y[i]!;
+  return difference === 0;
+}
+
+/** null when the request may proceed, otherwise the refusal (401, or 403 when no token is configured). */
+export async function authorize(request: Request, access: Access, config: HttpConfig): Promise<Response | null> {
+  if (access === "public" || (access === "read" && !config.protectReadRoutes)) return null;
+  if (config.adminToken === null) {
+    const why = access === "admin" ? "Control routes are disabled because ADMIN_TOKEN is not set." : "Read routes are protected (PROTECT_READ_ROUTES) but ADMIN_TOKEN is not set.";
+    return errorResponse(403, "admin-token-not-set", `${why} Set it with \`npx wrangler secret put ADMIN_TOKEN\` (locally: ADMIN_TOKEN in .dev.vars), then send \`Authorization: Bearer <token>\`.`);
+  }
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
+  const challenge = { "www-authenticate": 'Bearer realm="jetstream-relay"' };
+  if (!match) return errorResponse(401, "unauthorized", "This route needs `Authorization: Bearer <ADMIN_TOKEN>`.", {}, challenge);
+  if (!(await tokensEqual(match[1]!, config.adminToken))) {
+    return errorResponse(401, "unauthorized", "The bearer token is not the ADMIN_TOKEN.", {}, { ...challenge, "www-authenticate": 'Bearer realm="jetstream-relay", error="invalid_token"' });
+  }
+  return null;
+}
