@@ -2,7 +2,7 @@
 // answers as told. Tests inside workerd steer it over HTTP on the same port:
 //
 //   POST /_control/rules      {path?, match?, action, status?, headers?, body?, times?, hangMs?}  → {id}
-//       action "respond" (status, headers, body), "hang" (no answer until hangMs, then the connection
+//       action "respond" (status, headers, body, after delayMs), "hang" (no answer until hangMs, then the connection
 //       is dropped) or "drop" (the connection is destroyed at once). `path` limits the rule to one
 //       request path, `match` to bodies containing that text; `times` = for the next N matching
 //       requests, absent = from now on. The oldest live matching rule wins; default: 200 "ok".
@@ -20,6 +20,8 @@ export interface ReceiverRule {
   body?: string;
   times?: number;
   hangMs?: number;
+  /** "respond": wait this long before answering. */
+  delayMs?: number;
 }
 
 export interface ReceivedRequest {
@@ -33,6 +35,8 @@ export interface ReceivedRequest {
   receivedAt: number;
   /** What the receiver did: an HTTP status, or "hang" / "drop". */
   answer: number | "hang" | "drop";
+  /** epoch ms at which the answer was sent (null: not answered) */
+  answeredAt: number | null;
 }
 
 interface LiveRule extends ReceiverRule {
@@ -62,7 +66,7 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
     const rule = pickRule(url.pathname, body);
     const action = rule?.action ?? "respond";
     const answer = action === "respond" ? (rule?.status ?? 200) : action;
-    requests.push({
+    const record: ReceivedRequest = {
       seq: ++seq,
       method: req.method ?? "",
       path: url.pathname,
@@ -71,7 +75,9 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
       body,
       receivedAt: Date.now(),
       answer,
-    });
+      answeredAt: null,
+    };
+    requests.push(record);
     if (action === "drop") {
       req.socket.destroy();
       return;
@@ -85,8 +91,18 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
       return;
     }
     const status = rule?.status ?? 200;
-    res.writeHead(status, { "content-type": "text/plain", ...(rule?.headers ?? {}) });
-    res.end(rule?.body ?? (status < 300 ? "ok" : `status ${status}`));
+    const answerNow = () => {
+      record.answeredAt = Date.now();
+      res.writeHead(status, { "content-type": "text/plain", ...(rule?.headers ?? {}) });
+      res.end(rule?.body ?? (status < 300 ? "ok" : `status ${status}`));
+    };
+    if (rule?.delayMs) {
+      const timer = setTimeout(() => {
+        hangTimers.delete(timer);
+        answerNow();
+      }, rule.delayMs);
+      hangTimers.add(timer);
+    } else answerNow();
   }
 
   function handleControl(req: IncomingMessage, res: ServerResponse, url: URL, body: string) {

@@ -1,0 +1,242 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../worker/contract.ts";
+import { backoffSeconds, retryDelaySeconds } from "../../worker/delivery/backoff.ts";
+import { classifyFailure, classifyResponse, parseRetryAfter } from "../../worker/delivery/classify-response.ts";
+import { parseDeliveryConfig } from "../../worker/delivery/delivery-config.ts";
+import { assignLanes, MAX_MESSAGE_BYTES, packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
+import { batchId, eventId } from "../../worker/delivery/event-id.ts";
+import { createSigner } from "../../worker/delivery/signing.ts";
+import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
+import { CORPUS, GOLDEN } from "./delivery-support.ts";
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const withVars = (vars: Record<string, unknown>) => ({ ...env, WEBHOOK_URL: "https://example.com/hook", ...vars }) as Env;
+
+describe("delivery configuration", () => {
+  it("accepts a plain https URL and uses the defaults", () => {
+    const { config, problems } = parseDeliveryConfig(withVars({}));
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({
+      webhookUrl: "https://example.com/hook",
+      signingKey: null,
+      bearerToken: null,
+      batchSize: 1,
+      concurrency: 10,
+      timeoutMs: 10_000,
+      maxAttempts: 10,
+      retryBaseSeconds: 5,
+      retryMaxSeconds: 900,
+      deadLetterMaxEvents: 100_000,
+    });
+  });
+
+  it.each([
+    [undefined, "not set"],
+    ["", "not set"],
+    ["example.com/hook", "not a valid absolute URL"],
+    ["ftp://example.com/hook", "must use http or https"],
+  ])("refuses WEBHOOK_URL %j with a clear problem and no config", (url, message) => {
+    const { config, problems } = parseDeliveryConfig({ ...env, WEBHOOK_URL: url } as Env);
+    expect(config).toBeNull();
+    expect(problems).toHaveLength(1);
+    expect(problems[0].variable).toBe("WEBHOOK_URL");
+    expect(problems[0].message).toContain(message);
+    expect(problems[0].fix).toMatch(/WEBHOOK_URL/);
+  });
+
+  it("decodes a whsec_ secret and refuses a malformed one (nothing goes out unsigned)", () => {
+    expect(parseDeliveryConfig(withVars({ WEBHOOK_SECRET: SECRET })).config?.signingKey).toHaveLength(24);
+    for (const bad of ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_not base64!"]) {
+      const { config, problems } = parseDeliveryConfig(withVars({ WEBHOOK_SECRET: bad }));
+      expect(config).toBeNull();
+      expect(problems.map((p) => p.variable)).toEqual(["WEBHOOK_SECRET"]);
+      expect(JSON.stringify(problems)).not.toContain(bad.slice(6) || "whsec_x");
+    }
+  });
+
+  it("refuses a bearer token that cannot travel in a header", () => {
+    expect(parseDeliveryConfig(withVars({ WEBHOOK_BEARER_TOKEN: "tok-123" })).config?.bearerToken).toBe("tok-123");
+    const { config, problems } = parseDeliveryConfig(withVars({ WEBHOOK_BEARER_TOKEN: "two words" }));
+    expect(config).toBeNull();
+    expect(problems[0].variable).toBe("WEBHOOK_BEARER_TOKEN");
+  });
+
+  it("reports each bad tuning value and uses its default", () => {
+    const { config, problems } = parseDeliveryConfig(
+      withVars({
+        WEBHOOK_BATCH_SIZE: "0",
+        WEBHOOK_CONCURRENCY: "many",
+        WEBHOOK_TIMEOUT_SECONDS: "-1",
+        WEBHOOK_MAX_ATTEMPTS: "2.5",
+        WEBHOOK_RETRY_BASE_SECONDS: "99999",
+        DEAD_LETTER_MAX_EVENTS: "5000000",
+      }),
+    );
+    expect(problems.map((p) => p.variable).sort()).toEqual(
+      ["DEAD_LETTER_MAX_EVENTS", "WEBHOOK_BATCH_SIZE", "WEBHOOK_CONCURRENCY", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"],
+    );
+    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.message).toContain("using the default 10");
+    expect(config).toMatchObject({ batchSize: 1, concurrency: 10, timeoutMs: 10_000, maxAttempts: 10, retryBaseSeconds: 5, deadLetterMaxEvents: 100_000 });
+  });
+
+  it("accepts tuning values as strings or numbers, and a max delay below the base is raised to it", () => {
+    const { config, problems } = parseDeliveryConfig(
+      withVars({ WEBHOOK_BATCH_SIZE: 25, WEBHOOK_TIMEOUT_SECONDS: "0.5", WEBHOOK_RETRY_BASE_SECONDS: "60", WEBHOOK_RETRY_MAX_SECONDS: "30" }),
+    );
+    expect(config).toMatchObject({ batchSize: 25, timeoutMs: 500, retryBaseSeconds: 60, retryMaxSeconds: 60 });
+    expect(problems.map((p) => p.variable)).toEqual(["WEBHOOK_RETRY_MAX_SECONDS"]);
+  });
+});
+
+describe("webhook-id", () => {
+  it("is the same for the same event from two Jetstream instances (time_us and cursor differ)", async () => {
+    for (const raw of [...GOLDEN, ...CORPUS.slice(0, 20)]) {
+      const event = JSON.parse(raw) as Record<string, unknown>;
+      const elsewhere = JSON.stringify({ ...event, time_us: (event.time_us as number) + 1234, cursor: 98765 });
+      expect(await eventId(elsewhere)).toBe(await eventId(raw));
+    }
+  });
+
+  it("differs between different events and has a readable form", async () => {
+    const ids = await Promise.all(CORPUS.map((raw) => eventId(raw)));
+    expect(new Set(ids).size).toBe(CORPUS.length);
+    for (const id of ids) expect(id).toMatch(/^evt_[0-9a-f]{32}$/);
+  });
+
+  it("uses did + seq for identity and account events, and the content (without time_us) otherwise", async () => {
+    const identity = GOLDEN.find((raw) => raw.includes('"kind":"identity"')) as string;
+    const parsed = JSON.parse(identity) as { identity: Record<string, unknown> };
+    const sameSeqOtherHandle = JSON.stringify({ ...parsed, identity: { ...parsed.identity, handle: "changed.example" } });
+    expect(await eventId(sameSeqOtherHandle)).toBe(await eventId(identity));
+    const nextSeq = JSON.stringify({ ...parsed, identity: { ...parsed.identity, seq: (parsed.identity.seq as number) + 1 } });
+    expect(await eventId(nextSeq)).not.toBe(await eventId(identity));
+
+    const unknown = { did: "did:plc:x", time_us: 1, kind: "future", future: { b: 1, a: [1, 2] } };
+    const reordered = { future: { a: [1, 2], b: 1 }, kind: "future", time_us: 2, did: "did:plc:x" };
+    expect(await eventId(JSON.stringify(reordered))).toBe(await eventId(JSON.stringify(unknown)));
+    expect(await eventId(JSON.stringify({ ...unknown, future: { b: 2, a: [1, 2] } }))).not.toBe(await eventId(JSON.stringify(unknown)));
+    expect(await eventId("not json")).toMatch(/^evt_/);
+  });
+
+  it("of a batch follows the ids of its events, in order", async () => {
+    const [a, b] = [await eventId(GOLDEN[0]), await eventId(GOLDEN[1])];
+    expect(await batchId([a, b])).toMatch(/^bat_[0-9a-f]{32}$/);
+    expect(await batchId([a, b])).toBe(await batchId([a, b]));
+    expect(await batchId([a, b])).not.toBe(await batchId([b, a]));
+  });
+});
+
+describe("webhook request", () => {
+  it("carries the contract's headers and a signature the standardwebhooks library accepts", async () => {
+    const { config } = parseDeliveryConfig(withVars({ WEBHOOK_SECRET: SECRET, WEBHOOK_BEARER_TOKEN: "tok" }));
+    if (!config?.signingKey) throw new Error("config expected");
+    const signer = await createSigner(config.signingKey);
+    const now = Math.floor(Date.now() / 1000);
+    const request = await buildWebhookRequest(config, signer, "evt_1", GOLDEN[0], now);
+    expect(request.body).toBe(GOLDEN[0]);
+    expect(request.headers).toMatchObject({
+      "content-type": "application/json",
+      "user-agent": "jetstream-relay/0.1.0",
+      authorization: "Bearer tok",
+      "webhook-id": "evt_1",
+      "webhook-timestamp": String(now),
+    });
+    expect(request.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual(JSON.parse(GOLDEN[0]));
+    expect(() => new Webhook(SECRET).verify(`${request.body} `, request.headers)).toThrow();
+  });
+
+  it("has no signature or authorization header when neither is configured", async () => {
+    const { config } = parseDeliveryConfig(withVars({}));
+    if (!config) throw new Error("config expected");
+    const request = await buildWebhookRequest(config, null, "evt_1", GOLDEN[0], 1);
+    expect(Object.keys(request.headers).sort()).toEqual(["content-type", "user-agent", "webhook-id", "webhook-timestamp"]);
+  });
+});
+
+describe("response classification", () => {
+  const now = Date.parse("2026-07-04T12:00:00Z");
+  it("acknowledges any 2xx", () => {
+    for (const status of [200, 201, 202, 204, 299]) expect(classifyResponse(status, null, "", now).kind).toBe("ack");
+  });
+  it("retries 5xx, 408 and 429, with Retry-After in seconds or as a date", () => {
+    expect(classifyResponse(503, null, "down", now)).toEqual({ kind: "retry", reason: "webhook answered HTTP 503: down" });
+    expect(classifyResponse(408, null, "", now).kind).toBe("retry");
+    expect(classifyResponse(429, "30", "", now)).toMatchObject({ kind: "retry", retryAfterSeconds: 30 });
+    expect(classifyResponse(503, "Sat, 04 Jul 2026 12:02:00 GMT", "", now)).toMatchObject({ kind: "retry", retryAfterSeconds: 120 });
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter("999999", now)).toBe(43_200);
+  });
+  it("makes other 4xx and unfollowed redirects permanent", () => {
+    for (const status of [400, 401, 403, 404, 410, 413, 422]) expect(classifyResponse(status, null, "", now).kind).toBe("permanent");
+    expect(classifyResponse(301, null, "", now).kind).toBe("permanent");
+  });
+  it("retries timeouts and network errors", () => {
+    expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
+    expect(classifyFailure(new TypeError("Network connection lost."), 500)).toMatchObject({ kind: "retry" });
+  });
+});
+
+describe("backoff", () => {
+  it("doubles per attempt up to the cap, with jitter between half and all of it", () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, 5, 60, () => 1))).toEqual([5, 10, 20, 40, 60, 60]);
+    expect([1, 2, 3].map((n) => backoffSeconds(n, 10, 900, () => 0))).toEqual([5, 10, 20]);
+    for (let i = 0; i < 50; i++) {
+      const value = backoffSeconds(4, 5, 900, Math.random);
+      expect(value).toBeGreaterThanOrEqual(20);
+      expect(value).toBeLessThanOrEqual(40);
+    }
+  });
+  it("waits at least as long as Retry-After says", () => {
+    expect(retryDelaySeconds(5, 120)).toBe(120);
+    expect(retryDelaySeconds(50, 2)).toBe(50);
+    expect(retryDelaySeconds(5, undefined)).toBe(5);
+  });
+});
+
+describe("delivery plan", () => {
+  it("keeps each DID in one lane, in order of receipt, and spreads DIDs over the lanes", () => {
+    const items = [
+      { did: "a", receivedAt: 2, n: 1 },
+      { did: "b", receivedAt: 1, n: 2 },
+      { did: "a", receivedAt: 1, n: 3 },
+      { did: "c", receivedAt: 1, n: 4 },
+      { did: "a", receivedAt: 3, n: 5 },
+      { did: "b", receivedAt: 1, n: 6 },
+    ];
+    const lanes = assignLanes(items, 2);
+    expect(lanes).toHaveLength(2);
+    const laneOf = (did: string) => lanes.findIndex((lane) => lane.some((i) => i.did === did));
+    for (const did of ["a", "b", "c"]) expect(lanes.filter((lane) => lane.some((i) => i.did === did))).toHaveLength(1);
+    expect(lanes[laneOf("a")].filter((i) => i.did === "a").map((i) => i.n)).toEqual([3, 1, 5]);
+    expect(lanes[laneOf("b")].filter((i) => i.did === "b").map((i) => i.n)).toEqual([2, 6]);
+    expect(laneOf("a")).not.toBe(laneOf("b"));
+    expect(assignLanes(items, 10)).toHaveLength(3);
+  });
+
+  it("packs follow-ups by group within the message size, later parts of a group a second later", () => {
+    const big = "x".repeat(40_000);
+    const event = (did: string) => ({ raw: big, did, timeUs: 1, receivedAt: 1, attempts: 1 });
+    const entries = [
+      { event: event("a"), origin: 0, group: "1", delaySeconds: 10 },
+      { event: event("a"), origin: 1, group: "1", delaySeconds: 10 },
+      { event: event("a"), origin: 1, group: "1", delaySeconds: 10 },
+      { event: event("b"), origin: 2, group: "2", delaySeconds: 20 },
+    ];
+    const messages = packFollowUps(entries, (group) => `L${group}`);
+    expect(messages.map((m) => [m.body.events.length, m.delaySeconds, [...m.origins]])).toEqual([
+      [2, 10, [0, 1]],
+      [1, 11, [1]],
+      [1, 20, [2]],
+    ]);
+    for (const m of messages) expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(sendBatches(messages).map((b) => b.length)).toEqual([3]);
+    const many = packFollowUps(
+      Array.from({ length: 7 }, (_, i) => ({ event: event(`d${i}`), origin: i, group: String(i), delaySeconds: 1 })),
+      (group) => `L${group}`,
+    );
+    expect(sendBatches(many).map((b) => b.length)).toEqual([5, 2]);
+  });
+});
