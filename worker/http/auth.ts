@@ -67,7 +67,7 @@ export async function authorize(request: Request, access: Access, config: HttpCo
   const challenge = { "www-authenticate": 'Bearer realm="jetstream-relay"' };
   if (!match) return errorResponse(401, "unauthorized", "This route needs `Authorization: Bearer <ADMIN_TOKEN>`.", {}, challenge);
   if (!(await tokensEqual(match[1]!, config.adminToken))) {
-    return errorResponse(401, "unauthorized", "The bearer token is not the ADMIN_TOKEN.", {}, { ...challenge, "www-authenticate": 'Bearer realm="jetstream-relay", error="invalid_token"' });
+    return errorResponse(401, "unauthorized", "The token sent in `Authorization: Bearer …` is not the ADMIN_TOKEN.", {}, { ...challenge, "www-authenticate": 'Bearer realm="jetstream-relay", error="invalid_token"' });
   }
   return null;
 }
