@@ -4,7 +4,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { DeliveryReport, Env, QueuedEvent, QueueMessageBody } from "../../worker/contract.ts";
+import type { DeadLetterPage, DeliveryReport, Env, QueuedEvent, QueueMessageBody } from "../../worker/contract.ts";
 import { deliverBatch } from "../../worker/delivery/consumer.ts";
 import { portsFromEnv, type DeliveryPorts } from "../../worker/delivery/ports.ts";
 import golden from "../fixtures/jetstream/jetstream-v2-golden_v1.jsonl?raw";
@@ -112,9 +112,28 @@ export function recordingPorts(overrides: Partial<DeliveryPorts> = {}) {
 /** Runs one batch through the consumer; returns its report and what the queue was told. */
 export async function runBatch(bodies: QueueMessageBody[], testEnvironment: Env, ports: DeliveryPorts) {
   const batch = batchOf(bodies);
+  const retries = observeRetries(batch);
   const report = await deliverBatch(batch, testEnvironment, ports);
   const result = await getQueueResult(batch, createExecutionContext());
-  return { batch, report, result };
+  return { batch, report, result, retries };
+}
+
+/** getQueueResult() does not tell retry delays: record them as the consumer asks for them. */
+function observeRetries(batch: MessageBatch<QueueMessageBody>) {
+  const retries: { id: string | "all"; delaySeconds?: number }[] = [];
+  const retryAll = batch.retryAll.bind(batch);
+  batch.retryAll = (options) => {
+    retries.push({ id: "all", delaySeconds: options?.delaySeconds });
+    retryAll(options);
+  };
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options) => {
+      retries.push({ id: message.id, delaySeconds: options?.delaySeconds });
+      retry(options);
+    };
+  }
+  return retries;
 }
 
 /**
@@ -149,4 +168,9 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 /** DID of a received request's body (single mode). */
 export function didOf(request: ReceivedRequest): string {
   return (JSON.parse(request.body) as { did: string }).did;
+}
+
+/** A page of a dead-letter store (typed: RPC typing turns the `unknown` event into `never`). */
+export async function deadLetterPage(store: { list(options: { offset?: number; limit?: number }): Promise<unknown> }, options: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+  return (await store.list(options)) as DeadLetterPage;
 }

@@ -1,0 +1,370 @@
+// The consumer driven directly with message batches, delivering to the real webhook receiver. Follow-up
+// messages are recorded (and fed back as the next batch) so that retries need no waiting.
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { eventId } from "../../worker/delivery/event-id.ts";
+import {
+  CORPUS,
+  GOLDEN,
+  commitEvent,
+  deadLetterPage,
+  didOf,
+  messageBody,
+  queued,
+  receiver,
+  recordingPorts,
+  runBatch,
+  runUntilSettled,
+  testEnv,
+  uniqueDid,
+  uniquePath,
+} from "./delivery-support.ts";
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/** How often each event (by webhook-id) was answered with a 2xx. */
+function successes(requests: { headers: Record<string, string>; answer: number | string }[]) {
+  const counts = new Map<string, number>();
+  for (const r of requests) if (typeof r.answer === "number" && r.answer < 300) counts.set(r.headers["webhook-id"], (counts.get(r.headers["webhook-id"]) ?? 0) + 1);
+  return counts;
+}
+
+describe("webhook contract", () => {
+  it("POSTs each event exactly as received, signed, with the contract's headers", async () => {
+    const path = uniquePath();
+    const env = testEnv(path, { WEBHOOK_SECRET: SECRET, WEBHOOK_BEARER_TOKEN: "bearer-xyz" });
+    const recorder = recordingPorts();
+    const body = messageBody(GOLDEN.map((raw) => queued(raw)));
+    const { report, result } = await runBatch([body], env, recorder.ports);
+
+    const received = await receiver.requests({ path });
+    expect(received.map((r) => r.body).sort()).toEqual([...GOLDEN].sort());
+    const webhook = new Webhook(SECRET);
+    for (const request of received) {
+      expect(request.method).toBe("POST");
+      expect(request.headers["content-type"]).toBe("application/json");
+      expect(request.headers["user-agent"]).toBe("jetstream-relay/0.1.0");
+      expect(request.headers.authorization).toBe("Bearer bearer-xyz");
+      expect(request.headers["webhook-id"]).toBe(await eventId(request.body));
+      expect(Math.abs(Number(request.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
+      expect(webhook.verify(request.body, request.headers)).toEqual(JSON.parse(request.body));
+    }
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    expect(recorder.sent).toEqual([]);
+    expect(report).toMatchObject({ settled: [body.ledgerId], pending: [], delivered: GOLDEN.length, requests: GOLDEN.length, retried: 0, deadLettered: 0 });
+    expect(report.latenciesMs).toHaveLength(GOLDEN.length);
+    expect(report.newestDeliveredTimeUs).toBe(Math.max(...GOLDEN.map((raw) => (JSON.parse(raw) as { time_us: number }).time_us)));
+    expect(report.lastSuccessAt).toBeDefined();
+    expect(recorder.reports).toEqual([report]);
+  });
+
+  it("sends neither signature nor authorization when they are not configured", async () => {
+    const path = uniquePath();
+    await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recordingPorts().ports);
+    const [request] = await receiver.requests({ path });
+    expect(request.headers["webhook-signature"]).toBeUndefined();
+    expect(request.headers.authorization).toBeUndefined();
+    expect(request.headers["webhook-id"]).toMatch(/^evt_/);
+  });
+
+  it("gives the same event from two Jetstream instances the same webhook-id", async () => {
+    const path = uniquePath();
+    const raw = CORPUS[3];
+    const event = JSON.parse(raw) as { time_us: number };
+    const fromOtherInstance = JSON.stringify({ ...event, time_us: event.time_us + 4711, cursor: 31527015322 });
+    await runBatch([messageBody([queued(raw)]), messageBody([queued(fromOtherInstance)])], testEnv(path), recordingPorts().ports);
+    const received = await receiver.requests({ path });
+    expect(received).toHaveLength(2);
+    expect(received[0].headers["webhook-id"]).toBe(received[1].headers["webhook-id"]);
+    expect(received.map((r) => r.body).sort()).toEqual([raw, fromOtherInstance].sort());
+  });
+
+  it("batch mode sends a JSON array of the events as received, signed, with a batch id", async () => {
+    const path = uniquePath();
+    const env = testEnv(path, { WEBHOOK_BATCH_SIZE: "5", WEBHOOK_SECRET: SECRET, WEBHOOK_CONCURRENCY: "1" });
+    const events = CORPUS.slice(0, 12);
+    const { report } = await runBatch([messageBody(events.map((raw) => queued(raw)))], env, recordingPorts().ports);
+    const received = await receiver.requests({ path });
+    expect(received).toHaveLength(3);
+    expect(received.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([5, 5, 2]);
+    expect(received[0].body).toBe(`[${events.slice(0, 5).join(",")}]`);
+    for (const request of received) {
+      expect(request.headers["webhook-id"]).toMatch(/^bat_[0-9a-f]{32}$/);
+      expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual(JSON.parse(request.body));
+    }
+    expect(report).toMatchObject({ delivered: 12, requests: 3 });
+  });
+
+  it("delivers oversized events from their blob and reports the blob done", async () => {
+    const path = uniquePath();
+    const big = commitEvent(uniqueDid(), "big", 1_783_175_888_000_001, { padding: "p".repeat(200_000) });
+    const recorder = recordingPorts({ getBlob: async (id) => (id === "blob-1" ? big : null) });
+    const { did, timeUs } = queued(big);
+    const { report } = await runBatch([messageBody([{ blob: "blob-1", did, timeUs, receivedAt: Date.now(), attempts: 0 }])], testEnv(path), recorder.ports);
+    const [request] = await receiver.requests({ path });
+    expect(request.body).toBe(big);
+    expect(report).toMatchObject({ delivered: 1, blobsDone: ["blob-1"] });
+  });
+});
+
+describe("retries", () => {
+  it("retries only the failed event: the others are not delivered again", async () => {
+    const path = uniquePath();
+    const [a, b, c] = [uniqueDid(), uniqueDid(), uniqueDid()];
+    await receiver.rule({ path, match: b, action: "respond", status: 503, times: 1 });
+    const recorder = recordingPorts();
+    const env = testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "7", WEBHOOK_RETRY_MAX_SECONDS: "60" });
+    const original = messageBody([queued(commitEvent(a, "1")), queued(commitEvent(b, "1")), queued(commitEvent(c, "1"))]);
+
+    const first = await runBatch([original], env, recorder.ports);
+    expect(first.result.explicitAcks).toHaveLength(1);
+    expect(recorder.sent).toHaveLength(1);
+    const followUp = recorder.sent[0];
+    expect(followUp.body.events.map((e) => [e.did, e.attempts])).toEqual([[b, 1]]);
+    expect(followUp.delaySeconds).toBeGreaterThanOrEqual(4);
+    expect(followUp.delaySeconds).toBeLessThanOrEqual(7);
+    expect(first.report).toMatchObject({ settled: [original.ledgerId], delivered: 2, retried: 1, requests: 3 });
+    expect(first.report.pending).toEqual([{ ledgerId: followUp.body.ledgerId, oldestTimeUs: followUp.body.events[0].timeUs }]);
+    expect(first.report.lastError?.message).toContain("HTTP 503");
+
+    const second = await runBatch([followUp.body], env, recorder.ports);
+    expect(second.report).toMatchObject({ settled: [followUp.body.ledgerId], delivered: 1, pending: [] });
+    const received = await receiver.requests({ path });
+    const seen = received.map((r) => `${didOf(r)} ${r.answer}`);
+    expect(seen.slice(0, 3).sort()).toEqual([`${a} 200`, `${b} 503`, `${c} 200`].sort());
+    expect(seen[3]).toBe(`${b} 200`);
+    expect([...successes(received).values()]).toEqual([1, 1, 1]);
+  });
+
+  it("honours Retry-After on 429", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    await receiver.rule({ path, action: "respond", status: 429, headers: { "retry-after": "120" }, times: 1 });
+    const recorder = recordingPorts();
+    const env = testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "1", WEBHOOK_RETRY_MAX_SECONDS: "10" });
+    const { report } = await runBatch([messageBody([queued(commitEvent(did, "1"))])], env, recorder.ports);
+    expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([120]);
+    expect(report).toMatchObject({ retried: 1, delivered: 0, deadLettered: 0 });
+  });
+
+  it.each([
+    ["a request that hangs past the timeout", { action: "hang", hangMs: 5000 } as const, "did not answer within 300 ms"],
+    ["a dropped connection", { action: "drop" } as const, "webhook request failed"],
+    ["a 500", { action: "respond", status: 500 } as const, "HTTP 500"],
+    ["a 408", { action: "respond", status: 408 } as const, "HTTP 408"],
+  ])("retries %s until it is delivered", async (_name, rule, message) => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    await receiver.rule({ path, times: 2, ...rule });
+    const recorder = recordingPorts();
+    const env = testEnv(path, { WEBHOOK_TIMEOUT_SECONDS: "0.3" });
+    const raw = commitEvent(did, "1");
+    const { reports, followUps } = await runUntilSettled([messageBody([queued(raw)])], env, recorder);
+    expect(followUps.map((m) => m.body.events[0].attempts)).toEqual([1, 2]);
+    expect(reports[0].lastError?.message).toContain(message);
+    expect(reports.map((r) => r.delivered)).toEqual([0, 0, 1]);
+    const received = await receiver.requests({ path });
+    expect(received).toHaveLength(3);
+    expect(received.every((r) => r.body === raw)).toBe(true);
+    expect(new Set(received.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    expect((await recorder.store.count()).total).toBe(0);
+  });
+
+  it("dead-letters a permanent 4xx at once, with its error and attempt count", async () => {
+    const path = uniquePath();
+    const [ok, bad] = [uniqueDid(), uniqueDid()];
+    await receiver.rule({ path, match: bad, action: "respond", status: 422, body: "unprocessable thing" });
+    const recorder = recordingPorts();
+    const raw = commitEvent(bad, "1");
+    const { report, result } = await runBatch([messageBody([queued(commitEvent(ok, "1")), queued(raw, { attempts: 2 })])], testEnv(path), recorder.ports);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(recorder.sent).toEqual([]);
+    expect(report).toMatchObject({ delivered: 1, failed: 1, deadLettered: 1, retried: 0 });
+    const page = await deadLetterPage(recorder.store);
+    expect(page.total).toBe(1);
+    expect(page.events[0]).toMatchObject({ id: await eventId(raw), event: JSON.parse(raw), attempts: 3 });
+    expect(page.events[0].error).toBe("webhook answered HTTP 422: unprocessable thing");
+    expect((await receiver.requests({ path, match: bad })).length).toBe(1);
+  });
+
+  it("dead-letters an event that exhausts its attempts, after exponential delays", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    await receiver.rule({ path, action: "respond", status: 503 });
+    const recorder = recordingPorts({ random: () => 1 });
+    const env = testEnv(path, { WEBHOOK_MAX_ATTEMPTS: "4", WEBHOOK_RETRY_BASE_SECONDS: "2", WEBHOOK_RETRY_MAX_SECONDS: "6" });
+    const raw = commitEvent(did, "1");
+    const { reports, followUps } = await runUntilSettled([messageBody([queued(raw)])], env, recorder);
+    expect(followUps.map((m) => m.delaySeconds)).toEqual([2, 4, 6]);
+    expect((await receiver.requests({ path })).length).toBe(4);
+    expect(reports.at(-1)).toMatchObject({ deadLettered: 1, failed: 0, retried: 0 });
+    const page = await deadLetterPage(recorder.store);
+    expect(page.events).toHaveLength(1);
+    expect(page.events[0]).toMatchObject({ id: await eventId(raw), attempts: 4 });
+    expect(page.events[0].error).toBe("gave up after 4 attempts; last: webhook answered HTTP 503: status 503");
+  });
+});
+
+describe("ordering and parallelism", () => {
+  it("delivers each DID's events in order while DIDs go in parallel", async () => {
+    const path = uniquePath();
+    const dids = [uniqueDid(), uniqueDid(), uniqueDid(), uniqueDid()];
+    await receiver.rule({ path, action: "respond", status: 200, delayMs: 40 });
+    const events = Array.from({ length: 24 }, (_, i) => queued(commitEvent(dids[i % 4], `r${String(i).padStart(2, "0")}`), { receivedAt: 1000 + i }));
+    // Two messages, the second's events interleaved with the first's in time.
+    const { report } = await runBatch([messageBody(events.filter((_, i) => i % 3 !== 0)), messageBody(events.filter((_, i) => i % 3 === 0))], testEnv(path, { WEBHOOK_CONCURRENCY: "4" }), recordingPorts().ports);
+    expect(report.delivered).toBe(24);
+    const received = await receiver.requests({ path });
+    for (const did of dids) {
+      const rkeys = received.filter((r) => didOf(r) === did).map((r) => (JSON.parse(r.body) as { commit: { rkey: string } }).commit.rkey);
+      expect(rkeys).toEqual([...rkeys].sort());
+      expect(rkeys).toHaveLength(6);
+    }
+    // Requests overlapped: some request arrived before the previous one was answered.
+    const overlapping = received.some((r, i) => i > 0 && r.receivedAt < (received[i - 1].answeredAt ?? 0));
+    expect(overlapping).toBe(true);
+  });
+
+  it("holds a DID's later events behind its failed one, without counting an attempt for them", async () => {
+    const path = uniquePath();
+    const [a, b] = [uniqueDid(), uniqueDid()];
+    const aEvents = ["1", "2", "3", "4"].map((k) => commitEvent(a, k));
+    await receiver.rule({ path, match: '"rkey":"2"', action: "respond", status: 503, times: 1 });
+    const recorder = recordingPorts();
+    const bEvent = commitEvent(b, "9");
+    const { reports, followUps } = await runUntilSettled([messageBody([...aEvents.map((raw) => queued(raw)), queued(bEvent)])], testEnv(path), recorder);
+    expect(followUps).toHaveLength(1);
+    expect(followUps[0].body.events.map((e) => [e.raw, e.attempts])).toEqual([
+      [aEvents[1], 1],
+      [aEvents[2], 0],
+      [aEvents[3], 0],
+    ]);
+    expect(reports[0]).toMatchObject({ delivered: 2, retried: 1 });
+    const received = await receiver.requests({ path });
+    const forA = received.filter((r) => didOf(r) === a);
+    expect(forA.map((r) => [r.body, r.answer])).toEqual([
+      [aEvents[0], 200],
+      [aEvents[1], 503],
+      [aEvents[1], 200],
+      [aEvents[2], 200],
+      [aEvents[3], 200],
+    ]);
+    expect(received.filter((r) => r.body === bEvent)).toHaveLength(1);
+  });
+});
+
+describe("no loss, no needless duplicates", () => {
+  it("delivers a mixed batch under random failures exactly once to success per event", async () => {
+    const path = uniquePath();
+    // Every third request fails in some way; the rest succeed.
+    await receiver.rule({ path, action: "respond", status: 503, times: 4 });
+    await receiver.rule({ path, action: "drop", times: 2 });
+    const recorder = recordingPorts();
+    const env = testEnv(path, { WEBHOOK_CONCURRENCY: "5", WEBHOOK_TIMEOUT_SECONDS: "2" });
+    const bodies = [0, 1, 2].map((m) => messageBody(CORPUS.slice(m * 30, m * 30 + 30).map((raw) => queued(raw))));
+    const { reports } = await runUntilSettled(bodies, env, recorder);
+    const received = await receiver.requests({ path });
+    const counts = successes(received);
+    const expected = new Set(await Promise.all(CORPUS.slice(0, 90).map((raw) => eventId(raw))));
+    expect(new Set(counts.keys())).toEqual(expected);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(received.filter((r) => r.answer !== 200)).toHaveLength(6);
+    expect(reports.reduce((sum, r) => sum + r.delivered, 0)).toBe(90);
+    const settled = reports.flatMap((r) => r.settled);
+    const pending = reports.flatMap((r) => r.pending.map((p) => p.ledgerId));
+    for (const body of bodies) expect(settled).toContain(body.ledgerId);
+    for (const ledgerId of pending) expect(settled).toContain(ledgerId);
+  });
+});
+
+describe("failure of the consumer's own dependencies", () => {
+  it("keeps every message when WEBHOOK_URL is missing or invalid, and says why", async () => {
+    for (const url of [undefined, "not a url"]) {
+      const recorder = recordingPorts();
+      const env = { ...testEnv(uniquePath()), WEBHOOK_URL: url };
+      const { report, result, retries } = await runBatch([messageBody([queued(GOLDEN[0])]), messageBody([queued(GOLDEN[1])])], env, recorder.ports);
+      expect(result.retryBatch.retry).toBe(true);
+      expect(retries).toEqual([{ id: "all", delaySeconds: 300 }]);
+      expect(result.explicitAcks).toEqual([]);
+      expect(report).toMatchObject({ settled: [], delivered: 0, requests: 0 });
+      expect(report.lastError?.message).toContain("WEBHOOK_URL");
+      expect(recorder.reports).toHaveLength(1);
+    }
+  });
+
+  it("survives a failing settle (tried twice) and still acknowledges", async () => {
+    const path = uniquePath();
+    let calls = 0;
+    const recorder = recordingPorts({
+      settle: async () => {
+        calls += 1;
+        throw new Error("not implemented yet");
+      },
+    });
+    const { result, report } = await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recorder.ports);
+    expect(calls).toBe(2);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(report.delivered).toBe(1);
+  });
+
+  it("retries the whole message when its follow-up cannot be enqueued (duplicates, never loss)", async () => {
+    const path = uniquePath();
+    const [a, b] = [uniqueDid(), uniqueDid()];
+    await receiver.rule({ path, match: b, action: "respond", status: 503, times: 1 });
+    const recorder = recordingPorts({
+      send: async () => {
+        throw new Error("queue unavailable");
+      },
+    });
+    const other = messageBody([queued(commitEvent(uniqueDid(), "1"))]);
+    const failing = messageBody([queued(commitEvent(a, "1")), queued(commitEvent(b, "1"))]);
+    const { result, report, retries } = await runBatch([other, failing], testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "3" }), recorder.ports);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([{ msgId: expect.any(String) }]);
+    expect(retries).toEqual([{ id: result.retryMessages[0].msgId, delaySeconds: 3 }]);
+    expect(result.explicitAcks[0]).not.toBe(result.retryMessages[0].msgId);
+    expect(report.settled).toEqual([other.ledgerId]);
+    expect(report.pending).toEqual([]);
+  });
+
+  it("retries the message when its dead letters cannot be stored", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 404 });
+    const recorder = recordingPorts();
+    recorder.ports.deadLetters.add = async () => {
+      throw new Error("storage down");
+    };
+    const { result, report } = await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recorder.ports);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(report.settled).toEqual([]);
+  });
+
+  it("retries an oversized event whose blob cannot be read now, and dead-letters one whose blob is gone", async () => {
+    const path = uniquePath();
+    const [a, b] = [uniqueDid(), uniqueDid()];
+    const recorder = recordingPorts({
+      getBlob: async (id) => {
+        if (id === "flaky") throw new Error("relay busy");
+        return null;
+      },
+    });
+    const blobEvent = (did: string, blob: string) => ({ blob, did, timeUs: 5, receivedAt: Date.now(), attempts: 0 });
+    const { report } = await runBatch([messageBody([blobEvent(a, "flaky"), blobEvent(b, "gone")])], testEnv(path), recorder.ports);
+    expect(recorder.sent.map((m) => m.body.events)).toEqual([[{ ...blobEvent(a, "flaky"), receivedAt: expect.any(Number), attempts: 1 }]]);
+    expect(report).toMatchObject({ retried: 1, deadLettered: 1, blobsDone: [], requests: 0 });
+    const page = await deadLetterPage(recorder.store);
+    expect(page.events[0].event).toEqual({ did: b, time_us: 5, blob: "gone" });
+    expect(page.events[0].error).toContain("gone");
+  });
+
+  it("dead-letters a malformed queue message instead of failing the batch", async () => {
+    const path = uniquePath();
+    const recorder = recordingPorts();
+    const good = messageBody([queued(GOLDEN[0])]);
+    const { result, report } = await runBatch([good, { nonsense: true } as never], testEnv(path), recorder.ports);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(report).toMatchObject({ delivered: 1, deadLettered: 1, settled: [good.ledgerId] });
+    expect((await deadLetterPage(recorder.store)).events[0]).toMatchObject({ event: { nonsense: true }, error: "malformed queue message" });
+  });
+});
