@@ -1,0 +1,147 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection } from "../../worker/contract.ts";
+import { ask, requireConfirmationPossible } from "../lib/confirm.ts";
+import { CliError, ExitCode } from "../lib/exit-codes.ts";
+import { formatCount, formatTime } from "../lib/format.ts";
+import { commandHelp } from "../lib/help.ts";
+import { addConnectionOptions, type ConnectionFlags, connect, parseCount, parseOffset } from "../lib/operate-options.ts";
+import { renderTable } from "../lib/table.ts";
+import { expectShape } from "../lib/validate.ts";
+
+const MAX_PAGE = 1000;
+
+export function register(program: Command): void {
+  const dlq = program
+    .command("dlq")
+    .summary("dead-lettered events: list, replay, purge")
+    .description(
+      "Events the webhook refused (non-retryable 4xx) or that exhausted their retries are kept in the dead-letter store, inspectable and replayable. Every dlq command needs the admin token.",
+    );
+
+  const list = dlq
+    .command("list", { isDefault: true })
+    .description("list dead letters, newest page first (GET /dlq)")
+    .option("--offset <n>", "skip this many", parseOffset, 0)
+    .option("--limit <n>", `at most this many (1-${MAX_PAGE})`, parseLimit, 50)
+    .option("--all", "fetch every page");
+  addConnectionOptions(list, { jsonWhenPiped: true });
+  list.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay dlq", "jetstream-relay dlq list --limit 200 --offset 200", "jetstream-relay dlq list --all --json | jq -r '.events[].id'"],
+      nonInteractive: ["Off a terminal it prints the page as one JSON document ({total, events, nextOffset, evicted}); with --all, every event in one document."],
+    }),
+  );
+  list.action(async (flags: ConnectionFlags & { offset: number; limit: number; all?: boolean }) => {
+    const { client, output } = await connect(flags, { jsonWhenPiped: true });
+    const fetchPage = async (offset: number, limit: number) =>
+      expectShape<DeadLetterPage>((await client.get(`/dlq?offset=${offset}&limit=${limit}`)).body, "GET /dlq", client.target.url, (p) => typeof p.total === "number" && Array.isArray(p.events));
+    let page = await fetchPage(flags.offset, flags.all ? MAX_PAGE : flags.limit);
+    if (flags.all) {
+      const events = [...page.events];
+      while (page.nextOffset !== null && page.nextOffset !== undefined && page.events.length > 0) {
+        page = await fetchPage(page.nextOffset, MAX_PAGE);
+        events.push(...page.events);
+      }
+      page = { ...page, events, nextOffset: null };
+    }
+    if (output.json) {
+      output.document(page);
+      return;
+    }
+    const c = output.out;
+    if (page.total === 0) {
+      output.lines([`no dead letters${page.evicted ? c.red(` (${formatCount(page.evicted)} were evicted because the store was full)`) : ""}`]);
+      return;
+    }
+    const width = process.stdout.columns || 120;
+    const lines = renderTable(
+      [{ header: "id" }, { header: "failed" }, { header: "attempts", align: "right" }, { header: "event" }, { header: "error" }],
+      page.events.map((letter) => [letter.id, formatTime(letter.failedAt), String(letter.attempts), describeEvent(letter), shorten(letter.error, Math.max(30, width - 110))]),
+      { header: c.dim },
+    );
+    const first = flags.all ? 1 : flags.offset + 1;
+    const shown = `showing ${formatCount(first)}–${formatCount(first + page.events.length - 1)} of ${formatCount(page.total)}`;
+    lines.push("", c.dim(`${shown}${page.nextOffset !== null ? ` · next page: --offset ${page.nextOffset}` : ""}`));
+    if (page.evicted) lines.push(c.red(`${formatCount(page.evicted)} dead letters were evicted because the store was full`));
+    lines.push(c.dim("replay: jetstream-relay dlq replay ID… | --all   ·   delete: jetstream-relay dlq purge ID… | --all"));
+    output.lines(lines);
+  });
+
+  const replay = dlq
+    .command("replay")
+    .description("deliver dead letters again (POST /dlq/replay); they leave the store once delivered")
+    .argument("[ids...]", "ids of the dead letters (as `dlq list` shows them)")
+    .option("--all", "every dead letter");
+  addConnectionOptions(replay);
+  replay.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay dlq replay 3f1c…e9 a7d2…41", "jetstream-relay dlq replay --all"],
+      nonInteractive: ["It never asks anything: jetstream-relay dlq replay --all --json"],
+    }),
+  );
+  replay.action(async (ids: string[], flags: ConnectionFlags & { all?: boolean }) => {
+    const selection = selectionOf(ids, flags.all, "replay");
+    const { client, output } = await connect(flags);
+    const { body } = await client.post<{ replayed?: number }>("/dlq/replay", selection);
+    if (output.json) output.document(body ?? {});
+    else output.lines([`${output.out.green(`${formatCount(body?.replayed ?? 0)} dead letter${body?.replayed === 1 ? "" : "s"} queued for delivery`)}; each leaves the store once the webhook accepts it`]);
+  });
+
+  const purge = dlq
+    .command("purge")
+    .description("delete dead letters for good (POST /dlq/purge); --all asks first")
+    .argument("[ids...]", "ids of the dead letters (as `dlq list` shows them)")
+    .option("--all", "every dead letter (asks; without a terminal needs --yes)")
+    .option("-y, --yes", "do not ask");
+  addConnectionOptions(purge);
+  purge.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay dlq purge 3f1c…e9", "jetstream-relay dlq purge --all"],
+      nonInteractive: ["purge --all refuses without a terminal (exit 2) unless --yes is given: jetstream-relay dlq purge --all --yes"],
+    }),
+  );
+  purge.action(async (ids: string[], flags: ConnectionFlags & { all?: boolean; yes?: boolean }) => {
+    const selection = selectionOf(ids, flags.all, "purge");
+    const mode = "all" in selection ? requireConfirmationPossible(flags.yes, "purge --all", "jetstream-relay dlq purge --all --yes") : "yes";
+    const { client, output } = await connect(flags);
+    if (mode === "ask") {
+      const page = expectShape<DeadLetterPage>((await client.get("/dlq?offset=0&limit=1")).body, "GET /dlq", client.target.url, (p) => typeof p.total === "number");
+      output.message(`This deletes all ${formatCount(page.total)} dead letters of ${client.target.url} for good; they can no longer be replayed.`);
+      if (!(await ask("Delete every dead letter?"))) throw new CliError("nothing was deleted", ExitCode.failure);
+    }
+    const { body } = await client.post<{ purged?: number }>("/dlq/purge", selection);
+    if (output.json) output.document(body ?? {});
+    else output.lines([`${formatCount(body?.purged ?? 0)} dead letter${body?.purged === 1 ? "" : "s"} deleted`]);
+  });
+}
+
+function selectionOf(ids: string[], all: boolean | undefined, verb: string): DeadLetterSelection {
+  if (all && ids.length) throw new CliError(`give dead-letter ids or --all, not both`, ExitCode.usage, `jetstream-relay dlq ${verb} --all`);
+  if (all) return { all: true };
+  if (!ids.length) throw new CliError(`say which dead letters to ${verb}: their ids, or --all`, ExitCode.usage, `ids are in the first column of \`jetstream-relay dlq list\``);
+  return { ids: [...new Set(ids)] };
+}
+
+function parseLimit(value: string): number {
+  const limit = parseCount(value);
+  if (limit > MAX_PAGE) throw new InvalidArgumentError(`at most ${MAX_PAGE} per page; use --all for everything`);
+  return limit;
+}
+
+/** "commit app.bsky.feed.post create did:plc:…" from the dead-lettered event. */
+function describeEvent(letter: DeadLetter): string {
+  const event = letter.event as { kind?: string; did?: string; commit?: { collection?: string; operation?: string } } | null;
+  if (!event || typeof event !== "object") return "?";
+  const parts = [event.kind ?? "?"];
+  if (event.commit) parts.push(event.commit.collection ?? "?", event.commit.operation ?? "?");
+  if (event.did) parts.push(event.did);
+  return parts.join(" ");
+}
+
+function shorten(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}

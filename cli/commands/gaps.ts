@@ -1,0 +1,73 @@
+import type { Command } from "commander";
+import type { Gap } from "../../worker/contract.ts";
+import { formatDuration, formatTime } from "../lib/format.ts";
+import { commandHelp } from "../lib/help.ts";
+import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";
+import type { StatsAnswer } from "../lib/stats-view.ts";
+import { renderTable } from "../lib/table.ts";
+import { expectShape } from "../lib/validate.ts";
+
+export function register(program: Command): void {
+  const gaps = program
+    .command("gaps")
+    .summary("gaps in the stream (a resume older than Jetstream's retention): list, acknowledge")
+    .description(
+      "A gap is detected when the relay resumed from a cursor older than Jetstream keeps (24-36 h): the events in between are lost upstream. A gap stays among /health's reasons until an operator acknowledges it.",
+    );
+
+  const list = gaps
+    .command("list", { isDefault: true })
+    .description("list the detected gaps (from GET /stats)");
+  addConnectionOptions(list, { jsonWhenPiped: true });
+  list.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay gaps", "jetstream-relay gaps list --json"],
+      nonInteractive: ["Off a terminal it prints the gaps as one JSON array."],
+    }),
+  );
+  list.action(async (flags: ConnectionFlags) => {
+    const { client, output } = await connect(flags, { jsonWhenPiped: true });
+    const stats = expectShape<StatsAnswer>((await client.get("/stats")).body, "GET /stats", client.target.url, (s) => typeof s.totalReceived === "number");
+    const found: Gap[] = stats.gaps ?? [];
+    if (output.json) {
+      output.document(found);
+      return;
+    }
+    const c = output.out;
+    if (found.length === 0) {
+      output.lines([`no gaps detected${stats.gapsDetected ? ` (${stats.gapsDetected} counted before the list was trimmed)` : ""}`]);
+      return;
+    }
+    output.lines(
+      renderTable(
+        [{ header: "from" }, { header: "to" }, { header: "missing", align: "right" }, { header: "detected" }, { header: "endpoint" }, { header: "acknowledged" }],
+        found.map((gap) => [
+          gap.from,
+          gap.to,
+          formatDuration((gap.toUs - gap.fromUs) / 1e6),
+          formatTime(gap.detectedAt),
+          gap.endpoint,
+          gap.acknowledged ? "yes" : c.yellow("no"),
+        ]),
+        { header: c.dim },
+      ),
+    );
+  });
+
+  const ack = gaps.command("ack").description("acknowledge every detected gap (POST /gaps/ack, needs the admin token)");
+  addConnectionOptions(ack);
+  ack.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay gaps ack"],
+      nonInteractive: ["It never asks anything: JETSTREAM_RELAY_TOKEN=… jetstream-relay gaps ack --json"],
+    }),
+  );
+  ack.action(async (flags: ConnectionFlags) => {
+    const { client, output } = await connect(flags);
+    const { body } = await client.post<{ acknowledged?: number }>("/gaps/ack");
+    if (output.json) output.document(body ?? {});
+    else output.lines([`${body?.acknowledged ?? 0} gap${body?.acknowledged === 1 ? "" : "s"} acknowledged`]);
+  });
+}

@@ -1,0 +1,73 @@
+import type { Command } from "commander";
+import type { HealthReport } from "../../worker/contract.ts";
+import { CliError, ExitCode } from "../lib/exit-codes.ts";
+import { formatTime } from "../lib/format.ts";
+import { commandHelp } from "../lib/help.ts";
+import { addConnectionOptions, type ConnectionFlags, connect, parseSeconds } from "../lib/operate-options.ts";
+import type { Output } from "../lib/output.ts";
+import { expectShape } from "../lib/validate.ts";
+import { sleep } from "../lib/watch.ts";
+
+type HealthAnswer = HealthReport & { deadLetters?: { total: number; evicted: number } | null };
+
+const FIXES: Record<string, string> = {
+  gap: "look at the gap (jetstream-relay gaps), then acknowledge it: jetstream-relay gaps ack",
+  "config-error": "fix the variable named above, e.g. npx wrangler secret put NAME, then deploy",
+  disconnected: "see jetstream-relay status; force a new connection with jetstream-relay reconnect",
+  stale: "see jetstream-relay status; force a new connection with jetstream-relay reconnect",
+  "delivery-failing": "check the webhook; jetstream-relay stats shows the last delivery error",
+};
+
+export function register(program: Command): void {
+  const command = program
+    .command("health")
+    .summary("exit 0 when the relay is healthy, 3 with the reasons when not")
+    .description(
+      "Check the relay's health (GET /health): configured, connected (or reconnecting within its grace period), not stale, delivering, no unacknowledged gap. Exit 0 when healthy, 3 when the relay answers that it is unhealthy (the reasons are printed), 1 when it cannot be reached. With --wait it polls until healthy.",
+    )
+    .option("--wait <seconds>", "poll until healthy, for at most this long (exit 3 if still unhealthy)", parseSeconds);
+  addConnectionOptions(command);
+  command.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay health", "jetstream-relay health --json", "jetstream-relay health --wait 120   # after a deploy"],
+      nonInteractive: [
+        "It never asks anything; use the exit code: jetstream-relay health || echo \"relay unhealthy ($?)\"",
+        "jetstream-relay health --json   # {\"healthy\": false, \"reasons\": [{\"code\", \"message\"}], \"checkedAt\"} on stdout",
+      ],
+    }),
+  );
+  command.action(async (flags: ConnectionFlags & { wait?: number }) => {
+    const { client, output } = await connect(flags);
+    const check = async () =>
+      expectShape<HealthAnswer>((await client.get("/health", [503])).body, "GET /health", client.target.url, (h) => typeof h.healthy === "boolean");
+    let report = await check();
+    if (flags.wait && !report.healthy) {
+      const deadline = Date.now() + flags.wait;
+      if (!output.json) output.message(`waiting up to ${flags.wait / 1000}s for ${client.target.url} to be healthy…`);
+      while (!report.healthy && Date.now() < deadline) {
+        await sleep(Math.min(2_000, Math.max(0, deadline - Date.now())));
+        try {
+          report = await check();
+        } catch (error) {
+          if (!(error instanceof CliError) || error.exitCode === ExitCode.authRefused || Date.now() >= deadline) throw error;
+        }
+      }
+    }
+    if (output.json) output.document(report);
+    else output.lines(renderHealth(report, client.target.url, output));
+    if (!report.healthy) process.exitCode = ExitCode.unhealthy;
+  });
+}
+
+function renderHealth(report: HealthAnswer, url: string, output: Output): string[] {
+  const c = output.out;
+  if (report.healthy) return [`${c.green("healthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`];
+  const lines = [`${c.red("unhealthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`];
+  for (const reason of report.reasons) {
+    lines.push(`  ${c.red("✗")} ${reason.code}: ${reason.message}`);
+    const fix = FIXES[reason.code];
+    if (fix) lines.push(`    ${c.dim(`fix: ${fix}`)}`);
+  }
+  return lines;
+}

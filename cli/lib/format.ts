@@ -1,0 +1,49 @@
+// Pure formatting helpers for the human-readable views.
+
+const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+export function formatCount(value: number | null | undefined): string {
+  return typeof value === "number" && Number.isFinite(value) ? integer.format(value) : "—";
+}
+
+export function formatRate(perSecond: number | null | undefined): string {
+  if (typeof perSecond !== "number" || !Number.isFinite(perSecond)) return "—";
+  if (perSecond >= 100) return `${integer.format(perSecond)}/s`;
+  return `${perSecond.toFixed(perSecond >= 10 ? 1 : 2)}/s`;
+}
+
+export function formatDuration(seconds: number | null | undefined): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) return "—";
+  const s = Math.abs(seconds);
+  const sign = seconds < 0 ? "-" : "";
+  if (s < 1) return `${sign}${Math.round(s * 1000)}ms`;
+  if (s < 60) return `${sign}${s.toFixed(s < 10 ? 1 : 0)}s`;
+  if (s < 3600) return `${sign}${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, "0")}s`;
+  if (s < 86400) return `${sign}${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${sign}${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, "0")}h`;
+}
+
+export function formatMs(ms: number | null | undefined): string {
+  return typeof ms === "number" && Number.isFinite(ms) ? formatDuration(ms / 1000) : "—";
+}
+
+/** An ISO time as "2026-11-29 03:12:09Z (4s ago)". */
+export function formatTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "—";
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const text = new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const ago = (now - at) / 1000;
+  return ago >= 0 ? `${text} (${formatDuration(ago)} ago)` : `${text} (in ${formatDuration(-ago)})`;
+}
+
+/** A Jetstream cursor (unix µs) with its time. */
+export function formatCursor(cursorUs: number | null | undefined, now = Date.now()): string {
+  if (typeof cursorUs !== "number") return "—";
+  return `${cursorUs} · ${formatTime(new Date(Math.floor(cursorUs / 1000)).toISOString(), now)}`;
+}
+
+export function formatPercent(part: number, whole: number): string {
+  if (!whole) return "—";
+  return `${((part / whole) * 100).toFixed(1)}%`;
+}

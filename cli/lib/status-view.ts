@@ -1,0 +1,71 @@
+import type { RelayStatus } from "../../worker/contract.ts";
+import type { Colors } from "./colors.ts";
+import { formatCount, formatCursor, formatDuration, formatTime } from "./format.ts";
+import { renderPairs } from "./table.ts";
+
+/** The human-readable connection status, with the configuration (secrets never included) and its problems. */
+export function renderStatus(status: RelayStatus, context: { url: string; colors: Colors; now: number; header?: string }): string[] {
+  const c = context.colors;
+  const now = context.now;
+  const lines: string[] = [];
+  lines.push(context.header ?? `${c.bold("jetstream-relay status")} ${c.dim("·")} ${context.url}`);
+  lines.push("");
+  const pairs: [string, string][] = [["state", stateText(status, c, now)]];
+  pairs.push(["endpoint", status.endpoint ?? "—"]);
+  if (status.endpoints?.length > 1) pairs.push(["failover", status.endpoints.join(", ")]);
+  pairs.push(["cursor", formatCursor(status.cursor, now)]);
+  pairs.push(["lag", formatDuration(status.lagSeconds)]);
+  pairs.push(["last frame", formatTime(status.lastFrameAt, now)]);
+  pairs.push(["reconnects", formatCount(status.reconnects)]);
+  if (status.lastError) pairs.push(["last error", `${c.red(status.lastError)} ${c.dim(formatTime(status.lastErrorAt, now))}`]);
+  if (status.nextAttemptAt) pairs.push(["next attempt", formatTime(status.nextAttemptAt, now)]);
+  lines.push(...renderPairs(pairs, { label: c.dim }));
+
+  const config = status.config;
+  if (config) {
+    lines.push("");
+    lines.push(c.bold("configuration"));
+    const yesNo = (value: boolean) => (value ? "yes" : "no");
+    lines.push(
+      ...renderPairs(
+        [
+          ["webhook", config.webhookUrl],
+          ["collections", config.collections.length ? config.collections.join(", ") : "(all)"],
+          ["kinds", config.kinds.join(", ")],
+          ["DIDs", config.dids ? formatCount(config.dids) : "all"],
+          ["batch mode", yesNo(config.batchMode)],
+          ["signed", yesNo(config.webhookSigned)],
+          ["bearer token", yesNo(config.webhookBearer)],
+          ["admin token", config.adminTokenSet ? "set" : c.yellow("not set (control commands are refused)")],
+        ],
+        { indent: "  ", label: c.dim },
+      ),
+    );
+  }
+  if (status.configErrors?.length) {
+    lines.push("");
+    lines.push(c.red(c.bold(`configuration problems (${status.configErrors.length})`)));
+    for (const problem of status.configErrors) {
+      lines.push(`  ${c.red("✗")} ${problem.variable}: ${problem.message}`);
+      lines.push(`    ${c.dim("fix:")} ${problem.fix}`);
+    }
+  }
+  return lines;
+}
+
+function stateText(status: RelayStatus, c: Colors, now: number): string {
+  switch (status.state) {
+    case "connected":
+      return `${c.green("connected")}${status.connectedSince ? c.dim(` since ${formatTime(status.connectedSince, now)}`) : ""}`;
+    case "config-error":
+      return c.red("not connecting: configuration error");
+    case "backoff":
+      return c.yellow("waiting to reconnect");
+    case "paused":
+      return c.yellow("paused (queue backpressure)");
+    case "connecting":
+      return c.yellow("connecting");
+    default:
+      return String(status.state);
+  }
+}
