@@ -1,0 +1,162 @@
+// The dead-letter store (a real Durable Object with SQLite storage) and the consumer of Cloudflare's
+// dead-letter queue. Replays travel through the real local queue to the real webhook receiver.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DEAD_LETTER_OBJECT_NAME } from "../../worker/contract.ts";
+import { keepDeadLetteredMessages } from "../../worker/delivery/dead-letter-intake.ts";
+import { eventId } from "../../worker/delivery/event-id.ts";
+import {
+  batchOf,
+  commitEvent,
+  deadLetterPage,
+  eventually,
+  messageBody,
+  queued,
+  receiver,
+  recordingPorts,
+  uniqueDid,
+} from "./delivery-support.ts";
+
+const freshStore = () => env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
+const letter = async (raw: string, error = "webhook answered HTTP 404", attempts = 1) => ({ id: await eventId(raw), raw, error, attempts, failedAt: Date.parse("2026-07-04T12:00:00Z") });
+
+describe("dead-letter store", () => {
+  it("keeps dead letters with their error and attempts, lists them in pages, oldest first", async () => {
+    const store = freshStore();
+    const raws = Array.from({ length: 7 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
+    await store.add(await Promise.all(raws.map((raw, i) => letter(raw, `error ${i}`, i + 1))));
+    const first = await deadLetterPage(store, { limit: 3 });
+    expect(first.total).toBe(7);
+    expect(first.evicted).toBe(0);
+    expect(first.nextOffset).toBe(3);
+    expect(first.events[0]).toEqual({ id: await eventId(raws[0]), event: JSON.parse(raws[0]), error: "error 0", attempts: 1, failedAt: "2026-07-04T12:00:00.000Z" });
+    const last = await deadLetterPage(store, { offset: 6, limit: 3 });
+    expect(last.events.map((e) => e.error)).toEqual(["error 6"]);
+    expect(last.nextOffset).toBeNull();
+    expect(await store.count()).toEqual({ total: 7, evicted: 0 });
+    expect(await store.getRaw(await eventId(raws[2]))).toBe(raws[2]);
+  });
+
+  it("keeps one entry per event: a newer failure replaces the older one", async () => {
+    const store = freshStore();
+    const raw = commitEvent(uniqueDid(), "k");
+    await store.add([await letter(raw, "first", 3)]);
+    await store.add([await letter(raw, "second", 5)]);
+    const page = await deadLetterPage(store);
+    expect(page.events.map((e) => [e.error, e.attempts])).toEqual([["second", 5]]);
+  });
+
+  it("is bounded: past the bound the oldest are evicted and counted", async () => {
+    const store = freshStore();
+    await runInDurableObject(store, (instance) => {
+      (instance as unknown as { maxEvents: number }).maxEvents = 3;
+    });
+    const raws = Array.from({ length: 5 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
+    for (const raw of raws) await store.add([await letter(raw)]);
+    const page = await deadLetterPage(store);
+    expect(page.events.map((e) => e.id)).toEqual(await Promise.all(raws.slice(2).map((raw) => eventId(raw))));
+    expect(page.evicted).toBe(2);
+    expect(await store.count()).toEqual({ total: 3, evicted: 2 });
+  });
+
+  it("purges selected events, or all", async () => {
+    const store = freshStore();
+    const raws = Array.from({ length: 4 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
+    await store.add(await Promise.all(raws.map((raw) => letter(raw))));
+    expect(await store.purge({ ids: [await eventId(raws[1]), await eventId(raws[3]), "evt_unknown"] })).toEqual({ purged: 2 });
+    expect((await deadLetterPage(store)).events.map((e) => e.id)).toEqual([await eventId(raws[0]), await eventId(raws[2])]);
+    expect(await store.purge({ all: true })).toEqual({ purged: 2 });
+    expect((await store.count()).total).toBe(0);
+  });
+
+  it("removes after delivery only events that are being replayed", async () => {
+    const store = freshStore();
+    const raw = commitEvent(uniqueDid(), "k");
+    await store.add([await letter(raw)]);
+    await store.remove([await eventId(raw)]);
+    expect((await store.count()).total).toBe(1);
+  });
+});
+
+describe("replay through the queue", () => {
+  const store = () => env.DEAD_LETTERS.getByName(DEAD_LETTER_OBJECT_NAME);
+
+  it("delivers the selected events again and drops them from the store once delivered", async () => {
+    const did = uniqueDid();
+    const raws = [commitEvent(did, "a"), commitEvent(did, "b"), commitEvent(uniqueDid(), "keep")];
+    // One too large for a queue message: it travels by reference and is read from the store.
+    const big = commitEvent(did, "c", 1_783_175_888_000_009, { padding: "p".repeat(150_000) });
+    await store().add(await Promise.all([...raws, big].map((raw) => letter(raw, "HTTP 503", 10))));
+    const ids = await Promise.all([raws[0], raws[1], big].map((raw) => eventId(raw)));
+    expect(await store().replay({ ids })).toEqual({ replayed: 3 });
+    const marked = (await deadLetterPage(store(), { limit: 1000 })).events.filter((e) => ids.includes(e.id));
+    expect(marked.every((e) => e.replaying === true)).toBe(true);
+
+    const received = await eventually(async () => {
+      const requests = await receiver.requests({ path: "/hook", match: did });
+      return requests.length >= 3 ? requests : undefined;
+    });
+    expect(received.map((r) => r.body).sort()).toEqual([raws[0], raws[1], big].sort());
+    expect(received.map((r) => r.headers["webhook-id"]).sort()).toEqual([...ids].sort());
+    expect(received.filter((r) => r.body === raws[0] || r.body === raws[1]).map((r) => r.body)).toEqual([raws[0], raws[1]]);
+    await eventually(async () => ((await Promise.all(ids.map((id) => store().getRaw(id)))).every((raw) => raw === null) ? true : undefined));
+    expect(await store().getRaw(await eventId(raws[2]))).toBe(raws[2]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await receiver.requests({ path: "/hook", match: did })).toHaveLength(3);
+  });
+
+  it("puts an event that fails again back in the store, no longer marked as replaying", async () => {
+    const did = uniqueDid();
+    const raw = commitEvent(did, "x");
+    const id = await eventId(raw);
+    await receiver.rule({ path: "/hook", match: did, action: "respond", status: 410, body: "gone for good" });
+    await store().add([await letter(raw, "HTTP 404", 1)]);
+    expect(await store().replay({ ids: [id] })).toEqual({ replayed: 1 });
+    const entry = await eventually(async () => {
+      const found = (await deadLetterPage(store(), { limit: 1000 })).events.find((e) => e.id === id);
+      return found && !found.replaying ? found : undefined;
+    });
+    expect(entry).toMatchObject({ error: "webhook answered HTTP 410: gone for good", attempts: 1 });
+    expect(await receiver.requests({ path: "/hook", match: did })).toHaveLength(1);
+  });
+});
+
+describe("dead-letter queue consumer", () => {
+  it("keeps every event of messages that reached the dead-letter queue, and settles their ledger", async () => {
+    const recorder = recordingPorts({ getBlob: async (id) => (id === "b-1" ? commitEvent("did:plc:blobby", "z") : null) });
+    const raws = [commitEvent(uniqueDid(), "1"), commitEvent(uniqueDid(), "2")];
+    const withBlob = messageBody([{ blob: "b-1", did: "did:plc:blobby", timeUs: 7, receivedAt: 1, attempts: 2 }]);
+    const lost = messageBody([{ blob: "b-gone", did: "did:plc:lost", timeUs: 8, receivedAt: 1, attempts: 0 }]);
+    const plain = messageBody(raws.map((raw) => queued(raw, { attempts: 1 })));
+    const batch = batchOf([plain, withBlob, lost]);
+    const report = await keepDeadLetteredMessages(batch, recorder.ports);
+    const page = await deadLetterPage(recorder.store);
+    expect(page.total).toBe(4);
+    expect(page.events.map((e) => e.event)).toEqual([
+      JSON.parse(raws[0]),
+      JSON.parse(raws[1]),
+      JSON.parse(commitEvent("did:plc:blobby", "z")),
+      { did: "did:plc:lost", time_us: 8, blob: "b-gone" },
+    ]);
+    expect(page.events[0].error).toContain("max_retries");
+    expect(page.events[2].attempts).toBe(2);
+    expect(report).toMatchObject({ settled: [plain.ledgerId, withBlob.ledgerId, lost.ledgerId], deadLettered: 4, blobsDone: ["b-1"] });
+    expect(recorder.reports).toHaveLength(1);
+  });
+
+  it("lets the queue deliver the messages again when the store cannot take them", async () => {
+    const recorder = recordingPorts();
+    recorder.ports.deadLetters.add = async () => {
+      throw new Error("storage down");
+    };
+    const batch = batchOf([messageBody([queued(commitEvent(uniqueDid(), "1"))])]);
+    let retried = false;
+    batch.retryAll = () => {
+      retried = true;
+    };
+    expect(await keepDeadLetteredMessages(batch, recorder.ports)).toBeNull();
+    expect(retried).toBe(true);
+    expect(recorder.reports).toHaveLength(0);
+  });
+});
