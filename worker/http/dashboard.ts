@@ -96,7 +96,7 @@ function delivery(data: DashboardData): SafeHtml {
   const latency = d.latencyMs.p50 === null ? "—" : `${formatCount(d.latencyMs.p50)} ms p50 · ${formatCount(d.latencyMs.p99)} ms p99`;
   return html`<section><h2>Delivery</h2><table class="kv">
 ${row("Delivered", formatCount(d.delivered), "delivered")}
-${row("Retrying (retries so far)", formatCount(d.retried), "retried")}
+${row("Retries", formatCount(d.retried), "retried")}
 ${row("Failed (not retryable)", formatCount(d.failed))}
 ${row("Dead-lettered", formatCount(d.deadLettered), "dead-lettered")}
 ${row("Dead letters stored", deadLetters ? html`${formatCount(deadLetters.total)}${deadLetters.evicted > 0 ? html` <span class="bad-text">(${formatCount(deadLetters.evicted)} evicted)</span>` : ""}` : "—", "dead-letters-stored")}
@@ -119,17 +119,22 @@ ${stats.gaps.map((g) => html`<tr><td>${formatTime(g.from) ?? g.from}</td><td>${f
 </section>`;
 }
 
+/** A collection name that may wrap after its dots (each part escaped). */
+function breakable(name: string): SafeHtml {
+  return html`${name.split(".").map((part, i) => (i === 0 ? part : html`.<wbr>${part}`))}`;
+}
+
 function collectionsTable(data: DashboardData): SafeHtml {
   const { stats } = data;
   const entries = Object.entries(stats.eventCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const top = entries[0]?.[1] ?? 0;
   if (entries.length === 0) return html`<section><h2>Events per collection</h2><p class="muted" id="no-collections">No commit events yet.</p></section>`;
   return html`<section><h2>Events per collection</h2><div class="scroll"><table class="list" id="collections">
-<thead><tr><th>Collection</th><th class="num">Events</th><th class="num">create</th><th class="num">update</th><th class="num">delete</th><th class="share">Share</th></tr></thead><tbody>
+<thead><tr><th>Collection</th><th class="num">Events</th><th class="num op">create</th><th class="num op">update</th><th class="num op">delete</th><th class="share">Share</th></tr></thead><tbody>
 ${entries.map(([name, count]) => {
   const ops = stats.operationCounts?.[name] ?? {};
   const width = top > 0 ? Math.max(1, Math.round((count / top) * 100)) : 0;
-  return html`<tr><td class="name">${name}</td><td class="num">${formatCount(count)}</td><td class="num">${formatCount(ops.create ?? 0)}</td><td class="num">${formatCount(ops.update ?? 0)}</td><td class="num">${formatCount(ops.delete ?? 0)}</td><td class="share"><span class="bar" style="width:${width}%"></span><span class="pct">${formatPercent(count, stats.totalEvents)}</span></td></tr>`;
+  return html`<tr><td class="name">${breakable(name)}</td><td class="num">${formatCount(count)}</td><td class="num op">${formatCount(ops.create ?? 0)}</td><td class="num op">${formatCount(ops.update ?? 0)}</td><td class="num op">${formatCount(ops.delete ?? 0)}</td><td class="share"><span class="bar" style="width:${width}%"></span><span class="pct">${formatPercent(count, stats.totalEvents)}</span></td></tr>`;
 })}
 </tbody></table></div></section>`;
 }
@@ -222,7 +227,7 @@ tr:last-child th,tr:last-child td{border-bottom:0}
 .kv td{font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .list thead th{font-size:.8rem;color:var(--muted);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.name{overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+.name{overflow-wrap:break-word;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
 .share{width:22%;min-width:90px}
 .share .bar{display:inline-block;height:8px;background:var(--accent);border-radius:4px;vertical-align:middle;max-width:calc(100% - 48px)}
 .share .pct{font-size:.8rem;color:var(--muted);margin-left:6px}
@@ -237,5 +242,5 @@ figcaption{display:flex;justify-content:space-between;gap:8px;font-size:.75rem;c
 .key.received{background:var(--accent-soft)}.key.forwarded{background:var(--accent)}
 footer{color:var(--muted);font-size:.8rem;text-align:center;padding:8px 0 24px}
 footer a{color:var(--accent)}
-@media (max-width:520px){main{padding:10px}.card .value{font-size:1.3rem}section.cards{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.kv th{width:50%}}
+@media (max-width:520px){main{padding:10px}.card .value{font-size:1.3rem}section.cards{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.kv th{width:50%}.op{display:none}.share{width:30%;min-width:70px}}
 `);
