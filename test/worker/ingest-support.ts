@@ -1,0 +1,157 @@
+/**
+ * Helpers of the ingestion tests (test/worker/ingest-*.test.ts).
+ *
+ * How the tests are isolated and configured:
+ * - vitest-pool-workers gives every test FILE its own workerd (Miniflare) instance, with its own Durable
+ *   Object storage and queues; tests of one file run in order and share that state.
+ * - The Jetstream test server is shared by all files (global setup), so each file talks to its own
+ *   named instance of it: `ws://127.0.0.1:PORT/<instance>/subscribe` (see jetstream-test-server.ts).
+ * - Configuration: the bindings come from vitest.worker.config.ts; a file changes them by assigning to
+ *   `env` (from cloudflare:workers) BEFORE the relay object is first used — the object reads `env` when
+ *   it is constructed. To try another configuration in the same file, set `env` again and use the
+ *   object under another name (`env.RELAY.getByName("other")`): every instance parses its own config.
+ * - What the relay enqueues is observed with a tap on the producer binding: `env.EVENTS` is wrapped, every
+ *   `sendBatch` goes on to the real local queue (whose real consumer delivers to the webhook receiver
+ *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
+ *   make the next sends fail or be slow, which the local queue cannot be made to do.
+ */
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import type { QueueMessageBody, QueuedEvent, RelayStatus } from "../../worker/contract.ts";
+
+export const jetstreamWs = () => inject("jetstreamBase");
+export const jetstreamHttp = () => inject("jetstreamBase").replace(/^ws:/, "http:");
+
+/** Calls a control route of the Jetstream test server for one named instance. */
+export async function control<T = any>(instance: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${jetstreamHttp()}/control/${instance}/${route}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`control ${route}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  cursor: number | null;
+  wantedCollections: string[];
+  wantedDids: string[];
+  requireHello: boolean;
+  optionsUpdates: { wantedCollections: string[]; wantedDids: string[] }[];
+  sent: number;
+  open: boolean;
+  refused: number | null;
+}
+
+export const connections = (instance: string) => control<ConnectionInfo[]>(instance, "connections");
+export const serverLog = (instance: string) => control<{ count: number; timeUs: number[]; events: string[]; oldestUs: number | null; newestUs: number | null }>(instance, "log?full=1");
+
+export interface QueueTap {
+  bodies: QueueMessageBody[];
+  calls: number;
+  failures: number;
+  /** The next N sendBatch calls throw. */
+  failNext: number;
+  /** Each sendBatch waits this long first. */
+  delayMs: number;
+  events(): QueuedEvent[];
+  timeUs(): Set<number>;
+}
+
+export function tapQueue(): QueueTap {
+  const real = env.EVENTS;
+  const tap: QueueTap = {
+    bodies: [],
+    calls: 0,
+    failures: 0,
+    failNext: 0,
+    delayMs: 0,
+    events: () => tap.bodies.flatMap((b) => b.events),
+    timeUs: () => new Set(tap.events().map((e) => e.timeUs)),
+  };
+  const producer = {
+    async send(body: QueueMessageBody, options?: QueueSendOptions) {
+      await producer.sendBatch([{ body, ...options }]);
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest<QueueMessageBody>>, options?: QueueSendBatchOptions) {
+      tap.calls++;
+      if (tap.delayMs > 0) await new Promise((r) => setTimeout(r, tap.delayMs));
+      if (tap.failNext > 0) {
+        tap.failNext--;
+        tap.failures++;
+        throw new Error("injected queue failure");
+      }
+      const list = [...messages];
+      await real.sendBatch(list, options);
+      for (const m of list) tap.bodies.push(m.body);
+    },
+  };
+  (env as { EVENTS: unknown }).EVENTS = producer;
+  return tap;
+}
+
+/** Polls until `check` returns a truthy value; fails with the last value after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)} ${lastError ? String(lastError) : ""}`);
+}
+
+/** An independent reading of which events the relay should forward (kept apart from worker/ingest on purpose). */
+export function expectedForwarded(events: string[], collections: string[], kinds = ["commit"], dids: string[] = []): number[] {
+  return events
+    .map((raw) => {
+      try {
+        return JSON.parse(raw) as { time_us: number; kind: string; did: string; commit?: { collection: string } };
+      } catch {
+        return null;
+      }
+    })
+    .filter((e): e is NonNullable<typeof e> => e !== null && typeof e.time_us === "number" && typeof e.did === "string")
+    .filter((e) => e.kind !== "commit" || typeof e.commit?.collection === "string")
+    .filter((e) => kinds.includes(e.kind))
+    .filter((e) => dids.length === 0 || dids.includes(e.did))
+    .filter(
+      (e) =>
+        e.kind !== "commit" ||
+        collections.some((c) => (c.endsWith(".*") ? e.commit!.collection.startsWith(c.slice(0, -1)) : e.commit!.collection === c)),
+    )
+    .map((e) => e.time_us);
+}
+
+/** Every expected event below the cursor is in the queue (the cursor is never ahead of the queue). */
+export function missingBelowCursor(expected: number[], enqueued: Set<number>, cursor: number | null): number[] {
+  if (cursor === null) return [];
+  return expected.filter((t) => t < cursor && !enqueued.has(t));
+}
+
+export function statusOf(name = "relay"): Promise<RelayStatus> {
+  return env.RELAY.getByName(name).getStatus();
+}
+
+/** Configures this file's relay: its own test-server instance, fast alarms, small timeouts. */
+export function configure(instance: string, overrides: Record<string, string> = {}): void {
+  Object.assign(env as Record<string, unknown>, {
+    JETSTREAM_URL: `${jetstreamWs()}/${instance}/subscribe`,
+    JETSTREAM_ALARM_SECONDS: "1",
+    JETSTREAM_FLUSH_MS: "20",
+    JETSTREAM_BACKOFF_BASE_SECONDS: "0.05",
+    JETSTREAM_BACKOFF_MAX_SECONDS: "0.2",
+    JETSTREAM_CONNECT_TIMEOUT_SECONDS: "5",
+    ...overrides,
+  });
+}
+
+export const COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.graph.*"];
