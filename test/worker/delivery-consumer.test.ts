@@ -137,15 +137,49 @@ describe("retries", () => {
     expect([...successes(received).values()]).toEqual([1, 1, 1]);
   });
 
-  it("honours Retry-After on 429", async () => {
+  it("honours Retry-After on 429: the rest of the batch waits too, without counting an attempt", async () => {
     const path = uniquePath();
-    const did = uniqueDid();
+    const dids = [uniqueDid(), uniqueDid(), uniqueDid()];
     await receiver.rule({ path, action: "respond", status: 429, headers: { "retry-after": "120" }, times: 1 });
     const recorder = recordingPorts();
-    const env = testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "1", WEBHOOK_RETRY_MAX_SECONDS: "10" });
-    const { report } = await runBatch([messageBody([queued(commitEvent(did, "1"))])], env, recorder.ports);
+    const env = testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "1", WEBHOOK_RETRY_MAX_SECONDS: "10", WEBHOOK_CONCURRENCY: "1" });
+    const raws = dids.map((did) => commitEvent(did, "1"));
+    const { report } = await runBatch([messageBody(raws.map((raw) => queued(raw)))], env, recorder.ports);
+    expect(await receiver.requests({ path })).toHaveLength(1);
     expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([120]);
-    expect(report).toMatchObject({ retried: 1, delivered: 0, deadLettered: 0 });
+    expect(recorder.sent[0].body.events.map((e) => [e.raw, e.attempts])).toEqual(raws.map((raw, i) => [raw, i === 0 ? 1 : 0]));
+    expect(report).toMatchObject({ retried: 1, delivered: 0, deadLettered: 0, requests: 1 });
+  });
+
+  it("stops trying the rest of the batch after three failures in a row", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 502 });
+    const recorder = recordingPorts({ random: () => 1 });
+    const env = testEnv(path, { WEBHOOK_CONCURRENCY: "1", WEBHOOK_RETRY_BASE_SECONDS: "10" });
+    const raws = Array.from({ length: 6 }, (_, i) => commitEvent(uniqueDid(), String(i)));
+    const { report } = await runBatch([messageBody(raws.map((raw) => queued(raw)))], env, recorder.ports);
+    expect(await receiver.requests({ path })).toHaveLength(3);
+    expect(recorder.sent).toHaveLength(1);
+    expect(recorder.sent[0].delaySeconds).toBe(10);
+    expect(recorder.sent[0].body.events.map((e) => e.attempts)).toEqual([1, 1, 1, 0, 0, 0]);
+    expect(report).toMatchObject({ retried: 3, requests: 3 });
+  });
+
+  it("leaves what a batch could not start within its time budget for an immediate follow-up", async () => {
+    const path = uniquePath();
+    let late = false;
+    const recorder = recordingPorts({
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        late = true;
+        return response;
+      },
+      now: () => Date.now() + (late ? 10 * 60_000 : 0),
+    });
+    const raws = Array.from({ length: 3 }, (_, i) => commitEvent(uniqueDid(), String(i)));
+    const { report } = await runBatch([messageBody(raws.map((raw) => queued(raw)))], testEnv(path, { WEBHOOK_CONCURRENCY: "1" }), recorder.ports);
+    expect(report).toMatchObject({ delivered: 1, retried: 0 });
+    expect(recorder.sent.map((m) => [m.delaySeconds, m.body.events.map((e) => e.attempts)])).toEqual([[0, [0, 0]]]);
   });
 
   it.each([

@@ -21,16 +21,29 @@ export { consumeDeadLetterQueue } from "./dead-letter-intake.ts";
 export const CONFIG_ERROR_RETRY_SECONDS = 300;
 /** Latency samples per report, at most. */
 const MAX_LATENCY_SAMPLES = 1000;
+/** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
+const PAUSE_AFTER_FAILURES = 3;
+/** A batch stops starting requests after this long (the queue gives a consumer 15 minutes). */
+const BATCH_TIME_BUDGET_MS = 5 * 60_000;
 
 export async function consumeEvents(batch: MessageBatch<QueueMessageBody>, env: Env, _ctx: ExecutionContext): Promise<void> {
   await deliverBatch(batch, env, portsFromEnv(env));
 }
 
+/**
+ * Why and how long events wait before their follow-up message is delivered: the attempt count of the
+ * failure that set them back (0 = not a failure: no delay) and the webhook's Retry-After, if any.
+ */
+interface RetryGroup {
+  attempts: number;
+  retryAfterSeconds?: number;
+}
+
 /** What became of one event of the batch. */
 type Fate =
   | { kind: "delivered"; at: number }
-  /** To be sent again. `counted`: this event failed (attempts grew); otherwise it waits behind `head`. */
-  | { kind: "follow-up"; attempts: number; counted: boolean; head: Item; retryAfterSeconds?: number }
+  /** To be sent again. `counted`: this event failed (attempts grew); otherwise it waits behind another. */
+  | { kind: "follow-up"; attempts: number; counted: boolean; group: RetryGroup }
   | { kind: "dead"; letter: DeadLetterInput; permanent: boolean; hasContent: boolean };
 
 interface Item {
@@ -69,7 +82,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   }
 
   const lanes = assignLanes(items, config.concurrency);
-  const delivery = new LaneDelivery(config, signer, ports, tally);
+  const delivery = new BatchDelivery(config, signer, ports, tally);
   await Promise.all(lanes.map((lane) => delivery.run(lane)));
   const ordered = lanes.flat();
 
@@ -109,18 +122,28 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   return report;
 }
 
-/** Delivers the events of one lane, one request at a time, keeping each DID's order. */
-class LaneDelivery {
+/**
+ * Delivers the events of a batch lane by lane, one request at a time per lane (keeping each DID's
+ * order). When the webhook asks to wait (Retry-After) or keeps failing, the rest of the batch is not
+ * tried now: it waits in the follow-up messages (without counting an attempt).
+ */
+class BatchDelivery {
+  private consecutiveFailures = 0;
+  private paused: RetryGroup | null = null;
+  private readonly deadline: number;
+
   constructor(
     private config: DeliveryConfig,
     private signer: Signer | null,
     private ports: DeliveryPorts,
     private tally: Tally,
-  ) {}
+  ) {
+    this.deadline = ports.now() + BATCH_TIME_BUDGET_MS;
+  }
 
   async run(lane: Item[]): Promise<void> {
     // A DID whose event must be retried: its later events wait behind it.
-    const blocked = new Map<string, Item>();
+    const blocked = new Map<string, RetryGroup>();
     let position = 0;
     while (position < lane.length) {
       const chunk: Item[] = [];
@@ -133,10 +156,11 @@ class LaneDelivery {
   }
 
   /** Resolves the event's text and id; false when it is not to be sent now. */
-  private async prepare(item: Item, blocked: Map<string, Item>): Promise<boolean> {
-    const head = blocked.get(item.did);
-    if (head) {
-      item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, head };
+  private async prepare(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
+    const waitFor = blocked.get(item.did) ?? this.paused ?? (this.ports.now() > this.deadline ? { attempts: 0 } : null);
+    if (waitFor) {
+      item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group: waitFor };
+      blocked.set(item.did, waitFor);
       return false;
     }
     let raw: string | null;
@@ -163,7 +187,7 @@ class LaneDelivery {
     return true;
   }
 
-  private async deliver(chunk: Item[], blocked: Map<string, Item>): Promise<void> {
+  private async deliver(chunk: Item[], blocked: Map<string, RetryGroup>): Promise<void> {
     const single = this.config.batchSize === 1;
     const raws = chunk.map((item) => item.raw as string);
     const body = single ? raws[0] : batchBody(raws);
@@ -172,10 +196,20 @@ class LaneDelivery {
     this.tally.requests += 1;
     const outcome = await this.post(request);
     const at = this.ports.now();
-    if (outcome.kind === "ack") this.tally.lastSuccessAt = new Date(at).toISOString();
+    if (outcome.kind === "ack") {
+      this.tally.lastSuccessAt = new Date(at).toISOString();
+      this.consecutiveFailures = 0;
+    }
     for (const item of chunk) {
       if (outcome.kind === "ack") item.fate = { kind: "delivered", at };
       else this.fail(item, outcome, blocked);
+    }
+    if (outcome.kind === "retry") {
+      this.consecutiveFailures += 1;
+      if (!this.paused && (outcome.retryAfterSeconds !== undefined || this.consecutiveFailures >= PAUSE_AFTER_FAILURES)) {
+        const attempts = Math.max(...chunk.map((item) => item.event.attempts + 1));
+        this.paused = { attempts: Math.min(attempts, this.config.maxAttempts), retryAfterSeconds: outcome.retryAfterSeconds };
+      }
     }
   }
 
@@ -197,7 +231,7 @@ class LaneDelivery {
     }
   }
 
-  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" }>, blocked: Map<string, Item>): void {
+  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" }>, blocked: Map<string, RetryGroup>): void {
     const attempts = item.event.attempts + 1;
     this.noteError(outcome.reason);
     const deadLetter = (error: string, permanent: boolean): Fate => ({
@@ -215,8 +249,9 @@ class LaneDelivery {
     if (outcome.kind === "permanent") item.fate = deadLetter(outcome.reason, true);
     else if (attempts >= this.config.maxAttempts) item.fate = deadLetter(`gave up after ${attempts} attempts; last: ${outcome.reason}`, false);
     else {
-      item.fate = { kind: "follow-up", attempts, counted: true, head: item, retryAfterSeconds: outcome.retryAfterSeconds };
-      blocked.set(item.did, item);
+      const group: RetryGroup = { attempts, retryAfterSeconds: outcome.retryAfterSeconds };
+      item.fate = { kind: "follow-up", attempts, counted: true, group };
+      blocked.set(item.did, group);
     }
   }
 
@@ -226,28 +261,24 @@ class LaneDelivery {
 }
 
 /**
- * Follow-up messages for the events to try again. Events travel with the failed event of their DID
- * (same message, behind it); the delay of a group is the backoff for its attempt count, or the
- * webhook's Retry-After when that is longer.
+ * Follow-up messages for the events to try again. Events that wait behind a failure travel with it
+ * (same group, behind it); groups of the same attempt count share messages. The delay of a group is the
+ * backoff for its attempt count, or the webhook's Retry-After when that is longer.
  */
 function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryPorts): FollowUpMessage[] {
-  const groupKey = (item: Item, head: Item) =>
-    `${head.fate?.kind === "follow-up" ? head.fate.attempts : 0}${item.event.fromDeadLetters ? "|dead-letters" : ""}`;
+  const waiting = ordered.flatMap((item) => (item.fate?.kind === "follow-up" ? [{ item, fate: item.fate }] : []));
+  const keyOf = (item: Item, group: RetryGroup) => `${group.attempts}${item.event.fromDeadLetters ? "|dead-letters" : ""}`;
   const retryAfter = new Map<string, number>();
-  const waiting = ordered.filter((item) => item.fate?.kind === "follow-up");
-  for (const item of waiting) {
-    if (item.fate?.kind !== "follow-up" || !item.fate.counted) continue;
-    const key = groupKey(item, item);
-    retryAfter.set(key, Math.max(retryAfter.get(key) ?? 0, item.fate.retryAfterSeconds ?? 0));
+  for (const { item, fate } of waiting) {
+    const key = keyOf(item, fate.group);
+    retryAfter.set(key, Math.max(retryAfter.get(key) ?? 0, fate.group.retryAfterSeconds ?? 0));
   }
   const delays = new Map<string, number>();
-  const entries: FollowUpEntry[] = waiting.map((item) => {
-    const fate = item.fate as Extract<Fate, { kind: "follow-up" }>;
-    const group = groupKey(item, fate.head);
+  const entries: FollowUpEntry[] = waiting.map(({ item, fate }) => {
+    const group = keyOf(item, fate.group);
     let delaySeconds = delays.get(group);
     if (delaySeconds === undefined) {
-      const headFate = fate.head.fate as Extract<Fate, { kind: "follow-up" }>;
-      const backoff = backoffSeconds(headFate.attempts, config.retryBaseSeconds, config.retryMaxSeconds, ports.random);
+      const backoff = fate.group.attempts === 0 ? 0 : backoffSeconds(fate.group.attempts, config.retryBaseSeconds, config.retryMaxSeconds, ports.random);
       delaySeconds = retryDelaySeconds(backoff, retryAfter.get(group));
       delays.set(group, delaySeconds);
     }
