@@ -441,7 +441,8 @@ export class JetstreamRelay extends DurableObject<Env> {
         event = { blob, did: frame.did, timeUs: frame.timeUs, receivedAt: now, attempts: 0 };
         bytes = queuedEventBytes(event);
       }
-      this.packer.add({ event, bytes, cursorBefore: this.lastReceivedUs ?? this.savedCursor });
+      // Before the very first event there is no cursor: resuming at this event's own time (inclusive) then loses nothing.
+      this.packer.add({ event, bytes, cursorBefore: this.lastReceivedUs ?? this.savedCursor ?? frame.timeUs });
       this.lastReceivedUs = frame.timeUs;
       const s = this.config!.settings;
       if (this.packer.size > s.maxBufferedEvents || this.packer.bytes > s.maxBufferedBytes) this.pause("buffer full");
