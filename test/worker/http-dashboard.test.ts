@@ -164,6 +164,24 @@ describe("dashboard renderer", () => {
     expect(elements.filter((e) => e.tag === "link" || (e.tag === "script" && e.attributes.src))).toHaveLength(0);
   });
 
+  it("lists configuration problems once, with their fix", async () => {
+    const status = { ...connectedStatus(), state: "config-error" as const, connected: false, configErrors: [{ variable: "WEBHOOK_URL", message: `WEBHOOK_URL is not a URL: ${HOSTILE}`, fix: "Set WEBHOOK_URL to an https:// URL." }] };
+    const health = { healthy: false, reasons: [{ code: "config-error", message: "Configuration invalid, not connecting. WEBHOOK_URL …" }], checkedAt: NOW.toISOString() };
+    const { textById, elements } = await parse(renderDashboard(data({ status, health })));
+    const problems = squash(textById.get("problems"));
+    expect(problems).toContain(`WEBHOOK_URL WEBHOOK_URL is not a URL: ${HOSTILE} Set WEBHOOK_URL to an https:// URL.`);
+    expect(problems).not.toContain("Configuration invalid");
+    expect(squash(textById.get("state-pill"))).toBe("config-error");
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+  });
+
+  it("shows the collection filter of the effective configuration", async () => {
+    const status = connectedStatus();
+    status.config = { webhookUrl: "https://example.test/hook", collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: 0, kinds: ["commit"], endpoints: [], batchMode: false, webhookSigned: true, webhookBearer: false, adminTokenSet: true };
+    const { textById } = await parse(renderDashboard(data({ status })));
+    expect(squash(textById.get("filter"))).toContain("app.bsky.feed.post, app.bsky.graph.*");
+  });
+
   it("escapes the message of the error page", async () => {
     const page = renderDashboardError(`relay failed: ${HOSTILE}`, "9.9.9");
     const { elements, textById } = await parse(page);

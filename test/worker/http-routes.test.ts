@@ -228,6 +228,12 @@ describe("input validation (400 with a message, nothing done)", () => {
     expect((await body<DeadLetterPage>(await admin("/dlq"))).total).toBe(2);
   });
 
+  it("refuses a body over 1 MB", async () => {
+    const res = await admin("/dlq/purge", { method: "POST", text: JSON.stringify({ ids: ["x".repeat(1_000_001)] }) });
+    expect(res.status).toBe(400);
+    expect((await body<{ error: string }>(res)).error).toMatch(/larger than/);
+  });
+
   it("refuses bad paging", async () => {
     for (const query of ["limit=0", "limit=1001", "limit=abc", "offset=-1", "offset=1.5"]) {
       const res = await admin(`/dlq?${query}`);

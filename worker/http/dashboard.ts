@@ -52,8 +52,9 @@ function header(data: DashboardData): SafeHtml {
 }
 
 function problemsBlock(data: DashboardData): SafeHtml {
-  const reasons = data.health && !data.health.healthy ? data.health.reasons : [];
   const configErrors = data.status?.configErrors ?? [];
+  // Configuration problems are listed one by one below (with their fix); their summary reason would repeat them.
+  const reasons = (data.health && !data.health.healthy ? data.health.reasons : []).filter((r) => r.code !== "config-error" || configErrors.length === 0);
   if (reasons.length === 0 && configErrors.length === 0 && data.problems.length === 0) return html``;
   return html`<section class="alert" id="problems"><h2>Needs attention</h2><ul>
 ${reasons.map((r) => html`<li><code>${r.code}</code> ${r.message}</li>`)}
@@ -83,6 +84,7 @@ ${row("State", status.state, "conn-state")}
 ${row("Endpoint", html`<code>${status.endpoint ?? "none"}</code>`)}
 ${row("Connected since", time(status.connectedSince, now))}
 ${row("Last frame", time(status.lastFrameAt, now))}
+${status.config ? row("Collections", html`<code>${status.config.collections.join(", ")}</code>`, "filter") : ""}
 ${row("Reconnects", formatCount(status.reconnects ?? stats.reconnects), "reconnects")}
 ${row("Last error", status.lastError ? html`${status.lastError} <span class="muted">${formatTime(status.lastErrorAt) ?? ""}</span>` : html`<span class="muted">none</span>`)}
 ${status.nextAttemptAt ? row("Next attempt", time(status.nextAttemptAt, now)) : ""}

@@ -57,10 +57,15 @@ export async function stats({ env }: RouteContext): Promise<Response> {
   return json({ ...relayStats, deadLetters: deadLetters.value });
 }
 
-/** GET /status: the relay's status; the HTTP layer's own configuration problems are added to configErrors. */
+/** The relay's status with the HTTP layer's own configuration problems added to configErrors. */
+function withHttpProblems(relayStatus: RelayStatus, config: HttpConfig): RelayStatus {
+  return { ...relayStatus, configErrors: [...(relayStatus.configErrors ?? []), ...config.problems] };
+}
+
+/** GET /status */
 export async function status({ env, config }: RouteContext): Promise<Response> {
   const relayStatus = await ask("The relay object failed to give its status", async () => (await relay(env).getStatus()) as RelayStatus);
-  return json({ ...relayStatus, configErrors: [...(relayStatus.configErrors ?? []), ...config.problems] });
+  return json(withHttpProblems(relayStatus, config));
 }
 
 /** The relay's health merged with the HTTP layer's configuration problems and the dead-letter store's state. */
@@ -102,7 +107,8 @@ export async function dashboard({ env, config, now }: RouteContext): Promise<Res
   }
   const [relayStatus, report] = await Promise.all([tryStatus(env), healthReport(env, config, now)]);
   const problems = relayStatus.problem ? [relayStatus.problem] : [];
-  const page = renderDashboard({ stats: relayStats, status: relayStatus.value, health: report, deadLetters: report.deadLetters, version: VERSION, now, problems });
+  const statusValue = relayStatus.value && withHttpProblems(relayStatus.value, config);
+  const page = renderDashboard({ stats: relayStats, status: statusValue, health: report, deadLetters: report.deadLetters, version: VERSION, now, problems });
   return new Response(page, { headers });
 }
 
@@ -110,7 +116,8 @@ export async function dashboard({ env, config, now }: RouteContext): Promise<Res
 export async function metrics({ env, config, now }: RouteContext): Promise<Response> {
   const relayStats = await getStats(env);
   const [relayStatus, report] = await Promise.all([tryStatus(env), healthReport(env, config, now)]);
-  const text = renderMetrics({ stats: relayStats, status: relayStatus.value, health: report, deadLetters: report.deadLetters, version: VERSION });
+  const statusValue = relayStatus.value && withHttpProblems(relayStatus.value, config);
+  const text = renderMetrics({ stats: relayStats, status: statusValue, health: report, deadLetters: report.deadLetters, version: VERSION });
   return new Response(text, { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } });
 }
 

@@ -11,6 +11,7 @@ export const DLQ_MAX_LIMIT = 1000;
 
 /** Reads a JSON object body (any content type: `curl -d` sends form encoding). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw new InputError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
   const text = await request.text();
   if (text.length > MAX_BODY_BYTES) throw new InputError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
   if (text.trim() === "") throw new InputError("The body is empty; send a JSON object.");
