@@ -396,9 +396,14 @@ describe("failure of the consumer's own dependencies", () => {
     const path = uniquePath();
     const recorder = recordingPorts();
     const good = messageBody([queued(GOLDEN[0])]);
-    const { result, report } = await runBatch([good, { nonsense: true } as never], testEnv(path), recorder.ports);
-    expect(result.explicitAcks).toHaveLength(2);
-    expect(report).toMatchObject({ delivered: 1, deadLettered: 1, settled: [good.ledgerId] });
-    expect((await deadLetterPage(recorder.store)).events[0]).toMatchObject({ event: { nonsense: true }, error: "malformed queue message" });
+    const odd = messageBody([null as never, queued(GOLDEN[1])]);
+    const { result, report } = await runBatch([good, { nonsense: true } as never, odd], testEnv(path), recorder.ports);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(report).toMatchObject({ delivered: 2, deadLettered: 2, settled: [good.ledgerId, odd.ledgerId] });
+    const letters = (await deadLetterPage(recorder.store)).events;
+    expect(letters.map((e) => [e.event, e.error])).toEqual([
+      [{ nonsense: true }, "malformed queue message"],
+      [null, "malformed queued event"],
+    ]);
   });
 });

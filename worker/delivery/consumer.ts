@@ -78,7 +78,14 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
       malformed.push({ origin, letter: { id: await eventId(raw), raw, error: "malformed queue message", attempts: 0, failedAt: ports.now() } });
       continue;
     }
-    for (const event of body.events) items.push({ origin, event, did: String(event.did ?? ""), receivedAt: Number(event.receivedAt) || 0 });
+    for (const event of body.events) {
+      if (typeof event === "object" && event !== null) {
+        items.push({ origin, event: { ...event, attempts: Number(event.attempts) || 0 }, did: String(event.did ?? ""), receivedAt: Number(event.receivedAt) || 0 });
+      } else {
+        const raw = JSON.stringify(event) ?? "null";
+        malformed.push({ origin, letter: { id: await eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
+      }
+    }
   }
 
   const lanes = assignLanes(items, config.concurrency);
