@@ -31,6 +31,8 @@ const result = await build({
 const inputs = Object.keys(result.metafile.inputs)
   .filter((input) => !input.includes(":") && !input.startsWith("node_modules/"))
   .map((input) => relative(root, resolve(root, input)));
+// A command file added later changes the folder's time: the bundle, which lacks it, is then stale.
+inputs.push("cli/commands");
 await writeFile(join(outdir, ".gitignore"), "*\n");
 await writeFile(join(outdir, "manifest.json"), `${JSON.stringify({ entry: "main.js", builtAt, inputs }, null, 2)}\n`);
 process.stderr.write(`built ${relative(root, outdir)}/main.js from ${inputs.length} files\n`);

@@ -61,7 +61,7 @@ async function loadCommand(name: string): Promise<CommandModule | null> {
     return await importCommand(name);
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
-    const missing = err.code === "ERR_MODULE_NOT_FOUND" || /^(Unknown variable dynamic import|Cannot find module)/.test(err.message);
+    const missing = err.code === "ERR_MODULE_NOT_FOUND" || /^(Module not found in bundle|Unknown variable dynamic import|Cannot find module)/.test(err.message);
     if (missing && err.message.includes(`commands/${name}.ts`)) return null;
     throw error;
   }

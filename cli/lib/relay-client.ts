@@ -1,4 +1,5 @@
 import { CliError, ExitCode } from "./exit-codes.ts";
+import { type HttpAnswer, httpExchange } from "./http-request.ts";
 import type { Target } from "./target.ts";
 import { VERSION } from "./version.ts";
 
@@ -34,19 +35,18 @@ export class RelayClient {
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
     if (req.body !== undefined) headers["content-type"] = "application/json";
 
-    let response: Response;
-    let text: string;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.target.url}${req.path}`, {
+      response = await httpExchange(`${this.target.url}${req.path}`, {
         method,
         headers,
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
-      text = await response.text();
     } catch (error) {
       throw this.networkError(what, error);
     }
+    const text = response.text;
 
     const ok = (response.status >= 200 && response.status < 300) || req.accept?.includes(response.status);
     if (!ok) throw this.statusError(what, response, text);
@@ -75,17 +75,17 @@ export class RelayClient {
   }
 
   private networkError(what: string, error: unknown): CliError {
-    const err = error as Error & { cause?: { code?: string; message?: string } };
+    const err = error as NodeJS.ErrnoException;
     const host = new URL(this.target.url).host;
-    if (err.name === "TimeoutError" || err.name === "AbortError") {
+    if (err.name === "TimeoutError") {
       return new CliError(
         `no answer from ${this.target.url} to ${what} within ${formatSeconds(this.timeoutMs)}`,
         ExitCode.failure,
         "the relay or the network is slow or stuck; try again, or raise --timeout",
       );
     }
-    const code = err.cause?.code ?? "";
-    const detail = err.cause?.message ?? err.message;
+    const code = err.code ?? "";
+    const detail = err.message;
     if (code === "ECONNREFUSED") {
       return new CliError(`cannot reach the relay at ${this.target.url}: connection refused`, ExitCode.failure, `nothing listens at ${host}; ${this.urlHint()}`);
     }
@@ -102,7 +102,7 @@ export class RelayClient {
     );
   }
 
-  private statusError(what: string, response: Response, text: string): CliError {
+  private statusError(what: string, response: HttpAnswer, text: string): CliError {
     const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
     const said = serverMessage(text);
     const suffix = said ? `: ${said}` : "";
@@ -111,6 +111,14 @@ export class RelayClient {
         ? `the token from ${this.target.tokenSource} is not the relay's ADMIN_TOKEN; set JETSTREAM_RELAY_TOKEN to the right one`
         : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN, or point to it from jetstream-relay.json ("adminToken": {"env": NAME} or {"file": PATH})`;
       return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.location;
+      return new CliError(
+        `the relay URL redirects: ${what} answered ${status}${location ? ` to ${location}` : ""}`,
+        ExitCode.failure,
+        location ? `use the URL it redirects to (without the path) as --url or JETSTREAM_RELAY_URL` : this.urlHint(),
+      );
     }
     if (response.status === 404) {
       return new CliError(`not a relay: ${what} at ${this.target.url} answered ${status}${suffix}`, ExitCode.failure, this.urlHint());
