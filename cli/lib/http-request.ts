@@ -22,7 +22,7 @@ export function httpExchange(url: string, init: { method: string; headers: Recor
   const target = new URL(url);
   const send = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const headers = { ...init.headers, connection: "close" };
+    const headers: Record<string, string> = { ...init.headers, connection: "close" };
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
     const req = send(target, { method: init.method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
