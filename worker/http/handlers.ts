@@ -31,7 +31,7 @@ const deadLetterStore = (env: Env) => env.DEAD_LETTERS.getByName(DEAD_LETTER_OBJ
 /** Calls an object's RPC method; a failure becomes an honest JSON error (501, 503 or 500). */
 async function ask<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await withTimeout(call(), RPC_TIMEOUT_MS, what);
+    return await withTimeout(call(), RPC_TIMEOUT_MS);
   } catch (error) {
     throw new HttpFailure(objectFailure(what, error));
   }
@@ -40,7 +40,7 @@ async function ask<T>(what: string, call: () => Promise<T>): Promise<T> {
 /** Like `ask`, for optional parts of an answer: null plus a sentence when the call failed. */
 async function tryAsk<T>(what: string, call: () => Promise<T>): Promise<{ value: T | null; problem: string | null }> {
   try {
-    return { value: await withTimeout(call(), RPC_TIMEOUT_MS, what), problem: null };
+    return { value: await withTimeout(call(), RPC_TIMEOUT_MS), problem: null };
   } catch (error) {
     return { value: null, problem: `${what}: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -49,10 +49,10 @@ export function objectFailure(what: string, error: unknown): Response {
 export class RpcTimeout extends Error {}
 
 /** Bounds an RPC call: a health check or a dashboard must answer even when an object hangs. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RpcTimeout(`${what} did not answer within ${ms / 1000} s`)), ms);
+    timer = setTimeout(() => reject(new RpcTimeout(`no answer within ${ms / 1000} s`)), ms);
   });
   try {
     return await Promise.race([promise, timeout]);
