@@ -222,6 +222,16 @@ describe("retries", () => {
     expect((await receiver.requests({ path, match: bad })).length).toBe(1);
   });
 
+  it("does not follow redirects: a 3xx is permanent", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 302, headers: { location: `${path}/elsewhere` } });
+    const recorder = recordingPorts();
+    const { report } = await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recorder.ports);
+    expect(report).toMatchObject({ failed: 1, deadLettered: 1 });
+    expect((await deadLetterPage(recorder.store)).events[0].error).toContain("HTTP 302");
+    expect(await receiver.requests({ path: `${path}/elsewhere` })).toEqual([]);
+  });
+
   it("dead-letters an event that exhausts its attempts, after exponential delays", async () => {
     const path = uniquePath();
     const did = uniqueDid();

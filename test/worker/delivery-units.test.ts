@@ -174,8 +174,10 @@ describe("response classification", () => {
     expect(classifyResponse(301, null, "", now).kind).toBe("permanent");
   });
   it("retries timeouts and network errors", () => {
-    expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
-    expect(classifyFailure(new TypeError("Network connection lost."), 500)).toMatchObject({ kind: "retry" });
+    const url = "https://example.com/hook?token=s3cret";
+    expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500, url)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
+    expect(classifyFailure(new TypeError("Network connection lost."), 500, url)).toMatchObject({ kind: "retry" });
+    expect(classifyFailure(new TypeError(`Fetch API cannot load: ${url}`), 500, url)).toEqual({ kind: "retry", reason: "webhook request failed: Fetch API cannot load: WEBHOOK_URL" });
   });
 });
 

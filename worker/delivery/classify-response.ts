@@ -20,10 +20,11 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
   return { kind: "permanent", reason };
 }
 
-export function classifyFailure(error: unknown, timeoutMs: number): Outcome {
+/** A request that got no answer. The URL is kept out of the reason: it may carry a token and reasons are shown. */
+export function classifyFailure(error: unknown, timeoutMs: number, webhookUrl: string): Outcome {
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `webhook did not answer within ${timeoutMs} ms` };
-  const message = error instanceof Error ? error.message : String(error);
+  const message = (error instanceof Error ? error.message : String(error)).replaceAll(webhookUrl, "WEBHOOK_URL");
   return { kind: "retry", reason: `webhook request failed: ${message}` };
 }
 

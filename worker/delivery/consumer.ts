@@ -234,7 +234,7 @@ class BatchDelivery {
       else detail = await response.text().then((text) => text.slice(0, 200).trim(), () => "");
       return classifyResponse(response.status, response.headers.get("retry-after"), detail, this.ports.now());
     } catch (error) {
-      return classifyFailure(error, this.config.timeoutMs);
+      return classifyFailure(error, this.config.timeoutMs, request.url);
     }
   }
 
