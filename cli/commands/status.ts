@@ -5,7 +5,7 @@ import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, addWatchOptions, type ConnectionFlags, connect, type WatchFlags } from "../lib/operate-options.ts";
 import { renderStatus } from "../lib/status-view.ts";
 import { expectShape } from "../lib/validate.ts";
-import { showOnceOrWatch } from "../lib/watch-view.ts";
+import { failureLines, showOnceOrWatch } from "../lib/watch-view.ts";
 
 export function register(program: Command): void {
   const command = program
@@ -41,7 +41,7 @@ export function register(program: Command): void {
         const watch = context.watch;
         const header = `${c.bold("jetstream-relay status")} ${c.dim("·")} ${url}${watch ? `  ${c.dim(`every ${watch.intervalMs / 1000}s · updated ${clock(context.now)} · Ctrl-C to stop`)}` : ""}`;
         const lines = renderStatus(status, { url, colors: c, now: context.now, header });
-        if (watch?.failure) lines.splice(1, 0, c.red(`✗ poll failed at ${clock(watch.failure.at)}: ${watch.failure.message} — showing data from ${clock(watch.failure.since)}, retrying`));
+        if (watch?.failure) lines.splice(1, 0, ...failureLines(watch.failure, c));
         return lines;
       },
     });

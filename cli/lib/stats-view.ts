@@ -2,6 +2,7 @@ import type { RelayStats } from "../../worker/contract.ts";
 import type { Colors } from "./colors.ts";
 import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatRate, formatTime } from "./format.ts";
 import { renderPairs, renderTable } from "./table.ts";
+import { failureLines, type WatchState } from "./watch-view.ts";
 
 /** GET /stats: the relay's statistics plus the dead-letter store's count (null when it could not answer). */
 export type StatsAnswer = RelayStats & { deadLetters?: { total: number; evicted: number } | null };
@@ -46,7 +47,7 @@ export interface StatsViewContext {
   now: number;
   rates: PollRates | null;
   /** Under --watch: the poll interval, and the failure of the latest poll if it failed. */
-  watch?: { intervalMs: number; failure?: { message: string; at: number; since: number } };
+  watch?: WatchState;
 }
 
 /** The human-readable statistics: totals and rates, lag, delivery health, queue, gaps, per collection. */
@@ -59,10 +60,7 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
     ? c.dim(`every ${formatDuration(context.watch.intervalMs / 1000)} · updated ${clock(context.now)} · Ctrl-C to stop`)
     : c.dim(`at ${clock(context.now)}`);
   lines.push(`${title}  ${when}`);
-  if (context.watch?.failure) {
-    const f = context.watch.failure;
-    lines.push(c.red(`✗ poll failed at ${clock(f.at)}: ${f.message} — showing data from ${clock(f.since)}, retrying`));
-  }
+  if (context.watch?.failure) lines.push(...failureLines(context.watch.failure, c));
   lines.push("");
 
   const rateHeader = rates ? `/s (last ${formatDuration(rates.seconds)})` : "/s (between polls)";

@@ -54,3 +54,26 @@ export function truncateVisible(text: string, width: number): string {
   }
   return text.includes("\x1b[") ? `${out}…\x1b[0m` : `${out}…`;
 }
+
+/** Break plain text into lines of at most `width` characters, at spaces where possible. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    let rest = word;
+    while (rest.length > width) {
+      if (line) lines.push(line);
+      lines.push(rest.slice(0, width));
+      rest = rest.slice(width);
+      line = "";
+    }
+    if (!line) line = rest;
+    else if (line.length + 1 + rest.length <= width) line += ` ${rest}`;
+    else {
+      lines.push(line);
+      line = rest;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}

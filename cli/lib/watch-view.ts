@@ -1,6 +1,8 @@
+import type { Colors } from "./colors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { LiveScreen } from "./live-screen.ts";
 import type { Output } from "./output.ts";
+import { wrapText } from "./table.ts";
 import { pollEvery } from "./watch.ts";
 
 export interface Sample<T> {
@@ -14,7 +16,26 @@ export interface FrameContext<T> {
   /** The sample before this one (for rates between polls). */
   previous?: Sample<T>;
   /** Under --watch. */
-  watch?: { intervalMs: number; failure?: { message: string; at: number; since: number } };
+  watch?: WatchState;
+}
+
+export interface WatchState {
+  intervalMs: number;
+  /** The latest poll failed: what happened, when, and since when the data shown is. */
+  failure?: { message: string; at: number; since: number };
+}
+
+/** The lines that say a poll failed, the message wrapped to the terminal's width so none of it is cut off. */
+export function failureLines(failure: NonNullable<WatchState["failure"]>, c: Colors): string[] {
+  const width = Math.max(20, (process.stdout.columns || 80) - 5);
+  return [
+    c.red(`✗ poll failed at ${clockOf(failure.at)} — showing data from ${clockOf(failure.since)}, retrying`),
+    ...wrapText(failure.message, width).map((line) => `  ${c.red(line)}`),
+  ];
+}
+
+function clockOf(at: number): string {
+  return `${new Date(at).toISOString().slice(11, 19)}Z`;
 }
 
 export interface ShowOptions<T> {
@@ -63,7 +84,12 @@ export async function showOnceOrWatch<T>(options: ShowOptions<T>): Promise<void>
       if (screen && latest) {
         screen.render(frame(latest, beforeLatest, { message, at: at.getTime(), since: latest.at }));
       } else if (screen) {
-        screen.render([output.out.red(`✗ poll failed at ${at.toISOString().slice(11, 19)}Z: ${message}`), output.out.dim(error.hint ? `hint: ${error.hint}` : "retrying")]);
+        const width = Math.max(20, (process.stdout.columns || 80) - 5);
+        screen.render([
+          output.out.red(`✗ poll failed at ${clockOf(at.getTime())}, retrying every ${options.intervalMs / 1000}s`),
+          ...wrapText(message, width).map((line) => `  ${output.out.red(line)}`),
+          ...(error.hint ? wrapText(`hint: ${error.hint}`, width).map((line) => `  ${output.out.dim(line)}`) : []),
+        ]);
       } else {
         output.message(`${output.err.red("poll failed")} at ${at.toISOString()}: ${message}${error.hint ? `\nhint: ${error.hint}` : ""}`);
       }
