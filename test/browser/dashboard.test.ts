@@ -68,6 +68,8 @@ beforeAll(async () => {
     JETSTREAM_URL: `${jetstream.base}/subscribe`,
     JETSTREAM_COLLECTIONS: "app.bsky.feed.*,app.bsky.graph.*",
     ADMIN_TOKEN: "browser-test-token",
+    // The test server goes quiet after the events; the relay must not replace the silent socket meanwhile.
+    JETSTREAM_STALL_SECONDS: "3600",
   });
   await until("the relay to connect", async () => (await getJson<{ connected: boolean }>(`${worker.url}/status`)).connected);
   const nowUs = Date.now() * 1000;
