@@ -26,6 +26,8 @@ const MAX_PAGE = 1000;
 const INLINE_LIMIT = 60_000;
 /** Rows read per step of a replay. */
 const REPLAY_STEP = 500;
+/** SQLite rows hold at most 2 MB: a larger event keeps only what identifies it. */
+const MAX_RAW_BYTES = 1_900_000;
 
 interface Row extends Record<string, SqlStorageValue> {
   seq: number;
@@ -66,15 +68,9 @@ export class DeadLetterStore extends DurableObject<Env> {
   async add(entries: DeadLetterInput[]): Promise<void> {
     this.ctx.storage.transactionSync(() => {
       for (const e of entries) {
+        const { raw, error } = fitForStorage(e.raw, e.error.slice(0, 2000));
         this.sql.exec("DELETE FROM dead_letters WHERE id = ?", e.id);
-        this.sql.exec(
-          "INSERT INTO dead_letters (id, raw, error, attempts, failed_at) VALUES (?, ?, ?, ?, ?)",
-          e.id,
-          e.raw,
-          e.error.slice(0, 2000),
-          e.attempts,
-          e.failedAt,
-        );
+        this.sql.exec("INSERT INTO dead_letters (id, raw, error, attempts, failed_at) VALUES (?, ?, ?, ?, ?)", e.id, raw, error, e.attempts, e.failedAt);
       }
       const excess = this.total() - this.maxEvents;
       if (excess > 0) {
@@ -160,6 +156,24 @@ export class DeadLetterStore extends DurableObject<Env> {
   private evicted(): number {
     return this.sql.exec<{ value: number }>("SELECT value FROM dead_letter_meta WHERE key = 'evicted'").toArray()[0]?.value ?? 0;
   }
+}
+
+/** An event too large for a row is kept as its identifying fields, and the error says so. */
+function fitForStorage(raw: string, error: string): { raw: string; error: string } {
+  const bytes = byteLength(raw);
+  if (bytes <= MAX_RAW_BYTES) return { raw, error };
+  let identity: Record<string, unknown> = {};
+  try {
+    const event = JSON.parse(raw) as { did?: unknown; time_us?: unknown; kind?: unknown; commit?: Record<string, unknown> };
+    const commit = event.commit ? { collection: event.commit.collection, rkey: event.commit.rkey, rev: event.commit.rev, operation: event.commit.operation } : undefined;
+    identity = { did: event.did, time_us: event.time_us, kind: event.kind, commit };
+  } catch {
+    // Not JSON: nothing identifies it but its id.
+  }
+  return {
+    raw: JSON.stringify({ ...identity, truncated: true, bytes }),
+    error: `${error}; the event (${bytes} bytes) is too large for the dead-letter store: only its identity is kept`,
+  };
 }
 
 function toDeadLetter(row: Row): DeadLetter {

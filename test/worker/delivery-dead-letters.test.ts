@@ -60,6 +60,17 @@ describe("dead-letter store", () => {
     expect(await store.count()).toEqual({ total: 3, evicted: 2 });
   });
 
+  it("keeps only the identity of an event too large for a row, and says so", async () => {
+    const store = freshStore();
+    const did = uniqueDid();
+    const huge = commitEvent(did, "h", 42, { padding: "p".repeat(2_000_000) });
+    await store.add([{ ...(await letter(huge, "HTTP 413")), id: "evt_huge" }]);
+    const [entry] = (await deadLetterPage(store)).events;
+    expect(entry.id).toBe("evt_huge");
+    expect(entry.event).toMatchObject({ did, time_us: 42, kind: "commit", commit: { rkey: "h", collection: "app.bsky.feed.post" }, truncated: true });
+    expect(entry.error).toMatch(/^HTTP 413; the event \(\d+ bytes\) is too large/);
+  });
+
   it("purges selected events, or all", async () => {
     const store = freshStore();
     const raws = Array.from({ length: 4 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
@@ -104,6 +115,19 @@ describe("replay through the queue", () => {
     expect(await store().getRaw(await eventId(raws[2]))).toBe(raws[2]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await receiver.requests({ path: "/hook", match: did })).toHaveLength(3);
+  });
+
+  it("keeps a replayed event that fails retryably until its retry is delivered", async () => {
+    const did = uniqueDid();
+    const raw = commitEvent(did, "r");
+    const id = await eventId(raw);
+    await receiver.rule({ path: "/hook", match: did, action: "respond", status: 503, headers: { "retry-after": "1" }, times: 1 });
+    await store().add([await letter(raw, "HTTP 500", 10)]);
+    await store().replay({ ids: [id] });
+    await eventually(async () => ((await receiver.requests({ path: "/hook", match: did })).length >= 1 ? true : undefined));
+    expect(await store().getRaw(id)).toBe(raw);
+    await eventually(async () => ((await store().getRaw(id)) === null ? true : undefined), 40_000);
+    expect((await receiver.requests({ path: "/hook", match: did })).map((r) => r.answer)).toEqual([503, 200]);
   });
 
   it("puts an event that fails again back in the store, no longer marked as replaying", async () => {
