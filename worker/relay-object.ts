@@ -349,7 +349,14 @@ export class JetstreamRelay extends DurableObject<Env> {
     socket.addEventListener("message", (event) => this.onFrame(event.data, generation));
     socket.addEventListener("close", (event) => this.connectionEnded(generation, closed(event.code, event.reason)));
     socket.addEventListener("error", (event) => this.connectionEnded(generation, { kind: "protocol", message: `socket error: ${(event as ErrorEvent).message ?? "unknown"}` }));
-    if (request.optionsUpdate !== null) socket.send(request.optionsUpdate);
+    if (request.optionsUpdate !== null) {
+      try {
+        socket.send(request.optionsUpdate);
+      } catch (error) {
+        this.connectionEnded(generation, { kind: "protocol", message: `could not send options_update: ${String(error)}` });
+        return;
+      }
+    }
 
     this.transition("opened");
     this.connectingSince = null;
