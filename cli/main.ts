@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { colorsFor } from "./lib/colors.ts";
 import { CliError, ExitCode } from "./lib/exit-codes.ts";
 import { EXIT_CODES_HELP, TARGET_HELP } from "./lib/help.ts";
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   exitOnSignals();
+  const { Command, CommanderError } = await import("commander");
   const program = new Command("jetstream-relay")
     .description("Relay the Bluesky Jetstream firehose to your webhook, on Cloudflare.")
     .version(VERSION, "-v, --version")
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    process.exitCode = exitCodeFor(error, args.includes("--no-color"));
+    process.exitCode = exitCodeFor(error, args.includes("--no-color"), CommanderError);
   }
 }
 
@@ -67,7 +68,7 @@ async function loadCommand(name: string): Promise<CommandModule | null> {
   }
 }
 
-function exitCodeFor(error: unknown, noColor: boolean): number {
+function exitCodeFor(error: unknown, noColor: boolean, CommanderError: typeof import("commander").CommanderError): number {
   const c = colorsFor(process.stderr, noColor ? false : undefined);
   if (error instanceof CommanderError) {
     // commander printed its message already; help and version are not errors.

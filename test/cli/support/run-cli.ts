@@ -15,7 +15,10 @@ export interface CliResult {
  * Runs the real command as a subprocess (pipes, so no terminal), with a clean environment: no
  * JETSTREAM_RELAY_* from the developer's shell, no colour forcing, CI unset unless the test sets it.
  */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; input?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || key.startsWith("JETSTREAM_RELAY_") || ["NO_COLOR", "FORCE_COLOR", "CI"].includes(key)) continue;
@@ -26,7 +29,7 @@ export function runCli(args: string[], options: { env?: Record<string, string | 
     else env[key] = value;
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
