@@ -104,7 +104,7 @@ export class DeadLetterStore extends DurableObject<Env> {
   async replay(selection: DeadLetterSelection): Promise<{ replayed: number }> {
     let replayed = 0;
     let afterSeq = 0;
-    const ids = "ids" in selection ? JSON.stringify(selection.ids ?? []) : null;
+    const ids = selectedIds(selection);
     for (;;) {
       const rows = (
         ids === null
@@ -119,19 +119,26 @@ export class DeadLetterStore extends DurableObject<Env> {
       if (rows.length === 0) return { replayed };
       afterSeq = rows[rows.length - 1].seq;
       for (const batch of replayBatches(rows, Date.now())) {
-        await this.env.EVENTS.sendBatch(batch.messages);
-        this.sql.exec("UPDATE dead_letters SET replaying = 1 WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(batch.ids));
+        // Marked before sending: the consumer may deliver (and remove) them before sendBatch returns.
+        const marked = JSON.stringify(batch.ids);
+        this.sql.exec("UPDATE dead_letters SET replaying = 1 WHERE id IN (SELECT value FROM json_each(?))", marked);
+        try {
+          await this.env.EVENTS.sendBatch(batch.messages);
+        } catch (error) {
+          this.sql.exec("UPDATE dead_letters SET replaying = 0 WHERE id IN (SELECT value FROM json_each(?))", marked);
+          throw new Error(`replay stopped after ${replayed} event(s): the queue refused the next ones (${error instanceof Error ? error.message : String(error)})`);
+        }
         replayed += batch.ids.length;
       }
     }
   }
 
   async purge(selection: DeadLetterSelection): Promise<{ purged: number }> {
-    const cursor =
-      "ids" in selection
-        ? this.sql.exec("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(selection.ids ?? []))
-        : this.sql.exec("DELETE FROM dead_letters");
-    return { purged: cursor.rowsWritten };
+    const ids = selectedIds(selection);
+    const before = this.total();
+    if (ids === null) this.sql.exec("DELETE FROM dead_letters");
+    else this.sql.exec("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))", ids);
+    return { purged: before - this.total() };
   }
 
   /** Remove events that were delivered after a replay (only those still marked as replaying). */
@@ -156,6 +163,13 @@ export class DeadLetterStore extends DurableObject<Env> {
   private evicted(): number {
     return this.sql.exec<{ value: number }>("SELECT value FROM dead_letter_meta WHERE key = 'evicted'").toArray()[0]?.value ?? 0;
   }
+}
+
+/** The selected ids as a JSON array for json_each(), or null for all (only when `all` is exactly true). */
+function selectedIds(selection: DeadLetterSelection): string | null {
+  if ("all" in selection && selection.all === true) return null;
+  const ids = "ids" in selection && Array.isArray(selection.ids) ? selection.ids.filter((id) => typeof id === "string") : [];
+  return JSON.stringify(ids);
 }
 
 /** An event too large for a row is kept as its identifying fields, and the error says so. */

@@ -71,12 +71,14 @@ describe("dead-letter store", () => {
     expect(entry.error).toMatch(/^HTTP 413; the event \(\d+ bytes\) is too large/);
   });
 
-  it("purges selected events, or all", async () => {
+  it("purges selected events, or all (only when asked for exactly)", async () => {
     const store = freshStore();
     const raws = Array.from({ length: 4 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
     await store.add(await Promise.all(raws.map((raw) => letter(raw))));
     expect(await store.purge({ ids: [await eventId(raws[1]), await eventId(raws[3]), "evt_unknown"] })).toEqual({ purged: 2 });
     expect((await deadLetterPage(store)).events.map((e) => e.id)).toEqual([await eventId(raws[0]), await eventId(raws[2])]);
+    expect(await store.purge({} as never)).toEqual({ purged: 0 });
+    expect(await store.replay({ all: "yes" } as never)).toEqual({ replayed: 0 });
     expect(await store.purge({ all: true })).toEqual({ purged: 2 });
     expect((await store.count()).total).toBe(0);
   });
