@@ -54,4 +54,32 @@ describe("through the local queue", () => {
     const retriedAt = received.filter((r) => r.body === raws[1] && r.answer === 200)[0].receivedAt;
     expect(retriedAt - failedAt).toBeGreaterThanOrEqual(1000);
   });
+
+  it("loses nothing and delivers each event to a success once, under failures of every kind", async () => {
+    const dids = Array.from({ length: 8 }, () => uniqueDid());
+    await receiver.rule({ path: "/hook", match: dids[0], action: "respond", status: 500, times: 1 });
+    await receiver.rule({ path: "/hook", match: dids[1], action: "drop", times: 1 });
+    await receiver.rule({ path: "/hook", match: dids[2], action: "respond", status: 429, headers: { "retry-after": "1" }, times: 1 });
+    await receiver.rule({ path: "/hook", match: dids[3], action: "respond", status: 400, times: 1 });
+    const raws = Array.from({ length: 40 }, (_, i) => commitEvent(dids[i % dids.length], `k${String(i).padStart(2, "0")}`, 1_783_175_888_000_000 + i));
+    await env.EVENTS.sendBatch(
+      [0, 1, 2, 3].map((m) => ({ body: messageBody(raws.slice(m * 10, m * 10 + 10).map((raw, i) => queued(raw, { receivedAt: Date.now() + m * 10 + i }))) })),
+    );
+    const permanent = raws.find((raw) => raw.includes(dids[3])) as string;
+    const received = await eventually(async () => {
+      const requests = await requestsFor(dids);
+      const ok = new Set(requests.filter((r) => r.answer === 200).map((r) => r.body));
+      return ok.size >= raws.length - 1 ? requests : undefined;
+    }, 50_000, "every event but the refused one delivered");
+    const successes = new Map<string, number>();
+    for (const r of received) if (r.answer === 200) successes.set(r.body, (successes.get(r.body) ?? 0) + 1);
+    expect([...successes.keys()].sort()).toEqual(raws.filter((raw) => raw !== permanent).sort());
+    expect([...successes.values()].every((n) => n === 1)).toBe(true);
+    for (const did of dids) {
+      const delivered = received.filter((r) => r.answer === 200 && didOf(r) === did).map((r) => r.body);
+      expect(delivered).toEqual(raws.filter((raw) => raw.includes(did) && raw !== permanent));
+    }
+    const letter = await eventually(async () => (await env.DEAD_LETTERS.getByName("dead-letters").getRaw(await eventId(permanent))) ?? undefined);
+    expect(letter).toBe(permanent);
+  });
 });
