@@ -1,0 +1,21 @@
+import type { Env } from "../../worker/contract.ts";
+import { parseRelayConfig } from "../../worker/config.ts";
+
+/**
+ * Checks one worker variable exactly as the relay will when it starts (the worker's own parser), so
+ * that `init` and `dev` refuse what the deployed relay would refuse. Returns the problem and its fix,
+ * or null when the value is accepted.
+ */
+export function settingProblem(variable: string, value: string): string | null {
+  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", [variable]: value } as unknown as Env;
+  const problem = parseRelayConfig(env).problems.find((p) => p.variable === variable);
+  return problem ? `${problem.message} ${problem.fix}` : null;
+}
+
+/** Problems of a whole set of variables (the ones given), each as "VARIABLE: message fix". */
+export function settingsProblems(vars: Record<string, string>): string[] {
+  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...vars } as unknown as Env;
+  return parseRelayConfig(env)
+    .problems.filter((p) => p.variable in vars)
+    .map((p) => `${p.variable}: ${p.message} ${p.fix}`);
+}
