@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { colorsFor } from "./lib/colors.ts";
 import { CliError, ExitCode } from "./lib/exit-codes.ts";
 import { EXIT_CODES_HELP, TARGET_HELP } from "./lib/help.ts";
-import { exitOnSignals } from "./lib/interrupt.ts";
 import { VERSION } from "./lib/version.ts";
 
 type CommandModule = { register(program: Command): void };
@@ -11,7 +10,7 @@ type CommandModule = { register(program: Command): void };
 // (wrangler, prompts) are imported inside the actions. Only the module of the command being run is loaded
 // (all of them for help). The import specifier is a template so that a command whose file does not exist
 // yet is left out instead of breaking the others (esbuild bundles every file that matches).
-const COMMANDS = ["init", "deploy", "dev", "stats", "status", "health", "reset", "reconnect", "dlq", "gaps", "logs", "replay"];
+const COMMANDS = ["init", "deploy", "dev", "stats", "status", "health", "reset", "reconnect", "dlq", "gaps", "logs", "replay", "playback"];
 const importCommand = (name: string): Promise<CommandModule> => import(`./commands/${name}.ts`);
 
 const PROGRAM_HELP = `
@@ -36,7 +35,6 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  exitOnSignals();
   const { Command, CommanderError } = await import("commander");
   const program = new Command("jetstream-relay")
     .description("Relay the Bluesky Jetstream firehose to your webhook, on Cloudflare.")

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { exitOnSignals } from "./interrupt.ts";
 import { Output } from "./output.ts";
 import { RelayClient } from "./relay-client.ts";
 import { resolveTarget } from "./target.ts";
@@ -62,8 +63,13 @@ export function addWatchOptions(command: Command): Command {
     .option("-n, --count <polls>", "stop after this many polls under --watch", parseCount);
 }
 
-/** Resolve where to talk to and build the client and the output for a command's flags. */
+/**
+ * Resolve where to talk to and build the client and the output for a command's flags. From here on,
+ * Ctrl-C ends the command with exit 130 (the operate commands have nothing to clean up but the terminal,
+ * which the 'exit' listeners restore).
+ */
 export async function connect(flags: ConnectionFlags, options: { jsonWhenPiped?: boolean } = {}): Promise<{ client: RelayClient; output: Output }> {
+  exitOnSignals();
   const output = new Output(flags, options);
   const target = await resolveTarget({ url: flags.url, tokenFile: flags.tokenFile });
   return { client: new RelayClient(target, flags.timeout), output };

@@ -54,6 +54,8 @@ export class RelayClient {
     try {
       return { status: response.status, body: JSON.parse(text) as T };
     } catch {
+      // An accepted error status (503 from /health) without JSON is a failing platform, not a verdict.
+      if (response.status >= 300) throw this.statusError(what, response, text);
       throw new CliError(
         `not a relay: ${what} at ${this.target.url} answered ${response.status} with something that is not JSON (${describeText(text)})`,
         ExitCode.failure,

@@ -182,6 +182,20 @@ describe("clear errors with a hint", () => {
     expect(other.stderr).toContain("not a jetstream-relay answer");
   });
 
+  it("a 503 without a health report (a platform error page) is a failure, not a verdict (exit 1, not 3)", async () => {
+    relay.set({ "GET /health": { status: 503, text: "<html>Service Unavailable</html>" } });
+    const result = await runCli(["health", "--url", relay.url]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("the relay failed: GET /health answered 503");
+  });
+
+  it("a redirect is not followed (the token would go elsewhere): exit 1 naming the target", async () => {
+    relay.set({ "GET /status": { status: 301, json: {} } });
+    const result = await runCli(["status", "--url", relay.url]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("redirects");
+  });
+
   it("a relay answering 400 shows its message (exit 1)", async () => {
     relay.set({ "POST /dlq/replay": { status: 400, json: { error: 'Every id in "ids" must be a non-empty string.' } } });
     const result = await runCli(["dlq", "replay", "x", "--url", relay.url]);
