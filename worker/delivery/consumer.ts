@@ -1,19 +1,18 @@
 // The queue consumer: delivers the events of a batch to the webhook (per-DID order, DIDs in parallel),
 // re-enqueues only the events that must be tried again, dead-letters the rest, and reports to the
 // relay object what is settled.
-import type { ConfigProblem, DeliveryReport, Env, QueuedEvent, QueueMessageBody } from "../contract.ts";
+import type { ConfigProblem, DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
 import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
+import { twice } from "./attempt-twice.ts";
 import { backoffSeconds, retryDelaySeconds } from "./backoff.ts";
-import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
+import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
 import { parseDeliveryConfig, type DeliveryConfig } from "./delivery-config.ts";
 import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type FollowUpMessage } from "./delivery-plan.ts";
-import { batchId, eventId } from "./event-id.ts";
-import { eventStub, eventText, relayBlob } from "./event-text.ts";
+import { eventId } from "./event-id.ts";
+import { relayBlob } from "./event-text.ts";
 import { isMessageBody } from "./message-body.ts";
-import { messageOf, twice } from "./attempt-twice.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
-import { createSigner, type Signer } from "./signing.ts";
-import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
+import { createSigner } from "./signing.ts";
 
 export { consumeDeadLetterQueue } from "./dead-letter-intake.ts";
 
@@ -21,45 +20,9 @@ export { consumeDeadLetterQueue } from "./dead-letter-intake.ts";
 export const CONFIG_ERROR_RETRY_SECONDS = 300;
 /** Latency samples per report, at most. */
 const MAX_LATENCY_SAMPLES = 1000;
-/** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
-const PAUSE_AFTER_FAILURES = 3;
-/** A batch stops starting requests after this long (the queue gives a consumer 15 minutes). */
-const BATCH_TIME_BUDGET_MS = 5 * 60_000;
 
 export async function consumeEvents(batch: MessageBatch<QueueMessageBody>, env: Env, _ctx: ExecutionContext): Promise<void> {
   await deliverBatch(batch, env, portsFromEnv(env));
-}
-
-/**
- * Why and how long events wait before their follow-up message is delivered: the attempt count of the
- * failure that set them back (0 = not a failure: no delay) and the webhook's Retry-After, if any.
- */
-interface RetryGroup {
-  attempts: number;
-  retryAfterSeconds?: number;
-}
-
-/** What became of one event of the batch. */
-type Fate =
-  | { kind: "delivered"; at: number }
-  /** To be sent again. `counted`: this event failed (attempts grew); otherwise it waits behind another. */
-  | { kind: "follow-up"; attempts: number; counted: boolean; group: RetryGroup }
-  | { kind: "dead"; letter: DeadLetterInput; permanent: boolean; hasContent: boolean };
-
-interface Item {
-  origin: number;
-  event: QueuedEvent;
-  did: string;
-  receivedAt: number;
-  raw?: string;
-  id?: string;
-  fate?: Fate;
-}
-
-interface Tally {
-  requests: number;
-  lastError?: { message: string; at: string };
-  lastSuccessAt?: string;
 }
 
 /** Handles one batch of the events queue and returns the report it sent to the relay object. */
@@ -127,144 +90,6 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   const report = buildReport(ordered, malformed.length, settled, pending, retryOrigins, tally);
   await twice(() => ports.settle(report), "report to the relay object");
   return report;
-}
-
-/**
- * Delivers the events of a batch lane by lane, one request at a time per lane (keeping each DID's
- * order). When the webhook asks to wait (Retry-After) or keeps failing, the rest of the batch is not
- * tried now: it waits in the follow-up messages (without counting an attempt).
- */
-class BatchDelivery {
-  private consecutiveFailures = 0;
-  private paused: RetryGroup | null = null;
-  private readonly deadline: number;
-
-  constructor(
-    private config: DeliveryConfig,
-    private signer: Signer | null,
-    private ports: DeliveryPorts,
-    private tally: Tally,
-  ) {
-    this.deadline = ports.now() + BATCH_TIME_BUDGET_MS;
-  }
-
-  async run(lane: Item[]): Promise<void> {
-    // A DID whose event must be retried: its later events wait behind it.
-    const blocked = new Map<string, RetryGroup>();
-    let position = 0;
-    while (position < lane.length) {
-      const chunk: Item[] = [];
-      while (position < lane.length && chunk.length < this.config.batchSize) {
-        const item = lane[position++];
-        if (await this.prepare(item, blocked)) chunk.push(item);
-      }
-      if (chunk.length > 0) await this.deliver(chunk, blocked);
-    }
-  }
-
-  /** Resolves the event's text and id; false when it is not to be sent now. */
-  private async prepare(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
-    const waitFor = blocked.get(item.did) ?? this.paused ?? (this.ports.now() > this.deadline ? { attempts: 0 } : null);
-    if (waitFor) {
-      item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group: waitFor };
-      blocked.set(item.did, waitFor);
-      return false;
-    }
-    let raw: string | null;
-    try {
-      raw = await eventText(item.event, this.ports);
-    } catch (error) {
-      this.fail(item, { kind: "retry", reason: `could not read the oversized event ${item.event.blob}: ${messageOf(error)}` }, blocked);
-      return false;
-    }
-    if (raw === null) {
-      const stub = eventStub(item.event);
-      const error = `the event's text is gone (blob ${item.event.blob ?? "none"}); only its reference is kept`;
-      this.noteError(error);
-      item.fate = {
-        kind: "dead",
-        permanent: true,
-        hasContent: false,
-        letter: { id: await eventId(stub), raw: stub, error, attempts: item.event.attempts, failedAt: this.ports.now() },
-      };
-      return false;
-    }
-    item.raw = raw;
-    item.id = await eventId(raw);
-    return true;
-  }
-
-  private async deliver(chunk: Item[], blocked: Map<string, RetryGroup>): Promise<void> {
-    const single = this.config.batchSize === 1;
-    const raws = chunk.map((item) => item.raw as string);
-    const body = single ? raws[0] : batchBody(raws);
-    const id = single ? (chunk[0].id as string) : await batchId(chunk.map((item) => item.id as string));
-    const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000));
-    this.tally.requests += 1;
-    const outcome = await this.post(request);
-    const at = this.ports.now();
-    if (outcome.kind === "ack") {
-      this.tally.lastSuccessAt = new Date(at).toISOString();
-      this.consecutiveFailures = 0;
-    }
-    for (const item of chunk) {
-      if (outcome.kind === "ack") item.fate = { kind: "delivered", at };
-      else this.fail(item, outcome, blocked);
-    }
-    if (outcome.kind === "retry") {
-      this.consecutiveFailures += 1;
-      if (!this.paused && (outcome.retryAfterSeconds !== undefined || this.consecutiveFailures >= PAUSE_AFTER_FAILURES)) {
-        const attempts = Math.max(...chunk.map((item) => item.event.attempts + 1));
-        this.paused = { attempts: Math.min(attempts, this.config.maxAttempts), retryAfterSeconds: outcome.retryAfterSeconds };
-      }
-    }
-  }
-
-  private async post(request: WebhookRequest): Promise<Outcome> {
-    try {
-      const response = await this.ports.fetch(request.url, {
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-      });
-      let detail = "";
-      if (response.ok) await response.body?.cancel();
-      else detail = await response.text().then((text) => text.slice(0, 200).trim(), () => "");
-      return classifyResponse(response.status, response.headers.get("retry-after"), detail, this.ports.now());
-    } catch (error) {
-      return classifyFailure(error, this.config.timeoutMs, request.url);
-    }
-  }
-
-  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" }>, blocked: Map<string, RetryGroup>): void {
-    const attempts = item.event.attempts + 1;
-    this.noteError(outcome.reason);
-    const deadLetter = (error: string, permanent: boolean): Fate => ({
-      kind: "dead",
-      permanent,
-      hasContent: item.raw !== undefined,
-      letter: {
-        id: item.id ?? `blob_${item.event.blob}`,
-        raw: item.raw ?? eventStub(item.event),
-        error,
-        attempts,
-        failedAt: this.ports.now(),
-      },
-    });
-    if (outcome.kind === "permanent") item.fate = deadLetter(outcome.reason, true);
-    else if (attempts >= this.config.maxAttempts) item.fate = deadLetter(`gave up after ${attempts} attempts; last: ${outcome.reason}`, false);
-    else {
-      const group: RetryGroup = { attempts, retryAfterSeconds: outcome.retryAfterSeconds };
-      item.fate = { kind: "follow-up", attempts, counted: true, group };
-      blocked.set(item.did, group);
-    }
-  }
-
-  private noteError(message: string): void {
-    this.tally.lastError = { message, at: new Date(this.ports.now()).toISOString() };
-  }
 }
 
 /**
