@@ -66,6 +66,7 @@ describe("webhook contract", () => {
     expect(request.headers["webhook-signature"]).toBeUndefined();
     expect(request.headers.authorization).toBeUndefined();
     expect(request.headers["webhook-id"]).toMatch(/^evt_/);
+    expect(request.headers["jetstream-relay-event-ids"]).toBeUndefined();
   });
 
   it("gives the same event from two Jetstream instances the same webhook-id", async () => {
@@ -89,6 +90,7 @@ describe("webhook contract", () => {
     expect(received).toHaveLength(3);
     expect(received.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([5, 5, 2]);
     expect(received[0].body).toBe(`[${events.slice(0, 5).join(",")}]`);
+    expect(received[0].headers["jetstream-relay-event-ids"]).toBe((await Promise.all(events.slice(0, 5).map((raw) => eventId(raw)))).join(","));
     for (const request of received) {
       expect(request.headers["webhook-id"]).toMatch(/^bat_[0-9a-f]{32}$/);
       expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual(JSON.parse(request.body));

@@ -117,7 +117,8 @@ export class BatchDelivery {
     const raws = chunk.map((item) => item.raw as string);
     const body = single ? raws[0] : batchBody(raws);
     const id = single ? (chunk[0].id as string) : await batchId(chunk.map((item) => item.id as string));
-    const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000));
+    const eventIds = single ? undefined : chunk.map((item) => item.id as string);
+    const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000), eventIds);
     this.tally.requests += 1;
     const outcome = await this.post(request);
     const at = this.ports.now();

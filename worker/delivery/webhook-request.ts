@@ -13,13 +13,20 @@ export function batchBody(raws: string[]): string {
   return `[${raws.join(",")}]`;
 }
 
-/** The POST for one event (body = the event as received) or one batch (body = `batchBody`). */
+/** Batch mode: the webhook-ids of the batch's events, in body order, so receivers can drop duplicates per event. */
+export const EVENT_IDS_HEADER = "jetstream-relay-event-ids";
+
+/**
+ * The POST for one event (body = the event as received) or one batch (body = `batchBody`, with the
+ * events' ids in `eventIds`).
+ */
 export async function buildWebhookRequest(
   config: DeliveryConfig,
   signer: Signer | null,
   id: string,
   body: string,
   timestampSeconds: number,
+  eventIds?: string[],
 ): Promise<WebhookRequest> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -27,6 +34,7 @@ export async function buildWebhookRequest(
     "webhook-id": id,
     "webhook-timestamp": String(timestampSeconds),
   };
+  if (eventIds) headers[EVENT_IDS_HEADER] = eventIds.join(",");
   if (config.bearerToken) headers.authorization = `Bearer ${config.bearerToken}`;
   if (signer) headers["webhook-signature"] = await signer(id, timestampSeconds, body);
   return { url: config.webhookUrl, headers, body };
