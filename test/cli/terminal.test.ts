@@ -30,6 +30,14 @@ afterEach(() => {
   polls = 0;
 });
 
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** /stats whose received count grows by 100 per poll; poll number `failing` answers 503. */
 function growingStats(failing?: number) {
   relay.set({
@@ -92,6 +100,20 @@ describe("stats --watch on a terminal", () => {
     const session = runInPty(["stats", "--watch", "--interval", "0.2", "--count", "2"], { env });
     expect(await session.exited).toBe(0);
     expect(session.output().trimEnd().endsWith(SHOW_CURSOR)).toBe(true);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("while waiting for a relay that does not answer: exit 130 at once", async () => {
+    relay.set({ "GET /status": { hang: true } });
+    const session = runInPty(["status", "--timeout", "60"], { env });
+    try {
+      await until(() => relay.requests.some((r) => r.path === "/status"));
+      session.type("\x03");
+      expect(await session.exited).toBe(130);
+    } finally {
+      session.kill();
+    }
   });
 });
 
