@@ -71,13 +71,11 @@ export async function handleHttp(request: Request, env: Env, ctx: ExecutionConte
   const route = candidates.find((r) => r.method === method);
   if (!route) return methodNotAllowed(request.method, path, allowed);
 
-  const config = parseHttpConfig(env);
-  const refused = await authorize(request, route.access, config);
-  if (refused) return refused;
-
   let response: Response;
   try {
-    response = await route.handle({ request, url, env, ctx, config, now: new Date() });
+    const config = parseHttpConfig(env);
+    const refused = await authorize(request, route.access, config);
+    response = refused ?? (await route.handle({ request, url, env, ctx, config, now: new Date() }));
   } catch (error) {
     if (error instanceof HttpFailure) response = error.response;
     else if (error instanceof InputError) response = badRequest(error.message);
