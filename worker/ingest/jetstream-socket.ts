@@ -7,16 +7,23 @@ import { fromException, refused, type TransportError } from "./transport-errors.
  */
 export async function openJetstreamSocket(httpUrl: string, timeoutMs: number): Promise<{ socket: WebSocket } | { error: TransportError }> {
   let response: Response;
+  // A timer cleared once the upgrade is answered, not AbortSignal.timeout(): the signal stays tied to the
+  // upgraded socket, and workerd cuts the WebSocket (1006) when it fires after the upgrade.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("the upgrade took too long", "TimeoutError")), timeoutMs);
   try {
-    response = await fetch(httpUrl, { headers: { Upgrade: "websocket" }, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(httpUrl, { headers: { Upgrade: "websocket" }, signal: controller.signal });
   } catch (error) {
+    clearTimeout(timer);
     return { error: fromException(error) };
   }
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) {
     const body = await response.text().catch(() => "");
+    clearTimeout(timer);
     return { error: refused(response.status, body) };
   }
+  clearTimeout(timer);
   socket.accept();
   return { socket };
 }
