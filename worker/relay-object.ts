@@ -371,10 +371,11 @@ export class JetstreamRelay extends DurableObject<Env> {
   private connectionEnded(generation: number, error: TransportError): void {
     if (generation !== this.generation || (this.state !== "connecting" && this.state !== "connected")) return;
     const config = this.config!;
+    // Measured before dropSocket(), which forgets when the connection was made.
+    const connectedForMs = this.connectedAt === null ? null : Date.now() - this.connectedAt;
     this.generation++;
     this.dropSocket(error.message);
     this.lastError = { message: error.message, at: new Date().toISOString() };
-    const connectedForMs = this.connectedAt === null ? null : Date.now() - this.connectedAt;
     this.connectedAt = null;
     this.connectingSince = null;
     const plan = planReconnect(
