@@ -31,6 +31,13 @@ ${EXIT_CODES_HELP}
 
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
+  // Output piped into `head` and the like: stop quietly when the reader goes away.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   if (args.length === 1 && ["-v", "--version"].includes(args[0])) {
     process.stdout.write(`${VERSION}\n`);
     return;

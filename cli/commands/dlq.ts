@@ -13,14 +13,14 @@ const MAX_PAGE = 1000;
 export function register(program: Command): void {
   const dlq = program
     .command("dlq")
-    .summary("dead-lettered events: list, replay, purge")
+    .summary("Dead-lettered events: list, replay, purge")
     .description(
       "Events the webhook refused (non-retryable 4xx) or that exhausted their retries are kept in the dead-letter store, inspectable and replayable. Every dlq command needs the admin token.",
     );
 
   const list = dlq
     .command("list", { isDefault: true })
-    .description("list dead letters, newest page first (GET /dlq)")
+    .description("List dead letters, newest page first (GET /dlq)")
     .option("--offset <n>", "skip this many", parseOffset, 0)
     .option("--limit <n>", `at most this many (1-${MAX_PAGE})`, parseLimit, 50)
     .option("--all", "fetch every page");
@@ -70,7 +70,7 @@ export function register(program: Command): void {
 
   const replay = dlq
     .command("replay")
-    .description("deliver dead letters again (POST /dlq/replay); they leave the store once delivered")
+    .description("Deliver dead letters again (POST /dlq/replay); they leave the store once delivered")
     .argument("[ids...]", "ids of the dead letters (as `dlq list` shows them)")
     .option("--all", "every dead letter");
   addConnectionOptions(replay);
@@ -91,7 +91,7 @@ export function register(program: Command): void {
 
   const purge = dlq
     .command("purge")
-    .description("delete dead letters for good (POST /dlq/purge); --all asks first")
+    .description("Delete dead letters for good (POST /dlq/purge); --all asks first")
     .argument("[ids...]", "ids of the dead letters (as `dlq list` shows them)")
     .option("--all", "every dead letter (asks; without a terminal needs --yes)")
     .option("-y, --yes", "do not ask");

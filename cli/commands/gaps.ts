@@ -10,14 +10,14 @@ import { expectShape } from "../lib/validate.ts";
 export function register(program: Command): void {
   const gaps = program
     .command("gaps")
-    .summary("gaps in the stream (a resume older than Jetstream's retention): list, acknowledge")
+    .summary("Gaps in the stream (a resume older than Jetstream's retention): list, acknowledge")
     .description(
       "A gap is detected when the relay resumed from a cursor older than Jetstream keeps (24-36 h): the events in between are lost upstream. A gap stays among /health's reasons until an operator acknowledges it.",
     );
 
   const list = gaps
     .command("list", { isDefault: true })
-    .description("list the detected gaps (from GET /stats)");
+    .description("List the detected gaps (from GET /stats)");
   addConnectionOptions(list, { jsonWhenPiped: true });
   list.addHelpText(
     "after",
@@ -55,7 +55,7 @@ export function register(program: Command): void {
     );
   });
 
-  const ack = gaps.command("ack").description("acknowledge every detected gap (POST /gaps/ack, needs the admin token)");
+  const ack = gaps.command("ack").description("Acknowledge every detected gap (POST /gaps/ack, needs the admin token)");
   addConnectionOptions(ack);
   ack.addHelpText(
     "after",

@@ -21,7 +21,7 @@ const FIXES: Record<string, string> = {
 export function register(program: Command): void {
   const command = program
     .command("health")
-    .summary("exit 0 when the relay is healthy, 3 with the reasons when not")
+    .summary("Exit 0 when the relay is healthy, 3 with the reasons when not")
     .description(
       "Check the relay's health (GET /health): configured, connected (or reconnecting within its grace period), not stale, delivering, no unacknowledged gap. Exit 0 when healthy, 3 when the relay answers that it is unhealthy (the reasons are printed), 1 when it cannot be reached. With --wait it polls until healthy.",
     )

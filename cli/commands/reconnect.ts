@@ -7,7 +7,7 @@ import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/oper
 export function register(program: Command): void {
   const command = program
     .command("reconnect")
-    .summary("drop the Jetstream connection and connect again from the saved cursor")
+    .summary("Drop the Jetstream connection and connect again from the saved cursor")
     .description(
       "Force the relay to reconnect to Jetstream from its saved cursor (POST /reconnect, needs the admin token): nothing is lost or skipped. Useful when an endpoint is stuck or after a Jetstream incident.",
     );

@@ -10,7 +10,7 @@ import { expectShape } from "../lib/validate.ts";
 export function register(program: Command): void {
   const command = program
     .command("reset")
-    .summary("reset the statistics (never the cursor); asks first")
+    .summary("Reset the statistics (never the cursor); asks first")
     .description(
       "Reset the relay's statistics (POST /reset, needs the admin token): counts, rates and delivery counters start again from zero. The cursor is never reset: the relay goes on from where it is, nothing is replayed or skipped. Shows what will be reset and asks; without a terminal it needs --yes.",
     )

@@ -8,7 +8,7 @@ import { showOnceOrWatch } from "../lib/watch-view.ts";
 export function register(program: Command): void {
   const command = program
     .command("stats")
-    .summary("statistics: totals, rates, lag, delivery health, per-collection counts")
+    .summary("Statistics: totals, rates, lag, delivery health, per-collection counts")
     .description(
       "Show the relay's statistics (GET /stats): events received, forwarded and skipped with their rates, lag behind real time, the cursor, delivery health (delivered, retried, failed, dead-lettered, latency, last error), the queue, gaps and the counts per collection. With --watch it redraws in place and shows rates computed between polls; a failed poll is shown and polling goes on.",
     );

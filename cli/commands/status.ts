@@ -10,7 +10,7 @@ import { failureLines, showOnceOrWatch } from "../lib/watch-view.ts";
 export function register(program: Command): void {
   const command = program
     .command("status")
-    .summary("connection state: connected?, endpoint, cursor, lag, last error, reconnects, configuration")
+    .summary("Connection state: connected?, endpoint, cursor, lag, last error, reconnects, configuration")
     .description(
       "Show the relay's connection to Jetstream (GET /status): its state, the endpoint in use and the failover list, the cursor and lag, the last error, reconnects, and the effective configuration (secrets omitted) with any configuration problem and how to fix it.",
     );

@@ -1,10 +1,11 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RelayStats } from "../../worker/contract.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { type FakeRelay, healthyReport, sampleDeadLetters, sampleStats, sampleStatus, startFakeRelay, unhealthyReport } from "./support/fake-relay.ts";
-import { REPO_ROOT, runCli } from "./support/run-cli.ts";
+import { BIN, REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 // The operate commands as real subprocesses (pipes: no terminal) against a local server answering like a relay.
 
@@ -122,6 +123,32 @@ describe("stats", () => {
     expect(result.stdout.match(/jetstream-relay stats ·/g)).toHaveLength(2);
     expect(result.stdout).toMatch(/\/s \(last [\d.]+m?s\)/);
     relay.set({ "GET /stats": { json: sampleStats() } });
+  });
+});
+
+describe("piped into a reader that stops early (| head)", () => {
+  it("stats --watch --json ends quietly when its stdout closes", async () => {
+    const child = spawn(process.execPath, [BIN, "stats", "--watch", "--json", "--interval", "0.1"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const firstLine = await new Promise<string>((resolve) => {
+      let text = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk;
+        if (text.includes("\n")) resolve(text.split("\n")[0]);
+      });
+    });
+    expect(JSON.parse(firstLine).totalReceived).toBe(5000);
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      child.on("close", (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(code).toBe(0);
+    expect(stderr).not.toContain("EPIPE");
   });
 });
 
