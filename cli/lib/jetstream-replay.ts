@@ -201,6 +201,8 @@ export class Subscriber {
   readonly id = nextSubscriberId++;
   readonly openedAt = new Date();
   closedAt: Date | null = null;
+  /** How it ended: "terminated" (by the server, no close frame) or the close code seen (1006 = connection lost). */
+  closeCause: string | null = null;
   sent = 0;
   /** Every options_update received (as parsed filters). */
   readonly optionsUpdates: SubscriptionFilter[] = [];
@@ -223,8 +225,8 @@ export class Subscriber {
     this.waitingForHello = query.requireHello;
     this.unsubscribe = log.onAppend(() => this.pump());
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on("close", () => this.finish());
-    socket.on("error", () => this.finish());
+    socket.on("close", (code, reason) => this.finish(`close ${code}${reason.length ? ` ${reason.toString()}` : ""}`));
+    socket.on("error", (error) => this.finish(`error ${error.message}`));
     setImmediate(() => this.pump());
   }
 
@@ -239,8 +241,8 @@ export class Subscriber {
 
   /** Drops the TCP connection without a close frame (as old servers and crashing proxies do). */
   terminate(): void {
+    this.finish("terminated");
     this.socket.terminate();
-    this.finish();
   }
 
   close(code = 1000, reason = ""): void {
@@ -293,9 +295,10 @@ export class Subscriber {
     }
   }
 
-  private finish(): void {
+  private finish(cause: string): void {
     if (this.closedAt !== null) return;
     this.closedAt = new Date();
+    this.closeCause = cause;
     this.unsubscribe();
   }
 }

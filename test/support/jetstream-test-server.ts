@@ -22,7 +22,7 @@
  *                                                             are dropped after sending N events each
  *                                 {action: "stall-after", events: N, count: M} same, but they stall
  *   GET  /control/NAME/connections  [{id, cursor, wantedCollections, wantedDids, requireHello,
- *                                    optionsUpdates, sent, openedAt, closedAt, open, refused}]
+ *                                    optionsUpdates, sent, openedAt, closedAt, closeCause, open, refused}]
  *   GET  /control/NAME/log[?full]   {count, oldestUs, newestUs, timeUs: number[], events?: string[]}
  *   POST /control/NAME/reset
  */
@@ -185,6 +185,7 @@ export async function startJetstreamTestServer(options: { port?: number } = {}):
             sent: subscriber?.sent ?? 0,
             open: subscriber?.open ?? false,
             closedAt: subscriber?.closedAt?.toISOString() ?? null,
+            closeCause: subscriber?.closeCause ?? null,
             optionsUpdates: subscriber?.optionsUpdates ?? [],
           })),
         );

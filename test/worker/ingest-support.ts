@@ -43,6 +43,7 @@ export interface ConnectionInfo {
   sent: number;
   open: boolean;
   refused: number | null;
+  closeCause: string | null;
 }
 
 export const connections = (instance: string) => control<ConnectionInfo[]>(instance, "connections");
