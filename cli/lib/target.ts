@@ -32,12 +32,11 @@ export async function resolveTarget(
   env: NodeJS.ProcessEnv = process.env,
   dir = process.cwd(),
 ): Promise<Target> {
-  let project: ProjectFile | null = null;
-  try {
-    project = await readProjectFile(dir);
-  } catch (error) {
-    throw new CliError(`cannot read ${PROJECT_FILE}: ${(error as Error).message}`, ExitCode.failure, `fix or remove ${join(dir, PROJECT_FILE)}`);
-  }
+  // The project file is read only when a flag or the environment does not already say everything.
+  let loaded: Promise<ProjectFile | null> | undefined;
+  const project = () => (loaded ??= readProjectFile(dir).catch((error: Error) => {
+    throw new CliError(`cannot read ${PROJECT_FILE}: ${error.message}`, ExitCode.failure, `fix or remove ${join(dir, PROJECT_FILE)}, or pass --url and set ${TOKEN_ENV}`);
+  }));
 
   let raw: string | undefined;
   let urlSource: string;
@@ -45,13 +44,13 @@ export async function resolveTarget(
     [raw, urlSource] = [flags.url, "--url"];
   } else if (env[URL_ENV]) {
     [raw, urlSource] = [env[URL_ENV], URL_ENV];
-  } else if (project?.url) {
-    [raw, urlSource] = [project.url, PROJECT_FILE];
+  } else if ((await project())?.url) {
+    [raw, urlSource] = [(await project())!.url, PROJECT_FILE];
   } else {
     throw new CliError(
       "no relay URL: pass --url, set JETSTREAM_RELAY_URL, or run this in a project folder that `jetstream-relay deploy` wrote jetstream-relay.json into",
       ExitCode.usage,
-      project ? `${PROJECT_FILE} has no "url" yet: run \`jetstream-relay deploy\`, or pass --url` : "e.g. jetstream-relay status --url https://jetstream-relay.example.workers.dev",
+      (await project()) ? `${PROJECT_FILE} has no "url" yet: run \`jetstream-relay deploy\`, or pass --url` : "e.g. jetstream-relay status --url https://jetstream-relay.example.workers.dev",
     );
   }
   const url = normalizeUrl(raw!, urlSource);
@@ -81,11 +80,17 @@ async function resolveToken(
   flags: TargetFlags,
   env: NodeJS.ProcessEnv,
   dir: string,
-  project: ProjectFile | null,
+  project: () => Promise<ProjectFile | null>,
 ): Promise<{ token: string | null; tokenSource: string }> {
   if (flags.tokenFile) return { token: await readTokenFile(flags.tokenFile, "--token-file"), tokenSource: `--token-file ${flags.tokenFile}` };
   if (env[TOKEN_ENV]) return { token: env[TOKEN_ENV]!.trim(), tokenSource: TOKEN_ENV };
-  const pointer = project?.adminToken;
+  let pointer: ProjectFile["adminToken"];
+  try {
+    pointer = (await project())?.adminToken;
+  } catch (error) {
+    // Read commands need no token: a broken project file only matters to them for the URL.
+    return { token: null, tokenSource: `${PROJECT_FILE} could not be read (${(error as Error).message})` };
+  }
   if (pointer && "env" in pointer) {
     const value = env[pointer.env];
     if (value) return { token: value.trim(), tokenSource: `${pointer.env} (named in ${PROJECT_FILE})` };

@@ -96,6 +96,20 @@ describe("where the CLI talks to", () => {
     await rm(join(project, "jetstream-relay.json"), { force: true });
   });
 
+  it("a broken project file is reported when it is needed, and ignored when flags and environment say everything", async () => {
+    relay.set({ "GET /stats": { json: sampleStats() } });
+    await writeFile(join(project, "jetstream-relay.json"), "{ not json");
+    try {
+      const needed = await runCli(["stats"], { cwd: project });
+      expect(needed.code).toBe(1);
+      expect(needed.stderr).toContain("cannot read jetstream-relay.json");
+      const notNeeded = await runCli(["stats", "--json", "--url", relay.url], { cwd: project });
+      expect(notNeeded.code).toBe(0);
+    } finally {
+      await rm(join(project, "jetstream-relay.json"), { force: true });
+    }
+  });
+
   it("a token file that cannot be read is reported with its path (exit 2)", async () => {
     const result = await runCli(["reconnect", "--url", relay.url, "--token-file", join(project, "missing-token")]);
     expect(result.code).toBe(2);

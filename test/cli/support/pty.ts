@@ -9,8 +9,8 @@ export interface PtySession {
   /** Everything the terminal showed so far (raw, escape sequences included). */
   output(): string;
   type(text: string): void;
-  /** Waits until the output (from character `from` on) matches (bounded); returns the output. */
-  waitFor(pattern: RegExp | string, options?: { timeoutMs?: number; from?: number }): Promise<string>;
+  /** Waits until the output (from character `from` on) matches (bounded); returns the output. A number is the timeout. */
+  waitFor(pattern: RegExp | string, options?: number | { timeoutMs?: number; from?: number }): Promise<string>;
   /** Resolves with the exit code (128 + n when killed by a signal). */
   exited: Promise<number>;
   kill(): void;
@@ -51,7 +51,8 @@ export function runInPty(args: string[], options: { env?: Record<string, string 
     type: (keys) => child.stdin.write(keys),
     exited,
     kill: () => child.kill("SIGKILL"),
-    waitFor(pattern, { timeoutMs = 20_000, from = 0 } = {}) {
+    waitFor(pattern, options = {}) {
+      const { timeoutMs = 20_000, from = 0 } = typeof options === "number" ? { timeoutMs: options } : options;
       const matches = () => {
         const seen = text.slice(from);
         return typeof pattern === "string" ? seen.includes(pattern) : pattern.test(seen);
