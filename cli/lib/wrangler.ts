@@ -26,8 +26,11 @@ export interface WranglerRunOptions {
   cwd?: string;
   /** Written to wrangler's stdin (secret values travel only this way). */
   stdin?: string;
-  /** Receives wrangler's output lines as they come (for `tail`). */
+  /** Receives wrangler's output lines as they come. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Receives wrangler's output as it comes, in whatever pieces it arrives (for `tail`). */
+  onChunk?: (chunk: string, stream: "stdout" | "stderr") => void;
+  /** Aborting interrupts wrangler (SIGINT to its process group, so that it cleans up, as on Ctrl-C). */
   signal?: AbortSignal;
 }
 
@@ -58,20 +61,27 @@ export async function runWrangler(args: string[], options: WranglerRunOptions = 
         FORCE_COLOR: "0",
       },
     });
-    const stopGroup = () => {
+    const signalGroup = (signal: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, "SIGTERM");
+        process.kill(-child.pid!, signal);
       } catch {
         // already gone
       }
     };
+    const stopGroup = () => signalGroup("SIGTERM");
+    let killTimer: NodeJS.Timeout | undefined;
+    const interrupt = () => {
+      signalGroup("SIGINT");
+      killTimer = setTimeout(stopGroup, 5_000);
+    };
     process.once("exit", stopGroup);
-    options.signal?.addEventListener("abort", stopGroup, { once: true });
+    options.signal?.addEventListener("abort", interrupt, { once: true });
     const collected = { stdout: "", stderr: "" };
     for (const stream of ["stdout", "stderr"] as const) {
       let pending = "";
       child[stream].setEncoding("utf8").on("data", (chunk: string) => {
-        collected[stream] += chunk;
+        collected[stream] = (collected[stream] + chunk).slice(-65_536); // a long tail must not grow without bound
+        options.onChunk?.(chunk, stream);
         if (!options.onLine) return;
         pending += chunk;
         const lines = pending.split("\n");
@@ -85,8 +95,9 @@ export async function runWrangler(args: string[], options: WranglerRunOptions = 
       child.once("error", reject);
       child.once("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? ExitCode.interrupted : 1)));
     });
+    clearTimeout(killTimer);
     process.removeListener("exit", stopGroup);
-    options.signal?.removeEventListener("abort", stopGroup);
+    options.signal?.removeEventListener("abort", interrupt);
     return { exitCode, ...collected, entries: await readOutputFile(outputFile) };
   } finally {
     await rm(dir, { recursive: true, force: true });

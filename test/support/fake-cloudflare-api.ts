@@ -72,6 +72,8 @@ export interface FakeCloudflareApi {
   fail(rule: FailureRule): void;
   /** Accept only this token from now on (others get an authentication error). */
   setToken(token: string): void;
+  /** Tail WebSocket sessions open now. */
+  openTails(): number;
   /** Send events to every connected tail session; resolves once at least one session is connected. */
   sendTailEvent(event: TailEvent): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +81,21 @@ export interface FakeCloudflareApi {
 
 const envelope = (result: unknown, extra: Record<string, unknown> = {}) => ({ success: true, errors: [], messages: [], result, ...extra });
 const failure = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
+
+/** One unmasked WebSocket frame from the server (FIN set). */
+function frame(opcode: number, payload: Buffer): Buffer {
+  const first = 0x80 | opcode;
+  let header: Buffer;
+  if (payload.length < 126) header = Buffer.from([first, payload.length]);
+  else if (payload.length < 65536) header = Buffer.from([first, 126, payload.length >> 8, payload.length & 0xff]);
+  else {
+    header = Buffer.alloc(10);
+    header[0] = first;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(payload.length), 2);
+  }
+  return Buffer.concat([header, payload]);
+}
 
 /** The parts of a multipart/form-data body (name → text), parsed with the platform's own parser. */
 async function multipartParts(body: Buffer, contentType: string): Promise<Map<string, string>> {
@@ -296,9 +313,35 @@ export async function startFakeCloudflareApi(options: { accountId?: string; toke
       ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Accept: ${accept}`, "Sec-WebSocket-Protocol: trace-v1", "", ""].join("\r\n"),
     );
     tailSockets.add(socket);
-    socket.on("data", () => {}); // client frames (filters, pings) are not needed
-    socket.on("close", () => tailSockets.delete(socket));
-    socket.on("error", () => tailSockets.delete(socket));
+    // Client frames: the filter message is ignored, pings get their pong (wrangler gives up without one).
+    let pending = Buffer.alloc(0);
+    socket.on("data", (data: Buffer) => {
+      pending = Buffer.concat([pending, data]);
+      while (pending.length >= 2) {
+        const opcode = pending[0] & 0x0f;
+        const masked = (pending[1] & 0x80) !== 0;
+        let length = pending[1] & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (pending.length < 4) return;
+          length = pending.readUInt16BE(2);
+          offset = 4;
+        } else if (length === 127) {
+          if (pending.length < 10) return;
+          length = Number(pending.readBigUInt64BE(2));
+          offset = 10;
+        }
+        const maskOffset = offset;
+        if (masked) offset += 4;
+        if (pending.length < offset + length) return;
+        const payload = Buffer.from(pending.subarray(offset, offset + length));
+        if (masked) for (let i = 0; i < payload.length; i++) payload[i] ^= pending[maskOffset + (i % 4)];
+        pending = pending.subarray(offset + length);
+        if (opcode === 0x9) socket.write(frame(0xa, payload));
+        else if (opcode === 0x8) socket.end(frame(0x8, Buffer.alloc(0)));
+      }
+    });
+    for (const gone of ["end", "close", "error"]) socket.on(gone, () => tailSockets.delete(socket));
     const waiters = tailWaiters;
     tailWaiters = [];
     for (const wake of waiters) wake();
@@ -311,16 +354,6 @@ export async function startFakeCloudflareApi(options: { accountId?: string; toke
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
 
-  function textFrame(text: string): Buffer {
-    const payload = Buffer.from(text, "utf8");
-    const header =
-      payload.length < 126
-        ? Buffer.from([0x81, payload.length])
-        : payload.length < 65536
-          ? Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff])
-          : Buffer.concat([Buffer.from([0x81, 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(payload.length)); return b; })()]);
-    return Buffer.concat([header, payload]);
-  }
 
   return {
     base: `http://127.0.0.1:${port}/client/v4`,
@@ -337,9 +370,10 @@ export async function startFakeCloudflareApi(options: { accountId?: string; toke
     setToken: (next) => {
       token = next;
     },
+    openTails: () => tailSockets.size,
     async sendTailEvent(event) {
       if (tailSockets.size === 0) await new Promise<void>((resolve) => tailWaiters.push(resolve));
-      for (const socket of tailSockets) socket.write(textFrame(JSON.stringify(event)));
+      for (const socket of tailSockets) socket.write(frame(0x1, Buffer.from(JSON.stringify(event), "utf8")));
     },
     close: () =>
       new Promise<void>((resolve) => {
