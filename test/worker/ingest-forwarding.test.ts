@@ -144,6 +144,34 @@ describe("forwarding", () => {
     expect(delivered.body).toBe(raw);
     await waitFor(async () => (await env.RELAY.getByName("relay").getBlob(queued.blob!)) === null, "blob deleted after delivery", 30_000);
   });
+
+  it("learns from the real consumer what was delivered: the ledger empties, delivery counts grow", async () => {
+    const stats = await waitFor(async () => {
+      const s = await env.RELAY.getByName("relay").getStats();
+      return s.delivery.unackedMessages === 0 && s.delivery.delivered >= s.forwarded ? s : null;
+    }, "every message settled", 60_000);
+    expect(stats.delivery.oldestUnackedUs).toBeNull();
+    expect(stats.delivery.lastSuccessAt).not.toBeNull();
+    expect(stats.queue.eventsEnqueued).toBe(stats.forwarded);
+  });
+});
+
+describe("kinds", () => {
+  it("forwards identity and account events too when JETSTREAM_KINDS lists them", async () => {
+    const instance = "fwd-kinds";
+    await control(instance, "reset", {});
+    configure(instance, { JETSTREAM_KINDS: "commit,identity,account", JETSTREAM_DIDS: "" });
+    const relay = env.RELAY.getByName("kinds");
+    await waitFor(async () => (await relay.getStatus()).state === "connected", "connected");
+    const startUs = Date.now() * 1000 + 5_000_000;
+    await control(instance, "append", { fixtures: true, startUs, stepUs: 1000 });
+    const served = (await serverLog(instance)).events;
+    const expected = expectedForwarded(served, COLLECTIONS, ["commit", "identity", "account"]);
+    expect(expected.length).toBeGreaterThan(expectedForwarded(served, COLLECTIONS).length);
+    await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "commits, identity and account events enqueued");
+    const accounts = tap.events().filter((e) => e.timeUs >= startUs && JSON.parse(e.raw!).kind === "account");
+    expect(accounts.some((e) => JSON.parse(e.raw!).account.status === "deleted")).toBe(true);
+  });
 });
 
 describe("many DIDs", () => {
@@ -154,7 +182,7 @@ describe("many DIDs", () => {
     const log = await control(INSTANCE, "log?full=1");
     const real: string[] = (log.events as string[]).slice(0, 40);
     const realDids = [...new Set(real.map((r) => JSON.parse(r).did as string))].slice(0, 5);
-    configure(instance, { JETSTREAM_DIDS: [...wanted, ...realDids].join(",") });
+    configure(instance, { JETSTREAM_DIDS: [...wanted, ...realDids].join(","), JETSTREAM_KINDS: "" });
     const relay = env.RELAY.getByName("dids");
     await waitFor(async () => (await relay.getStatus()).state === "connected", "connected");
     const [conn] = await connections(instance);
@@ -165,13 +193,13 @@ describe("many DIDs", () => {
     expect(update.wantedDids).toHaveLength(305);
     expect(update.wantedCollections).toEqual(COLLECTIONS);
 
-    const startUs = Date.now() * 1000 + 1_000_000;
+    const startUs = Date.now() * 1000 + 20_000_000; // after the other relays' events of this file
     await control(instance, "append", { fixtures: true, startUs, stepUs: 1000 });
     const served = (await serverLog(instance)).events;
     const expected = expectedForwarded(served, COLLECTIONS, ["commit"], realDids);
     expect(expected.length).toBeGreaterThan(0);
     await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "events of the wanted DIDs enqueued");
-    const fromThisRelay = tap.events().filter((e) => e.timeUs >= startUs);
+    const fromThisRelay = tap.events().filter((e) => e.timeUs >= startUs && e.timeUs < startUs + 1_000_000);
     expect(new Set(fromThisRelay.map((e) => e.did))).toEqual(new Set(expected.map((t) => JSON.parse(served.find((r) => JSON.parse(r).time_us === t)!).did)));
   });
 });

@@ -55,6 +55,21 @@ describe("abrupt disconnects", () => {
   });
 });
 
+describe("reconnect()", () => {
+  it("replaces the socket on request and resumes from the saved cursor", async () => {
+    const expected = await appendFixtures(Date.now() * 1000);
+    await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "enqueued");
+    const cursor = (await statusOf()).cursor;
+    const before = (await connections(INSTANCE)).length;
+    await env.RELAY.getByName("relay").reconnect();
+    await waitFor(async () => (await connections(INSTANCE)).length === before + 1 && (await statusOf()).state === "connected", "reconnected");
+    const conns = await connections(INSTANCE);
+    expect(conns[before].cursor).toBe(cursor);
+    expect(conns[before - 1].open).toBe(false);
+    expect(conns[before - 1].closeCause).toMatch(/^close 1000/);
+  });
+});
+
 describe("refused upgrades", () => {
   it("reports a 502 with its body, backs off, and loses nothing once the server accepts again", async () => {
     await control(INSTANCE, "misbehave", { action: "refuse", status: 502, count: 3 });
