@@ -124,4 +124,23 @@ describe("restart", () => {
     expect((await connections(INSTANCE))[count].cursor).toBe(again.cursor! - 500_000);
     await webhook("reset", { path: HOOK });
   });
+
+  it("keeps working in memory when storage writes fail, and says so", async () => {
+    await waitFor(async () => (await statusOf()).state === "connected", "connected");
+    // Storage failures cannot be produced for real here: the object's put() is made to throw.
+    await runInDurableObject(relay(), (_instance, state) => {
+      Object.defineProperty(state.storage, "put", { configurable: true, value: async () => { throw new Error("disk full (injected)"); } });
+    });
+    await runDurableObjectAlarm(relay());
+    const stats = await relay().getStats();
+    expect(stats.storage).toEqual({ ok: false, lastError: expect.stringContaining("disk full (injected)") });
+    expect((await relay().getHealth()).reasons.map((r) => r.code)).toContain("storage");
+    const expected = await appendFixtures(Date.now() * 1000 + 30_000_000);
+    await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "still forwarding");
+    await runInDurableObject(relay(), (_instance, state) => {
+      delete (state.storage as unknown as Record<string, unknown>).put;
+    });
+    await runDurableObjectAlarm(relay());
+    expect((await relay().getStats()).storage).toEqual({ ok: true, lastError: null });
+  });
 });
