@@ -177,12 +177,12 @@ describe("dead-letter queue consumer", () => {
       throw new Error("storage down");
     };
     const batch = batchOf([messageBody([queued(commitEvent(uniqueDid(), "1"))])]);
-    let retried = false;
-    batch.retryAll = () => {
-      retried = true;
+    let retried: QueueRetryOptions | undefined;
+    batch.retryAll = (options) => {
+      retried = options;
     };
     expect(await keepDeadLetteredMessages(batch, recorder.ports)).toBeNull();
-    expect(retried).toBe(true);
+    expect(retried).toEqual({ delaySeconds: 60 });
     expect(recorder.reports).toHaveLength(0);
   });
 });

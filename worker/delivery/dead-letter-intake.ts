@@ -8,6 +8,8 @@ import { eventStub, eventText, relayBlob } from "./event-text.ts";
 import { isMessageBody } from "./message-body.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 
+/** Delay before the dead-letter queue delivers messages again that the store could not take. */
+const STORE_RETRY_SECONDS = 60;
 const REASON = "its queue message failed past max_retries and reached the dead-letter queue";
 
 export async function consumeDeadLetterQueue(batch: MessageBatch<QueueMessageBody>, env: Env, _ctx: ExecutionContext): Promise<void> {
@@ -43,8 +45,8 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
     if (!body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX)) settled.push(body.ledgerId);
   }
   if (letters.length > 0 && !(await twice(() => ports.deadLetters.add(letters), "store dead letters"))) {
-    // Not stored: let the queue deliver these messages again.
-    batch.retryAll();
+    // Not stored: let the queue deliver these messages again, a minute later.
+    batch.retryAll({ delaySeconds: STORE_RETRY_SECONDS });
     return null;
   }
   batch.ackAll();
