@@ -10,6 +10,7 @@ import { type LocalWorker, startLocalWorker } from "./local-worker.ts";
 import { forwardedBy, timesIn } from "./event-mix.ts";
 import type { ReceivedRequest, ReceiverRule } from "./webhook-receiver.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";
+import { startWebhookGate, type WebhookGate } from "./webhook-gate.ts";
 
 /** What the relay forwards in the rig (server-side filter too): feed and graph commits. */
 export const RIG_COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
@@ -35,6 +36,8 @@ export interface RigOptions {
   vars?: Record<string, string>;
   /** Don't wait for the relay to connect (e.g. invalid configuration). */
   noWait?: boolean;
+  /** Put a switchable gate between the relay and the receiver (to take the webhook down). */
+  gate?: boolean;
 }
 
 export interface Rig {
@@ -44,6 +47,8 @@ export interface Rig {
   jetstreamBase: string;
   receiverBase: string;
   hookPath: string;
+  /** The gate in front of the receiver (only with `gate: true`). */
+  gate: WebhookGate | null;
   /** Worker route, parsed as JSON (admin token sent when `admin`). */
   relay<T = unknown>(path: string, init?: { method?: string; body?: unknown; admin?: boolean; token?: string }): Promise<{ status: number; body: T; text: string }>;
   stats(): Promise<RelayStats>;
@@ -107,8 +112,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const hookPath = `/hook-${randomBytes(4).toString("hex")}`;
   const adminToken = randomBytes(24).toString("base64url");
   const httpBase = jetstream.base.replace(/^ws:/, "http:");
+  const gate = options.gate ? await startWebhookGate(receiver.base) : null;
   const vars: Record<string, string> = {
-    WEBHOOK_URL: `${receiver.base}${hookPath}`,
+    WEBHOOK_URL: `${gate?.base ?? receiver.base}${hookPath}`,
     JETSTREAM_URL: instances.map((name) => `${jetstream.base}/${name}/subscribe`).join(","),
     JETSTREAM_COLLECTIONS: RIG_COLLECTIONS.join(","),
     ADMIN_TOKEN: adminToken,
@@ -119,7 +125,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   try {
     worker = await startLocalWorker(vars);
   } catch (error) {
-    await Promise.all([jetstream.close(), receiver.close()]);
+    await Promise.all([jetstream.close(), receiver.close(), gate?.close()]);
     throw error;
   }
 
@@ -132,6 +138,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     jetstreamBase: jetstream.base,
     receiverBase: receiver.base,
     hookPath,
+    gate,
     relay: (path, init = {}) => {
       const headers: Record<string, string> = {};
       const token = init.token ?? (init.admin ? adminToken : undefined);
@@ -174,7 +181,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     },
     close: async () => {
       await worker.dispose().catch(() => {});
-      await Promise.all([jetstream.close(), receiver.close()]);
+      await Promise.all([jetstream.close(), receiver.close(), gate?.close()]);
     },
   };
 
