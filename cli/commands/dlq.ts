@@ -5,7 +5,7 @@ import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { formatCount, formatTime } from "../lib/format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect, parseCount, parseOffset } from "../lib/operate-options.ts";
-import { renderTable } from "../lib/table.ts";
+import { renderPairs, renderTable } from "../lib/table.ts";
 import { expectShape } from "../lib/validate.ts";
 
 const MAX_PAGE = 1000;
@@ -64,8 +64,50 @@ export function register(program: Command): void {
     const shown = `showing ${formatCount(first)}–${formatCount(first + page.events.length - 1)} of ${formatCount(page.total)}`;
     lines.push("", c.dim(`${shown}${page.nextOffset !== null ? ` · next page: --offset ${page.nextOffset}` : ""}`));
     if (page.evicted) lines.push(c.red(`${formatCount(page.evicted)} dead letters were evicted because the store was full`));
-    lines.push(c.dim("replay: jetstream-relay dlq replay ID… | --all   ·   delete: jetstream-relay dlq purge ID… | --all"));
+    lines.push(c.dim("full event: jetstream-relay dlq show ID   ·   replay: dlq replay ID… | --all   ·   delete: dlq purge ID… | --all"));
     output.lines(lines);
+  });
+
+  const show = dlq
+    .command("show")
+    .description("Show one dead letter in full: the event as received, the error, the attempts")
+    .argument("<id>", "its id (as `dlq list` shows it)");
+  addConnectionOptions(show);
+  show.addHelpText(
+    "after",
+    commandHelp({
+      examples: ["jetstream-relay dlq show 3f1c…e9", "jetstream-relay dlq show 3f1c…e9 --json | jq .event"],
+      nonInteractive: ["It never asks anything; exit 1 when there is no dead letter with that id."],
+    }),
+  );
+  show.action(async (id: string, flags: ConnectionFlags) => {
+    const { client, output } = await connect(flags);
+    let found: DeadLetter | undefined;
+    for (let offset: number | null = 0; offset !== null && !found; ) {
+      const page: DeadLetterPage = expectShape<DeadLetterPage>((await client.get(`/dlq?offset=${offset}&limit=${MAX_PAGE}`)).body, "GET /dlq", client.target.url, (p) => Array.isArray(p.events));
+      found = page.events.find((letter) => letter.id === id);
+      offset = page.events.length > 0 ? (page.nextOffset ?? null) : null;
+    }
+    if (!found) throw new CliError(`no dead letter with id ${JSON.stringify(id)}`, ExitCode.failure, "the ids are in the first column of `jetstream-relay dlq list`; it may have been replayed and delivered, or purged");
+    if (output.json) {
+      output.document(found);
+      return;
+    }
+    const c = output.out;
+    output.lines([
+      ...renderPairs(
+        [
+          ["id", found.id],
+          ["failed", formatTime(found.failedAt)],
+          ["attempts", String(found.attempts)],
+          ["error", c.red(found.error)],
+          ...(found.replaying ? ([["replaying", "yes: on its way to the webhook again"]] as [string, string][]) : []),
+        ],
+        { label: c.dim },
+      ),
+      "",
+      JSON.stringify(found.event, null, 2),
+    ]);
   });
 
   const replay = dlq

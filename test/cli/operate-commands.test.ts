@@ -41,7 +41,7 @@ describe("--version and --help", () => {
     expect(JSON.parse(result.stdout).state).toBe("connected");
   });
 
-  it.each(["stats", "status", "health", "reset", "reconnect", "dlq list", "dlq replay", "dlq purge", "gaps list", "gaps ack"])(
+  it.each(["stats", "status", "health", "reset", "reconnect", "dlq list", "dlq show", "dlq replay", "dlq purge", "gaps list", "gaps ack"])(
     "%s --help has examples, non-interactive usage and the exit codes",
     async (command) => {
       const result = await runCli([...command.split(" "), "--help"]);
@@ -284,6 +284,25 @@ describe("dlq", () => {
     const result = await runCli(["dlq", "list", "--all", "--json"], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).events.map((e: { id: string }) => e.id)).toEqual(all.map((e) => e.id));
+  });
+
+  it("show: one dead letter in full, found across pages; an unknown id is exit 1", async () => {
+    const all = sampleDeadLetters(3);
+    relay.set({
+      "GET /dlq": (req) => {
+        const offset = Number(new URL(req.path, "http://x").searchParams.get("offset"));
+        return { json: { total: 3, events: all.slice(offset, offset + 2), nextOffset: offset + 2 < 3 ? offset + 2 : null, evicted: 0 } };
+      },
+    });
+    const json = await runCli(["dlq", "show", "msg_0002", "--json"], { env });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(all[2]);
+    const text = await runCli(["dlq", "show", "msg_0002"], { env });
+    expect(text.stdout).toMatch(/error +webhook answered 410 Gone/);
+    expect(text.stdout).toContain('"did": "did:plc:user2"');
+    const missing = await runCli(["dlq", "show", "nope"], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no dead letter with id "nope"');
   });
 
   it("replay ids / --all and purge ids send the selection", async () => {
