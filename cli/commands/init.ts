@@ -100,11 +100,18 @@ async function runInit(flags: InitFlags): Promise<void> {
   const queues = queueNames(plan.name);
   const step = await progress(interactive);
   step.start("Checking Cloudflare credentials (wrangler whoami)");
-  const lookups = [queues.events, queues.deadLetters].map((q) => wrangler.queueExists(q, dir).then((exists) => ({ exists }), (error: unknown) => ({ error })));
+  const lookUpQueues = () =>
+    [queues.events, queues.deadLetters].map((q) => wrangler.queueExists(q, dir).then((exists) => ({ exists }), (error: unknown) => ({ error })));
+  let lookups = flags.accountId ? null : lookUpQueues();
   const identity = await wrangler.whoami(dir).catch((error: unknown) => step.fail(error));
   const accountId = await chooseAccount(flags, identity.accounts, prompts, step);
   step.done(`Cloudflare: ${identity.email ?? identity.authType ?? "authenticated"}${accountId ? ` (account ${accountId})` : ""}`);
-  if (accountId) process.env.CLOUDFLARE_ACCOUNT_ID = accountId;
+  if (accountId) {
+    // Every later wrangler run works in the chosen account (the lookups made before were made without it).
+    process.env.CLOUDFLARE_ACCOUNT_ID = accountId;
+    lookups = lookUpQueues();
+  }
+  const queueLookups = lookups ?? lookUpQueues();
 
   // Local files.
   const configFile = existing?.wranglerConfig && existing.name === plan.name ? existing.wranglerConfig : await chooseConfigFile(dir, plan.name);
@@ -135,7 +142,7 @@ async function runInit(flags: InitFlags): Promise<void> {
   const [first, ...rest] = secrets;
   const createQueues = Promise.all(
     [queues.events, queues.deadLetters].map(async (q, i) => {
-      const lookup = await lookups[i];
+      const lookup = await queueLookups[i];
       if ("error" in lookup) throw lookup.error;
       return lookup.exists ? false : wrangler.createQueue(q, dir);
     }),

@@ -124,6 +124,23 @@ describe("init refuses clearly", () => {
     expect(api.calls.filter((c) => c.method !== "GET")).toEqual([]);
   });
 
+  test("credentials that reach several accounts need --account-id (exit 2, with the choices)", async () => {
+    const multi = await startFakeCloudflareApi({ otherAccounts: [{ id: "fedcba9876543210fedcba9876543210", name: "Second Account" }] });
+    try {
+      const dir = await emptyDir();
+      const result = await runCli(["init", "--yes", "--name", "r4", "--webhook-url", WEBHOOK], {
+        cwd: dir,
+        env: { ...(await cloudflareEnv(multi)), CLOUDFLARE_ACCOUNT_ID: undefined },
+        timeoutMs: 90_000,
+      });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/reach 2 accounts[\s\S]*--account-id[\s\S]*fedcba9876543210fedcba9876543210 = Second Account/);
+      expect(multi.calls.filter((c) => c.method !== "GET")).toEqual([]);
+    } finally {
+      await multi.close();
+    }
+  });
+
   test("an API error exits 1 and names what failed", async () => {
     const dir = await emptyDir();
     api.fail({ method: "POST", path: /\/queues$/, status: 500, code: 10013, message: "Queues are having a bad day", times: 2 });

@@ -105,8 +105,11 @@ async function multipartParts(body: Buffer, contentType: string): Promise<Map<st
   return parts;
 }
 
-export async function startFakeCloudflareApi(options: { accountId?: string; token?: string; subdomain?: string } = {}): Promise<FakeCloudflareApi> {
+export async function startFakeCloudflareApi(
+  options: { accountId?: string; token?: string; subdomain?: string; otherAccounts?: { id: string; name: string }[] } = {},
+): Promise<FakeCloudflareApi> {
   const accountId = options.accountId ?? "0123456789abcdef0123456789abcdef";
+  const accounts = [{ id: accountId, name: "Relay Tester's Account" }, ...(options.otherAccounts ?? [])];
   let token = options.token ?? "test-token-" + randomUUID();
   const subdomain = options.subdomain ?? "example-subdomain";
   const calls: RecordedCall[] = [];
@@ -158,8 +161,8 @@ export async function startFakeCloudflareApi(options: { accountId?: string; toke
   const routes: [string, RegExp, Handler][] = [
     ["GET", /^\/user\/tokens\/verify$/, () => [200, envelope({ id: "token-id", status: "active" })]],
     ["GET", /^\/user$/, () => [200, envelope({ id: "user-id", email: "relay-tester@example.com" })]],
-    ["GET", /^\/accounts$/, () => [200, envelope([{ id: accountId, name: "Relay Tester's Account" }], { result_info: { page: 1, per_page: 50, count: 1, total_count: 1 } })]],
-    ["GET", /^\/memberships$/, () => [200, envelope([{ id: "m", account: { id: accountId, name: "Relay Tester's Account" }, status: "accepted" }])]],
+    ["GET", /^\/accounts$/, () => [200, envelope(accounts, { result_info: { page: 1, per_page: 50, count: accounts.length, total_count: accounts.length } })]],
+    ["GET", /^\/memberships$/, () => [200, envelope(accounts.map((account) => ({ id: `m-${account.id}`, account, status: "accepted" })))]],
     ["GET", new RegExp(`^${A}/queues$`), (_m, call) => {
       const names = new URLSearchParams(call.search).getAll("name");
       const list = [...queues.values()].filter((q) => names.length === 0 || names.includes(q.queue_name)).map(queueView);
