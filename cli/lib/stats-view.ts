@@ -86,6 +86,7 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
   const pairs: [string, string][] = [
     ["lag", `${lagText(stats.lagSeconds, c)} behind real time${stats.lastEventTime ? ` · last event ${formatTime(stats.lastEventTime, context.now)}` : ""}`],
     ["cursor", formatCursor(stats.cursor, context.now)],
+    ["kinds", Object.entries(stats.kindCounts ?? {}).map(([kind, count]) => `${kind} ${formatCount(count)}`).join(" · ") || "—"],
     ["reconnects", formatCount(stats.reconnects)],
     ["gaps", stats.gapsDetected ? `${formatCount(stats.gapsDetected)} detected${gapsOpen.length ? c.yellow(` · ${gapsOpen.length} not acknowledged (jetstream-relay gaps)`) : ""}` : "none"],
   ];

@@ -79,6 +79,7 @@ describe("stats", () => {
     expect(out).toMatch(/received +5,000/);
     expect(out).toMatch(/forwarded +4,656 .*48\.3\/s/);
     expect(out).toMatch(/lag +1\.5s behind real time/);
+    expect(out).toMatch(/kinds +commit 4,990 · identity 6 · account 4/);
     expect(out).toContain("delivered 4,600 · retried 12 · failed 1 · dead-lettered 3");
     expect(out).toMatch(/dead letters +3 kept/);
     expect(out).toMatch(/last error +webhook answered 503/);
