@@ -35,8 +35,8 @@ export async function measureCliStartup(runs = 15): Promise<StartupResult[]> {
   const server = createServer((_req, res) => res.setHeader("content-type", "application/json").end(status));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const base = { ...process.env, JETSTREAM_RELAY_URL: url };
-  const fromSource = { ...base, JETSTREAM_RELAY_FROM_SOURCE: "1" };
+  const base = { ...process.env, JETSTREAM_RELAY_URL: url, JETSTREAM_RELAY_FROM_BUNDLE: "1" };
+  const fromSource = { ...process.env, JETSTREAM_RELAY_URL: url, JETSTREAM_RELAY_FROM_SOURCE: "1" };
   const cases: [string, string[], NodeJS.ProcessEnv][] = [
     ["node -e 0", ["-e", "0"], base],
     ["jetstream-relay --version", [BIN, "--version"], base],
