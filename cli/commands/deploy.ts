@@ -25,6 +25,7 @@ export function register(program: Command): void {
       `
 Uses ${PROJECT_FILE} and the worker configuration that \`jetstream-relay init\` wrote, and the Cloudflare
 credentials wrangler uses (CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID, or \`wrangler login\`).
+It waits for /health at the workers.dev URL, or at JETSTREAM_RELAY_URL when set (a relay on its own route).
 Exit codes: 0 deployed and healthy (or --no-wait), 1 failed, 3 deployed but unhealthy, 4 credentials refused.`,
     )
     .action(async (flags: DeployFlags) => {
@@ -53,22 +54,25 @@ async function runDeploy(flags: DeployFlags): Promise<void> {
     spin?.error("Deploy failed");
     throw error;
   }
-  if (!deployed.url) {
+  // A relay served on a route of its own (a custom domain) is named by JETSTREAM_RELAY_URL.
+  const routeUrl = process.env.JETSTREAM_RELAY_URL?.replace(/\/+$/, "");
+  const url = routeUrl || deployed.url;
+  if (!url) {
     spin?.error("Deployed, but without a workers.dev URL");
     throw new CliError("wrangler deployed the worker but reported no workers.dev URL", ExitCode.failure, `enable workers.dev in ${project.wranglerConfig} ("workers_dev": true), or set JETSTREAM_RELAY_URL to the relay's route`);
   }
-  await writeProjectFile({ ...project, url: deployed.url }, dir);
-  spin?.stop(`Deployed ${deployed.url}`);
-  if (!spin) say(`deployed ${deployed.url} (saved to ${PROJECT_FILE})`);
+  if (deployed.url) await writeProjectFile({ ...project, url: deployed.url }, dir);
+  spin?.stop(`Deployed ${deployed.url ?? project.name}`);
+  if (!spin) say(deployed.url ? `deployed ${deployed.url} (saved to ${PROJECT_FILE})` : `deployed ${project.name}`);
 
   let health: HealthObservation | null = null;
   if (flags.wait) {
     const { waitForHealth } = await import("../lib/health-wait.ts");
     const describe = (o: HealthObservation) =>
       o.state === "healthy" ? "healthy" : o.state === "unreachable" ? `not reachable yet (${o.error})` : `answering ${o.status}${o.report ? `: ${o.report.reasons.map((r) => r.message).join("; ")}` : ""}`;
-    spin?.start(`Waiting for ${deployed.url}/health`);
-    if (!spin) say(`waiting up to ${timeoutSeconds}s for ${deployed.url}/health…`);
-    health = await waitForHealth(deployed.url, { timeoutMs: timeoutSeconds * 1000, onObservation: (o) => spin?.message(`Waiting for /health: ${describe(o)}`) });
+    spin?.start(`Waiting for ${url}/health`);
+    if (!spin) say(`waiting up to ${timeoutSeconds}s for ${url}/health…`);
+    health = await waitForHealth(url, { timeoutMs: timeoutSeconds * 1000, onObservation: (o) => spin?.message(`Waiting for /health: ${describe(o)}`) });
     if (health.state === "healthy") {
       spin?.stop("Healthy");
       if (!spin) say("healthy");
@@ -78,11 +82,11 @@ async function runDeploy(flags: DeployFlags): Promise<void> {
   }
 
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ name: project.name, url: deployed.url, versionId: deployed.versionId, targets: deployed.targets, health: health ? { state: health.state, ...("report" in health ? { report: health.report } : {}), ...("error" in health ? { error: health.error } : {}) } : null }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ name: project.name, url, versionId: deployed.versionId, targets: deployed.targets, health: health ? { state: health.state, ...("report" in health ? { report: health.report } : {}), ...("error" in health ? { error: health.error } : {}) } : null }, null, 2)}\n`);
   }
   if (health && health.state !== "healthy") {
     if (health.state === "unreachable") {
-      throw new CliError(`the relay at ${deployed.url} did not answer /health within ${timeoutSeconds}s (${health.error})`, ExitCode.failure, "a new workers.dev subdomain can take a few minutes to resolve: try `jetstream-relay health` shortly");
+      throw new CliError(`the relay at ${url} did not answer /health within ${timeoutSeconds}s (${health.error})`, ExitCode.failure, "a new workers.dev subdomain can take a few minutes to resolve: try `jetstream-relay health` shortly");
     }
     const reasons = health.report?.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") ?? `HTTP ${health.status}`;
     throw new CliError(`deployed, but the relay is not healthy: ${reasons}`, ExitCode.unhealthy, "see `jetstream-relay status` and `jetstream-relay logs`");

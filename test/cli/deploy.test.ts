@@ -85,6 +85,28 @@ describe("deploy", () => {
     expect(result.stderr).toMatch(/did not answer \/health within 2s/);
   });
 
+  test("with JETSTREAM_RELAY_URL it waits there: healthy exits 0, unhealthy exits 3 with the reasons", async () => {
+    let healthy = false;
+    const relay = await startFakeRelay({
+      "GET /health": () =>
+        healthy
+          ? { json: { healthy: true, reasons: [], checkedAt: "" } }
+          : { status: 503, json: { healthy: false, reasons: [{ code: "config-error", message: "WEBHOOK_URL is not set" }], checkedAt: "" } },
+    });
+    try {
+      const unhealthy = await deploy(dir, ["--wait-timeout", "3"], { JETSTREAM_RELAY_URL: relay.url });
+      expect(unhealthy.code, unhealthy.stderr).toBe(3);
+      expect(unhealthy.stderr).toMatch(/not healthy: config-error: WEBHOOK_URL is not set/);
+      healthy = true;
+      const ok = await deploy(dir, ["--json"], { JETSTREAM_RELAY_URL: relay.url });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ url: relay.url, health: { state: "healthy" } });
+      expect(relay.requests.filter((r) => r.path === "/health").length).toBeGreaterThan(1);
+    } finally {
+      await relay.close();
+    }
+  });
+
   test("refused credentials exit 4; an API error exits 1 with the API's message", async () => {
     const refused = await deploy(dir, ["--no-wait"], { CLOUDFLARE_API_TOKEN: "wrong-token" });
     expect(refused.code, refused.stderr).toBe(4);
