@@ -32,6 +32,8 @@ const KEY = { cursor: "cursor", oldestUnacked: "oldestUnacked", stats: "stats" }
 const LATENCY_SAMPLES = 1000;
 /** Retry of a failed sendBatch: first delay and cap. */
 const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
+/** A sendBatch that has not settled by then counts as failed (and is retried: duplicates, never loss). */
+const SEND_TIMEOUT_MS = 30_000;
 
 /**
  * The ingestion Durable Object: holds the Jetstream WebSocket, filters, counts and packs events into
@@ -504,7 +506,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       while (this.packer.size > 0) {
         const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`)!;
         try {
-          await this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "json" as const })));
+          await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "json" as const }))), SEND_TIMEOUT_MS, "sendBatch");
         } catch (error) {
           this.sendFailed(error);
           retryInMs = backoffDelay(this.sendFailures, SEND_RETRY, Math.random());
@@ -581,6 +583,14 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.storageError = `${new Date().toISOString()}: ${error instanceof Error ? error.message : String(error)}`;
     console.error(`jetstream-relay: storage failed, continuing in memory: ${this.storageError}`);
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function closeQuietly(socket: WebSocket, reason: string): void {

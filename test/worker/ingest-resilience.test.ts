@@ -57,7 +57,7 @@ describe("abrupt disconnects", () => {
 
 describe("reconnect()", () => {
   it("replaces the socket on request and resumes from the saved cursor", async () => {
-    const expected = await appendFixtures(Date.now() * 1000);
+    const expected = await appendFixtures(INSTANCE, Date.now() * 1000);
     await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "enqueued");
     const cursor = (await statusOf()).cursor;
     const before = (await connections(INSTANCE)).length;
