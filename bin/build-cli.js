@@ -3,7 +3,7 @@
 // without compiling TypeScript. Dependencies stay in node_modules; each command is its own chunk, loaded
 // only when that command runs (main.ts imports `./commands/${name}.ts`: esbuild bundles every match). Writes dist/cli/manifest.json last: bin/jetstream-relay.js uses the bundle
 // only while no input listed there is newer than the build.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -33,6 +33,11 @@ const inputs = Object.keys(result.metafile.inputs)
   .map((input) => relative(root, resolve(root, input)));
 // A command file added later changes the folder's time: the bundle, which lacks it, is then stale.
 inputs.push("cli/commands");
+// Chunks of earlier builds (their names carry a content hash) are no longer referenced: remove them.
+const current = new Set(Object.keys(result.metafile.outputs).map((output) => resolve(root, output)));
+for (const name of await readdir(outdir)) {
+  if (name.endsWith(".js") && !current.has(join(outdir, name))) await rm(join(outdir, name), { force: true });
+}
 await writeFile(join(outdir, ".gitignore"), "*\n");
 await writeFile(join(outdir, "manifest.json"), `${JSON.stringify({ entry: "main.js", builtAt, inputs }, null, 2)}\n`);
 process.stderr.write(`built ${relative(root, outdir)}/main.js from ${inputs.length} files\n`);

@@ -84,6 +84,9 @@ describe("format", () => {
   it("counts, rates and durations", () => {
     expect(formatCount(1234567)).toBe("1,234,567");
     expect(formatCount(null)).toBe("—");
+    expect(formatCount(0)).toBe("0");
+    expect(formatCount(-1234.6)).toBe("-1,235");
+    expect(formatCount(999)).toBe("999");
     expect(formatRate(1234.4)).toBe("1,234/s");
     expect(formatRate(12.34)).toBe("12.3/s");
     expect(formatRate(0.5)).toBe("0.50/s");
