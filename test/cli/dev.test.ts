@@ -1,10 +1,11 @@
 // `jetstream-relay dev` end to end: the real worker in wrangler's local runtime, fed by the local playback
 // of recorded Jetstream events, delivering to the built-in receiver; stopped with no process left behind.
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { BIN, REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 const FIXTURE = join(REPO_ROOT, "test/fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl");
@@ -17,12 +18,13 @@ interface DevProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startDev(args: string[], cwd: string): DevProcess {
+function startDev(args: string[], cwd: string, extraEnv: Record<string, string> = {}): DevProcess {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith("JETSTREAM_RELAY_") && !["CI", "WEBHOOK_URL", "JETSTREAM_URL", "JETSTREAM_COLLECTIONS"].includes(key)) env[key] = value;
   }
   env.JETSTREAM_RELAY_FROM_SOURCE = "1";
+  Object.assign(env, extraEnv);
   const child = spawn(process.execPath, [BIN, "dev", ...args], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
   const text = { stdout: "", stderr: "" };
   child.stdout.setEncoding("utf8").on("data", (c: string) => (text.stdout += c));
@@ -121,6 +123,37 @@ describe("dev", () => {
       expect(code).toBe(143);
     } finally {
       dev.child.kill("SIGKILL");
+    }
+  });
+
+  test("--webhook-url delivers there (no built-in receiver), with variables from .dev.vars and the environment", async () => {
+    const cwd = await mkdtemp(join(tmpdir(), "jetstream-relay-dev-"));
+    const hook = await startWebhookReceiver();
+    // .dev.vars sets the bearer token and a signing secret; the environment overrides the secret.
+    await writeFile(join(cwd, ".dev.vars"), 'WEBHOOK_BEARER_TOKEN="from-dev-vars"\nWEBHOOK_SECRET=whsec_ZnJvbS1kZXYtdmFycy1maWxl\n');
+    const dev = startDev(["--playback", FIXTURE, "--rate", "0", "--port", "0", "--collections", "app.bsky.feed.repost", "--webhook-url", `${hook.base}/jetstream`], cwd, {
+      WEBHOOK_SECRET: "whsec_ZnJvbS10aGUtZW52aXJvbm1lbnQ=",
+    });
+    try {
+      await dev.waitFor(/^ready: /m);
+      expect(dev.stderr()).not.toMatch(/built-in webhook receiver/);
+      const deadline = Date.now() + 60_000;
+      let requests: { headers: Record<string, string>; body: string }[] = [];
+      while (Date.now() < deadline) {
+        requests = ((await (await fetch(`${hook.base}/_control/requests?path=/jetstream`)).json()) as { requests: typeof requests }).requests;
+        if (requests.length >= 15) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(requests).toHaveLength(15); // the file's reposts
+      expect(requests.every((r) => r.headers.authorization === "Bearer from-dev-vars")).toBe(true);
+      const { Webhook } = await import("standardwebhooks");
+      const verifier = new Webhook("whsec_ZnJvbS10aGUtZW52aXJvbm1lbnQ=");
+      expect(() => verifier.verify(requests[0].body, requests[0].headers)).not.toThrow();
+      expect(dev.stdout()).not.toMatch(/^webhook: /m);
+      await stopAndCheck(dev, "SIGINT");
+    } finally {
+      dev.child.kill("SIGKILL");
+      await hook.close();
     }
   });
 
