@@ -22,7 +22,9 @@ beforeAll(async () => {
 async function appendFixtures(instance: string, startUs: number): Promise<number[]> {
   await control(instance, "append", { fixtures: true, startUs, stepUs: 1000 });
   const { events } = await serverLog(instance);
-  return expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
+  const wanted = expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
+  if (wanted.length < 100) throw new Error(`expected the fixtures' wanted events, got ${wanted.length}`);
+  return wanted;
 }
 
 describe("abrupt disconnects", () => {

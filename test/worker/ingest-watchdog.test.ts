@@ -33,7 +33,9 @@ async function saved(): Promise<{ cursor: number | null; oldestUnacked: number |
 async function appendFixtures(startUs: number): Promise<number[]> {
   await control(INSTANCE, "append", { fixtures: true, startUs, stepUs: 1000 });
   const { events } = await serverLog(INSTANCE);
-  return expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
+  const wanted = expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
+  if (wanted.length < 100) throw new Error(`expected the fixtures' wanted events, got ${wanted.length}`);
+  return wanted;
 }
 
 beforeAll(async () => {
