@@ -122,6 +122,11 @@ describe("init refuses clearly", () => {
     expect(result.stderr).toMatch(/wrangler login.*CLOUDFLARE_API_TOKEN/);
     expect(existsSync(join(dir, "jetstream-relay.json"))).toBe(false);
     expect(api.calls.filter((c) => c.method !== "GET")).toEqual([]);
+
+    // No credentials at all (no token, no `wrangler login`): the same exit code and fix.
+    const none = await init(dir, ["--yes", "--name", "r2", "--webhook-url", WEBHOOK], { CLOUDFLARE_API_TOKEN: undefined, CLOUDFLARE_ACCOUNT_ID: undefined });
+    expect(none.code, none.stderr).toBe(4);
+    expect(none.stderr).toMatch(/not logged in to Cloudflare[\s\S]*wrangler login/);
   });
 
   test("credentials that reach several accounts need --account-id (exit 2, with the choices)", async () => {
