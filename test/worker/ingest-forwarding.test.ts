@@ -115,8 +115,8 @@ describe("forwarding", () => {
         return expected.every((t) => enqueued.has(t));
       },
       "the flood enqueued",
-      30_000,
-      20,
+      60_000,
+      50,
     );
     tap.delayMs = 0;
     expect(samples).toBeGreaterThan(3);
