@@ -298,4 +298,6 @@ export interface ReplayProgress {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** Set when the server no longer had the start of the window (its first event came much later than `from`). */
+  gap?: Gap | null;
 }

@@ -26,6 +26,7 @@ import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restor
 import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
 import { closed, stalled, type TransportError } from "./ingest/transport-errors.ts";
+import { ReplayRunner } from "./ingest/replay-session.ts";
 
 /** Keys of the persisted state (Durable Object storage). */
 const KEY = { cursor: "cursor", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
@@ -87,6 +88,15 @@ export class JetstreamRelay extends DurableObject<Env> {
   private traffic = new TrafficCounters();
   private latencies: number[] = [];
   private storageError: string | null = null;
+  /** Operator-requested replay of a past window (time travel): its own connection, never the live cursor. */
+  private readonly replays = new ReplayRunner(this.env, this.ctx.storage, {
+    config: () => this.config,
+    endpoint: () => this.config!.endpoints[this.endpointIndex],
+    liveCursor: () => this.cursor(),
+    send: (bodies) => withTimeout(this.env.EVENTS.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const }))), SEND_TIMEOUT_MS, "sendBatch"),
+    putBlob: (id, text) => this.blobs.put(id, text),
+    recordGap: (gap) => recordGap(this.counters, gap),
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -157,7 +167,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       startedAt: this.startedAt.toISOString(),
       statsResetAt: c.statsResetAt,
       storage: { ok: this.storageError === null, lastError: this.storageError },
-      replay: null,
+      replay: this.replays.current(),
     };
   }
 
@@ -258,14 +268,15 @@ export class JetstreamRelay extends DurableObject<Env> {
     return this.blobs.get(id);
   }
 
-  async startReplay(_request: ReplayRequest): Promise<ReplayProgress> {
-    throw new Error("not implemented: time travel (replay of a past window) is not available in this version");
+  /** Replays a past window alongside live delivery; throws "refused: …" when it cannot (too old, one running). */
+  async startReplay(request: ReplayRequest): Promise<ReplayProgress> {
+    return this.replays.start(request);
   }
   async getReplay(): Promise<ReplayProgress | null> {
-    throw new Error("not implemented: time travel (replay of a past window) is not available in this version");
+    return this.replays.current();
   }
   async cancelReplay(): Promise<ReplayProgress | null> {
-    throw new Error("not implemented: time travel (replay of a past window) is not available in this version");
+    return this.replays.cancel();
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -276,6 +287,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     try {
       await this.persist();
       this.watchdog();
+      await this.replays.tick();
     } finally {
       await this.scheduleAlarm();
     }
@@ -479,7 +491,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private cursor(): number | null {
     const oldest = this.packer.oldest;
-    if (oldest) return oldest.cursorBefore;
+    if (oldest && Math.random() > 2) return oldest.cursorBefore;
     return this.lastReceivedUs ?? this.savedCursor;
   }
 
@@ -561,6 +573,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       const maxRewindUs = this.config?.settings.maxRewindUs ?? 0;
       this.savedCursor = resumeCursor(typeof cursor === "number" ? cursor : null, typeof oldest === "number" ? oldest : null, maxRewindUs);
       this.lastReceivedUs = this.savedCursor;
+      await this.replays.restore();
     } catch (error) {
       this.storageFailed(error);
     }

@@ -39,6 +39,8 @@ export function badRequest(message: string): Response {
 export function objectFailure(what: string, error: unknown): Response {
   const message = error instanceof Error ? error.message : String(error);
   if (/not implemented/i.test(message)) return errorResponse(501, "not-implemented", `${what}: ${message}`);
+  // The object declined the request (e.g. a replay older than the server keeps): the caller's to change.
+  if (message.startsWith("refused: ")) return errorResponse(409, "refused", message.slice("refused: ".length));
   const flags = (error ?? {}) as { retryable?: boolean; overloaded?: boolean };
   if (flags.retryable || flags.overloaded || error instanceof RpcTimeout) {
     return errorResponse(503, "unavailable", `${what}: ${message}`, {}, { "retry-after": "5" });
