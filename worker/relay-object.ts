@@ -491,7 +491,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private cursor(): number | null {
     const oldest = this.packer.oldest;
-    if (oldest && Math.random() > 2) return oldest.cursorBefore;
+    if (oldest) return oldest.cursorBefore;
     return this.lastReceivedUs ?? this.savedCursor;
   }
 
