@@ -27,7 +27,8 @@ afterEach(() => {
   relay.requests.length = 0;
 });
 
-describe("--version and --help", () => {
+// No server involved: these run side by side.
+describe.concurrent("--version and --help", () => {
   it("--version prints the package version", async () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     const result = await runCli(["--version"]);

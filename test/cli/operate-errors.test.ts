@@ -219,7 +219,8 @@ describe("clear errors with a hint", () => {
   });
 });
 
-describe("usage errors exit 2", () => {
+// Side by side: none of them may send a request, so the shared log stays empty throughout.
+describe.concurrent("usage errors exit 2", () => {
   it.each([
     [["stats", "--interval", "0"]],
     [["stats", "--bogus"]],
