@@ -108,6 +108,7 @@ describe("failover", () => {
       JETSTREAM_URL: `${jetstreamWs()}/res-a/subscribe,${jetstreamWs()}/res-b/subscribe`,
       JETSTREAM_FAILOVER_AFTER: "2",
       JETSTREAM_FAILOVER_REWIND_SECONDS: "5",
+      JETSTREAM_HEALTHY_SECONDS: "1",
     });
     const relay = env.RELAY.getByName("failover");
     await waitFor(async () => (await relay.getStatus()).state === "connected", "connected to a");
@@ -133,6 +134,18 @@ describe("failover", () => {
     expect(onB.cursor).not.toBeNull();
     expect(onB.cursor!).toBeGreaterThanOrEqual(startUs - 5_000_000);
     expect(onB.cursor!).toBeLessThanOrEqual(startUs + 177_000 - 5_000_000);
+
+    // A connection that stayed up longer than JETSTREAM_HEALTHY_SECONDS resets the failure count:
+    // two drops of healthy connections do not fail over (JETSTREAM_FAILOVER_AFTER is 2).
+    const attemptsOnA = (await connections("res-a")).length;
+    for (let drop = 1; drop <= 2; drop++) {
+      await new Promise((r) => setTimeout(r, 1200));
+      await control("res-b", "misbehave", { action: "drop" });
+      await waitFor(async () => (await connections("res-b")).filter((c) => c.open).length === 1 && (await relay.getStatus()).state === "connected", "reconnected to b");
+    }
+    expect((await relay.getStatus()).endpoint).toContain("/res-b/");
+    expect((await connections("res-a")).length).toBe(attemptsOnA);
+    expect((await connections("res-b")).length).toBe(3);
     await control("res-a", "misbehave", { action: "refuse", status: 502, count: 0 });
   });
 });
