@@ -41,8 +41,17 @@ interface Plan {
   jetstreamUrl?: string;
   kinds?: string;
   bearerToken?: { value: string; from: string };
-  signingSecret?: { value: string; from: string; generated: boolean };
-  adminToken?: { value: string; from: string; generated: boolean };
+  signingSecret?: LocalSecret;
+  adminToken?: LocalSecret;
+}
+
+/**
+ * A secret init may generate: from the environment, kept from an earlier init (in the local secrets
+ * folder), or generated now (then saved there and shown once, on a terminal).
+ */
+interface LocalSecret {
+  value: string;
+  source: "environment" | "kept" | "generated";
 }
 
 const DEFAULT_COLLECTIONS = "app.bsky.feed.post";
@@ -118,15 +127,15 @@ async function runInit(flags: InitFlags): Promise<void> {
   const configPath = join(dir, configFile);
   const settings = { name: plan.name, collections: plan.collections, dids: plan.dids, jetstreamUrl: plan.jetstreamUrl, kinds: plan.kinds, accountId };
   await writeFile(configPath, await renderWorkerConfig(settings, configPath));
-  if (plan.adminToken?.generated) await saveLocalSecret(dir, ADMIN_TOKEN_FILE, plan.adminToken.value);
-  if (plan.signingSecret?.generated) await saveLocalSecret(dir, WEBHOOK_SECRET_FILE, plan.signingSecret.value);
+  if (plan.adminToken?.source === "generated") await saveLocalSecret(dir, ADMIN_TOKEN_FILE, plan.adminToken.value);
+  if (plan.signingSecret?.source === "generated") await saveLocalSecret(dir, WEBHOOK_SECRET_FILE, plan.signingSecret.value);
   await writeProjectFile(
     {
       ...(existing ?? {}),
       name: plan.name,
       wranglerConfig: configFile,
       ...(existing?.name !== plan.name ? { url: undefined } : {}),
-      ...(plan.adminToken?.generated ? { adminToken: { file: ADMIN_TOKEN_FILE } } : plan.adminToken ? { adminToken: { env: "ADMIN_TOKEN" } } : {}),
+      ...(plan.adminToken ? { adminToken: plan.adminToken.source === "environment" ? { env: "ADMIN_TOKEN" } : { file: ADMIN_TOKEN_FILE } } : {}),
     },
     dir,
   );
@@ -155,11 +164,11 @@ async function runInit(flags: InitFlags): Promise<void> {
   );
 
   // Generated secrets are shown once, and only to a person at a terminal; otherwise say where they are.
-  const generated = [plan.signingSecret, plan.adminToken].some((s) => s?.generated);
+  const generated = [plan.signingSecret, plan.adminToken].some((s) => s?.source === "generated");
   if (generated) {
     const lines: string[] = [];
-    if (plan.signingSecret?.generated) lines.push(`WEBHOOK_SECRET  ${interactive ? plan.signingSecret.value : "(generated)"}  → ${WEBHOOK_SECRET_FILE}`);
-    if (plan.adminToken?.generated) lines.push(`ADMIN_TOKEN     ${interactive ? plan.adminToken.value : "(generated)"}  → ${ADMIN_TOKEN_FILE}`);
+    if (plan.signingSecret?.source === "generated") lines.push(`WEBHOOK_SECRET  ${interactive ? plan.signingSecret.value : "(generated)"}  → ${WEBHOOK_SECRET_FILE}`);
+    if (plan.adminToken?.source === "generated") lines.push(`ADMIN_TOKEN     ${interactive ? plan.adminToken.value : "(generated)"}  → ${ADMIN_TOKEN_FILE}`);
     lines.push(`Kept in ${LOCAL_SECRETS_DIR}/ (mode 0600, git-ignored); verify signatures with WEBHOOK_SECRET.`);
     if (prompts) await prompts.note(lines.join("\n"), "Generated secrets (shown once)");
     else say(lines.join("\n"));
@@ -202,12 +211,12 @@ async function secretsFromEnvironment(flags: InitFlags, dir: string): Promise<Pi
 }
 
 /** The environment's value, else the one an earlier init generated (a re-run keeps it), else a new one. */
-async function secretFrom(variable: string, file: string, generate: () => string, dir: string): Promise<{ value: string; from: string; generated: boolean }> {
+async function secretFrom(variable: string, file: string, generate: () => string, dir: string): Promise<LocalSecret> {
   const fromEnv = process.env[variable];
-  if (fromEnv) return { value: fromEnv, from: variable, generated: false };
+  if (fromEnv) return { value: fromEnv, source: "environment" };
   const kept = await readLocalSecret(dir, file);
-  if (kept) return { value: kept, from: file, generated: true };
-  return { value: generate(), from: "generated", generated: true };
+  if (kept) return { value: kept, source: "kept" };
+  return { value: generate(), source: "generated" };
 }
 
 function validatePlan(plan: Plan): void {

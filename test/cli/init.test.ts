@@ -90,6 +90,8 @@ describe("init without a terminal", () => {
     expect(result.stderr).toMatch(/reused queue my-relay-events, reused queue my-relay-dlq/);
     expect(api.queues.size).toBe(2);
     expect(api.scripts.get("my-relay")!.secrets.get("ADMIN_TOKEN")).toBe(adminToken);
+    expect(result.stderr).not.toMatch(/\(generated\)/); // kept, not generated again
+    expect(JSON.parse(await readFile(join(dir, "jetstream-relay.json"), "utf8")).adminToken).toEqual({ file: ".jetstream-relay/admin-token" });
     const config = parseJsonc(await readFile(join(dir, "wrangler.jsonc"), "utf8")) as Record<string, any>;
     expect(config.vars.JETSTREAM_COLLECTIONS).toBe("app.bsky.feed.post,app.bsky.graph.*");
   });
