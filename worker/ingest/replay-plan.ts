@@ -10,7 +10,7 @@ import { collectionMatcher, parseWantedCollections, type CollectionPattern } fro
 /** Variables of the replay (documented in the README's time-travel section). */
 export const REPLAY_TUNING = {
   retentionHours: { variable: "JETSTREAM_RETENTION_HOURS", fallback: 24, min: 0.001, max: 720, meaning: "how far back the Jetstream server keeps events; older replay requests are refused" },
-  idleSeconds: { variable: "JETSTREAM_REPLAY_IDLE_SECONDS", fallback: 30, min: 0.1, max: 3600, meaning: "a replay whose window has passed and that received nothing for this long is done" },
+  idleSeconds: { variable: "JETSTREAM_REPLAY_IDLE_SECONDS", fallback: 10, min: 0.1, max: 3600, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay" },
 } as const;
 
 export interface ReplaySettings {
@@ -76,6 +76,8 @@ export function planReplay(request: ReplayRequest, context: PlanContext): { plan
   // Default end: the live position, inclusive of the event at the cursor itself (the window is [from, to)).
   const toUs = request.toUs ?? (context.liveCursorUs !== null ? context.liveCursorUs + 1 : nowUs);
   if (!Number.isSafeInteger(toUs)) return { refusal: `"to" must be a time (unix microseconds), got ${String(toUs)}.` };
+  // Later than now would re-deliver live events as they happen: that is what live delivery does already.
+  if (toUs > nowUs) return { refusal: `"to" (${isoFromUs(toUs)}) is in the future; a replay covers the past only (live delivery carries on by itself).` };
   if (toUs <= fromUs) {
     return {
       refusal:

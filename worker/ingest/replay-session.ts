@@ -62,7 +62,10 @@ export class ReplayRunner {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private sending = false;
+  /** When the current connection opened or last brought an event past the replay's position. */
   private lastActivityAt = 0;
+  /** Whether the current connection brought any event past the position. */
+  private progressed = false;
   private gapChecked = false;
 
   constructor(
@@ -134,11 +137,11 @@ export class ReplayRunner {
     const idleMs = "settings" in settings ? settings.settings.idleMs : 30_000;
     const silentMs = now - this.lastActivityAt;
     if (this.phase === "idle" || (this.phase === "backoff" && this.timer === null)) void this.connect();
-    else if (this.phase === "connected" && silentMs > idleMs && now * 1000 >= progress.toUs) {
-      // The window is in the past and the server has nothing more to send: it is all replayed.
-      this.finish();
-    } else if (this.phase === "connected" && silentMs > config.settings.stallMs) {
-      this.connectionEnded(this.generation, { kind: "stalled", message: `replay: no frame for more than ${config.settings.stallMs / 1000} s: replaced the socket` });
+    else if (this.phase === "connected" && silentMs > idleMs) {
+      // Silence: either the server has nothing more for the window, or the connection is stuck. Only a
+      // fresh connection from the position that brings nothing at all proves the former.
+      if (!this.progressed && now * 1000 >= progress.toUs) this.finish();
+      else this.connectionEnded(this.generation, { kind: "stalled", message: `nothing new for ${idleMs / 1000} s, reconnecting from the replay's position` });
     } else if (this.phase === "connecting" && silentMs > config.settings.connectTimeoutMs * 2) {
       this.connectionEnded(this.generation, { kind: "timeout", message: "replay: connection attempt did not finish" });
     }
@@ -199,6 +202,7 @@ export class ReplayRunner {
     }
     this.phase = "connected";
     this.lastActivityAt = Date.now();
+    this.progressed = false;
   }
 
   private connectionEnded(generation: number, error: TransportError): void {
@@ -228,7 +232,6 @@ export class ReplayRunner {
     const progress = this.progress;
     if (generation !== this.generation || !progress || this.phase !== "connected") return;
     const now = Date.now();
-    this.lastActivityAt = now;
     const text = frameText(data);
     if (text === null) return;
     const frame = parseFrame(text);
@@ -254,6 +257,8 @@ export class ReplayRunner {
       return;
     }
     if (verdict === "before") return;
+    this.lastActivityAt = now;
+    this.progressed = true;
     if (verdict === "forward" && !this.pack(text, frame.did, frame.timeUs, now)) return;
     this.receivedUs = frame.timeUs;
     progress.positionUs = frame.timeUs;
