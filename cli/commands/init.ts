@@ -12,6 +12,7 @@ import {
   WEBHOOK_SECRET_FILE,
 } from "../lib/local-secrets.ts";
 import { parseJsonc } from "../lib/jsonc.ts";
+import { packageRoot } from "../lib/package-paths.ts";
 import { PROJECT_FILE, type ProjectFile, readProjectFile, writeProjectFile } from "../lib/project-file.ts";
 import { settingProblem } from "../lib/setting-checks.ts";
 import { canPrompt } from "../lib/terminal.ts";
@@ -140,6 +141,9 @@ async function runInit(flags: InitFlags): Promise<void> {
     dir,
   );
   say(`wrote ${PROJECT_FILE} and ${configFile}`);
+  if (/[\\/]_npx[\\/]/.test(packageRoot())) {
+    say(`note: ${configFile} points at the worker inside npx's cache, which npm may clear; for a lasting setup run \`npm install jetstream-relay\` here and \`npx jetstream-relay init\` again`);
+  }
 
   // Cloudflare: the queues (existing ones reused) and the secrets, whose values travel on wrangler's stdin.
   // The first secret creates the worker as a draft when it does not exist yet; the others follow at once.
