@@ -1,0 +1,125 @@
+/**
+ * One benchmark run of one configuration: a fresh worker in wrangler's local runtime, the flood server
+ * and the counting receiver; N events flooded once the relay is connected; figures from the receiver,
+ * the flood server and the relay's own /stats.
+ */
+import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
+import { startLocalWorker } from "../test/support/local-worker.ts";
+import { startCountingReceiver } from "./counting-receiver.ts";
+import { startFloodServer } from "./flood-server.ts";
+import { percentile } from "./stats.ts";
+
+export interface Configuration {
+  name: string;
+  /** Worker variables beyond the common ones (webhook, endpoint, collections). */
+  vars: Record<string, string>;
+}
+
+export interface RunResult {
+  config: string;
+  events: number;
+  /** Events the relay should forward (wanted collections). */
+  expected: number;
+  /** Events the relay received from the upstream (its /stats totalReceived). */
+  received: number;
+  delivered: number;
+  duplicates: number;
+  lost: number;
+  /** Events per second read by the Durable Object (first frame sent → last frame received). */
+  ingestPerSecond: number;
+  /** Events per second at the webhook (first frame sent → last event at the webhook). */
+  endToEndPerSecond: number;
+  /** Upstream send → webhook, over every event (ms). */
+  delayP50: number;
+  delayP99: number;
+  /** Relay receipt → webhook acknowledgement, from /stats (its recent samples; ms). */
+  relayLatencyP50: number | null;
+  relayLatencyP99: number | null;
+  queueMessages: number;
+  queueBytes: number;
+  sendBatchCalls: number;
+  /** Billed operations: write + read + delete per 64 KB of each message. */
+  queueOperations: number;
+  webhookRequests: number;
+  retried: number;
+  backpressurePauses: number;
+  upstreamConnections: number;
+  seconds: number;
+  timedOut: boolean;
+}
+
+/** Cloudflare Queues bill per 64 KB written, read and deleted: three operations per started 64 KB of a message. */
+export function queueOperations(messages: number, bytes: number): number {
+  const units = Math.max(messages, Math.ceil(bytes / 65_536));
+  return 3 * units;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+  return (await response.json()) as T;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+export async function runOnce(config: Configuration, events: string[], expectedTimes: number[], collections: string, log: (line: string) => void, timeoutMs: number): Promise<RunResult> {
+  const upstream = await startFloodServer();
+  const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
+  const worker = await startLocalWorker({
+    WEBHOOK_URL: receiver.url,
+    JETSTREAM_URL: upstream.url,
+    JETSTREAM_COLLECTIONS: collections,
+    ...config.vars,
+  });
+  try {
+    await until("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
+    const started = Date.now();
+    upstream.flood(events);
+    const complete = await receiver.waitForDistinct(expectedTimes.length, timeoutMs);
+    // Straggling duplicates and the last reports to the relay object.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const stats = await getJson<RelayStats>(`${worker.url}/stats`);
+    const firstSent = upstream.firstSentAt ?? started;
+    const lastReceived = stats.lastEventTime ? Date.parse(stats.lastEventTime) : Date.now();
+    const lastDelivered = receiver.lastAt ?? Date.now();
+    const delays = receiver.delays();
+    const result: RunResult = {
+      config: config.name,
+      events: events.length,
+      expected: expectedTimes.length,
+      received: stats.totalReceived,
+      delivered: receiver.distinct,
+      duplicates: receiver.events - receiver.distinct,
+      lost: expectedTimes.length - receiver.distinct,
+      ingestPerSecond: stats.totalReceived / Math.max(0.001, (lastReceived - firstSent) / 1000),
+      endToEndPerSecond: receiver.distinct / Math.max(0.001, (lastDelivered - firstSent) / 1000),
+      delayP50: percentile(delays, 50),
+      delayP99: percentile(delays, 99),
+      relayLatencyP50: stats.delivery.latencyMs.p50,
+      relayLatencyP99: stats.delivery.latencyMs.p99,
+      queueMessages: stats.queue.messagesSent,
+      queueBytes: stats.queue.bytesSent,
+      sendBatchCalls: stats.queue.sendBatchCalls,
+      queueOperations: queueOperations(stats.queue.messagesSent, stats.queue.bytesSent),
+      webhookRequests: receiver.requests,
+      retried: stats.delivery.retried,
+      backpressurePauses: stats.queue.backpressurePauses,
+      upstreamConnections: upstream.connections,
+      seconds: (Date.now() - started) / 1000,
+      timedOut: !complete,
+    };
+    log(
+      `  ${config.name}: ${result.delivered}/${result.expected} delivered in ${result.seconds.toFixed(1)} s` +
+        `${result.timedOut ? " (TIMED OUT)" : ""}; ingest ${Math.round(result.ingestPerSecond)}/s, end to end ${Math.round(result.endToEndPerSecond)}/s`,
+    );
+    return result;
+  } finally {
+    await worker.dispose();
+    await Promise.all([upstream.close(), receiver.close()]);
+  }
+}

@@ -1,0 +1,103 @@
+/** The benchmark's printed report: one column per configuration, and the ratios ours / baseline. */
+import type { StartupResult } from "./cli-startup.ts";
+import type { RunResult } from "./measure.ts";
+
+export interface Report {
+  machine: string;
+  runs: number;
+  events: number;
+  baselineEvents: number;
+  medians: RunResult[];
+  startup: StartupResult[] | null;
+}
+
+interface Row {
+  label: string;
+  value: (r: RunResult) => number | null;
+  digits?: number;
+}
+
+const per1000 = (count: number, r: RunResult) => (r.delivered > 0 ? (count / r.delivered) * 1000 : Number.NaN);
+
+const ROWS: Row[] = [
+  { label: "events delivered / expected", value: (r) => r.delivered },
+  { label: "lost", value: (r) => r.lost },
+  { label: "duplicates", value: (r) => r.duplicates },
+  { label: "ingest rate of the DO (events/s)", value: (r) => r.ingestPerSecond },
+  { label: "end to end to the webhook (events/s)", value: (r) => r.endToEndPerSecond },
+  { label: "latency upstream → webhook p50 (ms)", value: (r) => r.delayP50 },
+  { label: "latency upstream → webhook p99 (ms)", value: (r) => r.delayP99 },
+  { label: "latency receipt → webhook p50 (ms)*", value: (r) => r.relayLatencyP50 },
+  { label: "latency receipt → webhook p99 (ms)*", value: (r) => r.relayLatencyP99 },
+  { label: "queue messages / 1,000 events", value: (r) => per1000(r.queueMessages, r), digits: 2 },
+  { label: "queue operations / 1,000 events", value: (r) => per1000(r.queueOperations, r), digits: 2 },
+  { label: "sendBatch calls / 1,000 events", value: (r) => per1000(r.sendBatchCalls, r), digits: 2 },
+  { label: "webhook requests / 1,000 events", value: (r) => per1000(r.webhookRequests, r), digits: 2 },
+  { label: "backpressure pauses", value: (r) => r.backpressurePauses },
+];
+
+function format(value: number | null, digits = 0): string {
+  if (value === null || Number.isNaN(value)) return "–";
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function ratio(ours: number | null, base: number | null): string {
+  if (ours === null || base === null || Number.isNaN(ours) || Number.isNaN(base) || base === 0) return "–";
+  const r = ours / base;
+  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(3)}×`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function formatReport(report: Report): string {
+  const out: string[] = [];
+  out.push(`jetstream-relay benchmark — ${report.runs === 1 ? "one run" : `median of ${report.runs} runs`} per configuration`);
+  out.push(`machine: ${report.machine}`);
+  out.push(
+    `events: ${report.events.toLocaleString("en-US")} flooded (the real mix: likes, posts, reposts, follows, other collections, identity and account events); ` +
+      `the relay forwards app.bsky.feed.* and app.bsky.graph.*`,
+  );
+  const baseline = report.medians.find((r) => r.config === "baseline");
+  if (baseline && report.baselineEvents < report.events) {
+    out.push(
+      `baseline on ${report.baselineEvents.toLocaleString("en-US")} events only: with one queue message per event, the local queue of wrangler dev ` +
+        "breaks past ~10,000 messages enqueued in one burst (later sends are lost), so the flood is kept below that.",
+    );
+  }
+  out.push("");
+  const columns = report.medians;
+  const header = ["", ...columns.map((c) => c.config), ...(baseline ? columns.filter((c) => c !== baseline).map((c) => `${c.config.replace("ours ", "")} / baseline`) : [])];
+  const rows = ROWS.map((row) => {
+    const cells = columns.map((c) => {
+      if (row.label.startsWith("events delivered")) return `${format(c.delivered)} / ${format(c.expected)}${c.timedOut ? " (timed out)" : ""}`;
+      return format(row.value(c), row.digits);
+    });
+    const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label)
+      ? columns.filter((c) => c !== baseline).map((c) => ratio(row.value(c), row.value(baseline)))
+      : baseline
+        ? columns.filter((c) => c !== baseline).map(() => "")
+        : [];
+    return [row.label, ...cells, ...ratios];
+  });
+  out.push(table(header, rows));
+  out.push("");
+  out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (every message here is ≤ 64 KB).");
+  out.push("latency upstream → webhook: from the test server's send of each event to its first arrival at the webhook (every event).");
+  out.push("* receipt → webhook: the relay's own /stats figure (receipt by the Durable Object → webhook acknowledgement, its latest samples).");
+
+  if (report.startup) {
+    out.push("");
+    out.push("CLI start-up (median wall time from spawn to exit):");
+    out.push(
+      table(
+        ["command", "median ms", "× node -e 0"],
+        report.startup.map((s) => [s.name, String(s.medianMs), `${s.ratio}×`]),
+      ),
+    );
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench [-- --events N] [--runs R] [--baseline-events M] [--json]`
+ *
+ * Floods the relay — the real worker in wrangler's local runtime — with N distinct Jetstream events in
+ * the mix of real traffic, and prints side by side our configuration (batch and per-event webhook
+ * modes) and a baseline configured like the original design (one event per queue message, one POST per
+ * event). It prints; it asserts nothing about timings.
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import { forwardedBy, mixedEvents } from "../test/support/event-mix.ts";
+import { measureCliStartup, type StartupResult } from "./cli-startup.ts";
+import { type Configuration, type RunResult, runOnce } from "./measure.ts";
+import { formatReport } from "./report.ts";
+import { median } from "./stats.ts";
+
+/** Collections the relay forwards in the benchmark; the rest of the mix is filtered out. */
+const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
+/** The local queue breaks past ~10,000 messages enqueued in one burst; one message per event must stay below. */
+const BASELINE_BURST_LIMIT = 9_000;
+
+/** The variable that bounds events per queue message (worker/config.ts). */
+export const EVENTS_PER_MESSAGE_VARIABLE = "QUEUE_MAX_EVENTS_PER_MESSAGE";
+
+const CONFIGURATIONS: Configuration[] = [
+  { name: "ours (batch)", vars: { WEBHOOK_BATCH_SIZE: "100" } },
+  { name: "ours (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1" } },
+  { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" } },
+];
+
+interface Options {
+  events: number;
+  baselineEvents: number;
+  runs: number;
+  json: boolean;
+  only: string[] | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { events: 200_000, baselineEvents: BASELINE_BURST_LIMIT, runs: 1, json: false, only: null };
+  const positive = (flag: string, value: string | undefined) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a whole number ≥ 1, not ${JSON.stringify(value)}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--events") options.events = positive(flag, argv[++i]);
+    else if (flag === "--baseline-events") options.baselineEvents = positive(flag, argv[++i]);
+    else if (flag === "--runs") options.runs = positive(flag, argv[++i]);
+    else if (flag === "--json") options.json = true;
+    else if (flag === "--only") options.only = (argv[++i] ?? "").split(",");
+    else if (flag === "--help" || flag === "-h") {
+      process.stdout.write(
+        "npm run bench -- [--events N (200000)] [--baseline-events M (9000)] [--runs R (1)] [--only batch,per-event,baseline] [--json]\n",
+      );
+      process.exit(0);
+    } else throw new Error(`unknown option ${flag} (see --help)`);
+  }
+  return options;
+}
+
+/** Median of every numeric field over the runs of one configuration. */
+function medianResult(runs: RunResult[]): RunResult {
+  const first = runs[0];
+  const out = { ...first } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(first)) {
+    if (typeof value === "number") out[key] = median(runs.map((r) => r[key as keyof RunResult] as number));
+  }
+  out.timedOut = runs.some((r) => r.timedOut);
+  out.lost = Math.max(...runs.map((r) => r.lost));
+  return out as unknown as RunResult;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, load average ${loadavg()[0].toFixed(1)} at start`;
+  log(`machine: ${machine}`);
+
+  const wanted = forwardedBy(COLLECTIONS);
+  const startUs = Date.now() * 1000 - options.events * 100;
+  const prepare = (count: number, salt: number) => {
+    const events = mixedEvents({ count, startUs, stepUs: 100, salt });
+    const expected = events.filter(wanted).map((raw) => Number(/"time_us":(\d+)/.exec(raw)![1]));
+    return { events, expected };
+  };
+  const configurations = CONFIGURATIONS.filter((c) => !options.only || options.only.some((o) => c.name.includes(o)));
+  const results = new Map<string, RunResult[]>(configurations.map((c) => [c.name, []]));
+  for (let run = 1; run <= options.runs; run++) {
+    log(`run ${run}/${options.runs}`);
+    for (const config of configurations) {
+      const count = config.name === "baseline" ? Math.min(options.events, options.baselineEvents) : options.events;
+      const { events, expected } = prepare(count, run * 16 + configurations.indexOf(config));
+      const timeoutMs = 120_000 + 2 * count;
+      try {
+        results.get(config.name)!.push(await runOnce(config, events, expected, COLLECTIONS.join(","), log, timeoutMs));
+      } catch (error) {
+        log(`  ${config.name}: failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  let startup: StartupResult[] | null = null;
+  try {
+    log("CLI start-up…");
+    startup = await measureCliStartup(7);
+  } catch (error) {
+    log(`CLI start-up: failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const medians = [...results.entries()].filter(([, runs]) => runs.length > 0).map(([, runs]) => medianResult(runs));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ machine, options, runs: Object.fromEntries(results), medians, startup }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(formatReport({ machine, runs: options.runs, events: options.events, baselineEvents: Math.min(options.events, options.baselineEvents), medians, startup }));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
