@@ -1,4 +1,4 @@
-import type { ConfigProblem, Env, PublicConfig } from "./contract.ts";
+import type { ConfigProblem, WorkerVars, PublicConfig } from "./api-types.ts";
 import { parseDeliveryConfig } from "./delivery/delivery-config.ts";
 import type { BackoffSettings } from "./ingest/backoff.ts";
 import type { EventKind } from "./ingest/event.ts";
@@ -87,7 +87,7 @@ export const INGEST_TUNING = {
   healthDeliverySeconds: { variable: "HEALTH_DELIVERY_SECONDS", fallback: 300, min: 1, max: 86_400, integer: false, meaning: "failing delivery with events unacknowledged this long makes /health unhealthy" },
 } satisfies Record<string, Tuning>;
 
-export function parseRelayConfig(env: Env): { config: RelayConfig | null; problems: ConfigProblem[] } {
+export function parseRelayConfig(env: WorkerVars): { config: RelayConfig | null; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const delivery = parseDeliveryConfig(env);
   problems.push(...delivery.problems);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { RelayStatus } from "../../worker/contract.ts";
+import type { RelayStatus } from "../../worker/api-types.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { PROJECT_FILE, readProjectFile } from "../lib/project-file.ts";
 import { stopSignal } from "../lib/stop-signal.ts";

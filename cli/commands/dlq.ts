@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection } from "../../worker/contract.ts";
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection } from "../../worker/api-types.ts";
 import { ask, requireConfirmationPossible } from "../lib/confirm.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { formatCount, formatTime } from "../lib/format.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Gap } from "../../worker/contract.ts";
+import type { Gap } from "../../worker/api-types.ts";
 import { formatDuration, formatTime } from "../lib/format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { HealthReport } from "../../worker/contract.ts";
+import type { HealthReport } from "../../worker/api-types.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { formatTime } from "../lib/format.ts";
 import { commandHelp } from "../lib/help.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RelayStatus } from "../../worker/contract.ts";
+import type { RelayStatus } from "../../worker/api-types.ts";
 import { clock } from "../lib/stats-view.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, addWatchOptions, type ConnectionFlags, connect, type WatchFlags } from "../lib/operate-options.ts";

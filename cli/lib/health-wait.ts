@@ -1,4 +1,4 @@
-import type { HealthReport } from "../../worker/contract.ts";
+import type { HealthReport } from "../../worker/api-types.ts";
 import { httpExchange } from "./http-request.ts";
 
 /** The last answer of a relay's /health while waiting for it. */

@@ -1,4 +1,4 @@
-import type { Env } from "../../worker/contract.ts";
+import type { WorkerVars } from "../../worker/api-types.ts";
 import { parseRelayConfig } from "../../worker/config.ts";
 
 /**
@@ -7,14 +7,14 @@ import { parseRelayConfig } from "../../worker/config.ts";
  * or null when the value is accepted.
  */
 export function settingProblem(variable: string, value: string): string | null {
-  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", [variable]: value } as unknown as Env;
+  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", [variable]: value } as WorkerVars;
   const problem = parseRelayConfig(env).problems.find((p) => p.variable === variable);
   return problem ? `${problem.message} ${problem.fix}` : null;
 }
 
 /** Problems of a whole set of variables (the ones given), each as "VARIABLE: message fix". */
 export function settingsProblems(vars: Record<string, string>): string[] {
-  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...vars } as unknown as Env;
+  const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...vars } as WorkerVars;
   return parseRelayConfig(env)
     .problems.filter((p) => p.variable in vars)
     .map((p) => `${p.variable}: ${p.message} ${p.fix}`);

@@ -1,4 +1,4 @@
-import type { RelayStats } from "../../worker/contract.ts";
+import type { RelayStats } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
 import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatRate, formatTime } from "./format.ts";
 import { renderPairs, renderTable } from "./table.ts";

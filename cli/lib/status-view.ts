@@ -1,4 +1,4 @@
-import type { RelayStatus } from "../../worker/contract.ts";
+import type { RelayStatus } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
 import { formatCount, formatCursor, formatDuration, formatTime } from "./format.ts";
 import { renderPairs } from "./table.ts";

@@ -2,7 +2,7 @@
 // server with real captured events and delivering to our webhook receiver, which refuses one event for good
 // (410) so that there is a dead letter to list, replay and purge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../worker/contract.ts";
+import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../worker/api-types.ts";
 import { startJetstreamTestServer } from "../support/jetstream-test-server.ts";
 import { type LocalWorker, startLocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { RelayStats } from "../../worker/contract.ts";
+import type { RelayStats } from "../../worker/api-types.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { type FakeRelay, healthyReport, sampleDeadLetters, sampleStats, sampleStatus, startFakeRelay, unhealthyReport } from "./support/fake-relay.ts";
 import { BIN, REPO_ROOT, runCli } from "./support/run-cli.ts";

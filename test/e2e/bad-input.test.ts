@@ -1,7 +1,7 @@
 // Case 7: bad input from every side — malformed frames from the upstream, a hostile collection name
 // that reaches the dashboard, a wrong admin token on the control routes, and an invalid configuration.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HealthReport, RelayStats, RelayStatus } from "../../worker/contract.ts";
+import type { HealthReport, RelayStats, RelayStatus } from "../../worker/api-types.ts";
 import { runCli } from "../cli/support/run-cli.ts";
 import { mixedEvents } from "../support/event-mix.ts";
 import { type Rig, startRig, waitFor } from "../support/relay-rig.ts";

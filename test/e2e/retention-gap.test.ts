@@ -2,7 +2,7 @@
 // at its oldest event; the relay must notice the hole and report it — in /health (503, reason "gap") and
 // in `jetstream-relay stats --json` — until an operator acknowledges it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HealthReport, RelayStats } from "../../worker/contract.ts";
+import type { HealthReport, RelayStats } from "../../worker/api-types.ts";
 import { runCli } from "../cli/support/run-cli.ts";
 import { mixedEvents, timesIn } from "../support/event-mix.ts";
 import { type Rig, startRig, waitFor } from "../support/relay-rig.ts";

@@ -4,7 +4,7 @@
 //    real CLI, as a subprocess) delivers it once the webhook accepts it;
 // 5. an event larger than a queue message (128 KB) is delivered, byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeadLetterPage, HealthReport } from "../../worker/contract.ts";
+import type { DeadLetterPage, HealthReport } from "../../worker/api-types.ts";
 import { runCli } from "../cli/support/run-cli.ts";
 import { mixedEvents, timesIn } from "../support/event-mix.ts";
 import { expectedTimes, type Rig, startRig, tally, waitFor } from "../support/relay-rig.ts";

@@ -4,7 +4,7 @@
  * every event that arrived. Tuning variables are small so that each failure plays out in seconds.
  */
 import { randomBytes } from "node:crypto";
-import type { RelayStats, RelayStatus } from "../../worker/contract.ts";
+import type { RelayStats, RelayStatus } from "../../worker/api-types.ts";
 import { startJetstreamTestServer } from "./jetstream-test-server.ts";
 import { type LocalWorker, startLocalWorker } from "./local-worker.ts";
 import { forwardedBy, timesIn } from "./event-mix.ts";

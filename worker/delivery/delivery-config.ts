@@ -1,4 +1,4 @@
-import type { ConfigProblem, Env } from "../contract.ts";
+import type { ConfigProblem, WorkerVars } from "../api-types.ts";
 
 /** The validated settings of webhook delivery. */
 export interface DeliveryConfig {
@@ -48,7 +48,7 @@ const SECRET_PATTERN = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
  * (URL missing or invalid, secret or token malformed); a bad tuning value is reported and its
  * default used.
  */
-export function parseDeliveryConfig(env: Env): { config: DeliveryConfig | null; problems: ConfigProblem[] } {
+export function parseDeliveryConfig(env: WorkerVars): { config: DeliveryConfig | null; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const webhookUrl = parseWebhookUrl(env.WEBHOOK_URL, problems);
   const signingKey = parseSecret(env.WEBHOOK_SECRET, problems);
@@ -79,7 +79,7 @@ export function parseDeliveryConfig(env: Env): { config: DeliveryConfig | null; 
 }
 
 /** The dead-letter bound alone (the store needs nothing else); invalid values fall back to the default. */
-export function deadLetterMaxEvents(env: Env): number {
+export function deadLetterMaxEvents(env: WorkerVars): number {
   return parseNumber(env[TUNING.deadLetterMaxEvents.variable], TUNING.deadLetterMaxEvents, []);
 }
 

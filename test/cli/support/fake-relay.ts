@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../../worker/contract.ts";
+import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../../worker/api-types.ts";
 
 /** What a route of the fake relay answers: JSON, raw text, or nothing at all (the connection hangs). */
 export type FakeAnswer = { status?: number; json?: unknown; text?: string; hang?: true };

@@ -1,0 +1,299 @@
+/**
+ * The shapes every part of jetstream-relay agrees on: the worker's variables, what travels through the
+ * queue, what the Durable Objects' RPC methods take and return, and therefore what the HTTP API
+ * serves as JSON and what the CLI reads. Change a shape here and every part follows.
+ * Pure types only (no Workers runtime types), so that the CLI can share them; the worker's bindings
+ * are in contract.ts.
+ */
+
+/** The worker's variables and secrets (names fixed by the product brief). */
+export interface WorkerVars {
+  WEBHOOK_URL?: string;
+  JETSTREAM_COLLECTIONS?: string;
+  WEBHOOK_BEARER_TOKEN?: string;
+  WEBHOOK_SECRET?: string;
+  ADMIN_TOKEN?: string;
+  JETSTREAM_URL?: string;
+  JETSTREAM_DIDS?: string;
+  JETSTREAM_KINDS?: string;
+  /** Any further tuning variable (each documented in the README, validated, with a safe default). */
+  [name: string]: unknown;
+}
+
+
+/** Name of the queue the events travel on, and of its dead-letter queue (as in wrangler.jsonc). */
+export const EVENTS_QUEUE = "jetstream-relay-events";
+export const DEAD_LETTER_QUEUE = "jetstream-relay-dlq";
+/** The one instance name of each Durable Object. */
+export const RELAY_OBJECT_NAME = "relay";
+export const DEAD_LETTER_OBJECT_NAME = "dead-letters";
+
+// ---------------------------------------------------------------------------------------------------
+// What travels through the queue
+
+/** One Jetstream event on its way to the webhook. */
+export interface QueuedEvent {
+  /** The event exactly as received from Jetstream (JSON text). Absent when it travels as a blob. */
+  raw?: string;
+  /** Id of the blob in the relay object's storage holding an event too large for a queue message. */
+  blob?: string;
+  /** The event's `did` (repository); deliveries are ordered per DID. */
+  did: string;
+  /** The event's `time_us`. */
+  timeUs: number;
+  /** Epoch milliseconds at which the relay received it from Jetstream (for delivery latency). */
+  receivedAt: number;
+  /** Delivery attempts already made (0 when first enqueued). */
+  attempts: number;
+  /** Set on events replayed from the dead-letter store: once delivered, the consumer removes them there. */
+  fromDeadLetters?: boolean;
+}
+
+/** The body of one queue message: many events packed together. */
+export interface QueueMessageBody {
+  v: 1;
+  /**
+   * Ledger id. The relay object counts the message as unacknowledged until the consumer reports it
+   * settled (see DeliveryReport); on restart it resumes from the oldest unacknowledged event.
+   */
+  ledgerId: string;
+  events: QueuedEvent[];
+  /** Set when the message belongs to an operator-requested replay (time travel). */
+  replayId?: string;
+}
+
+/** What the queue consumer tells the relay object after handling a batch. */
+export interface DeliveryReport {
+  /** Ledger ids that need nothing more (delivered, dead-lettered, or handed to a follow-up message). */
+  settled: string[];
+  /** Follow-up messages the consumer enqueued for events that must be retried. */
+  pending: { ledgerId: string; oldestTimeUs: number }[];
+  delivered: number;
+  retried: number;
+  /** Permanently failed (non-retryable 4xx) — they were dead-lettered too. */
+  failed: number;
+  deadLettered: number;
+  /** Webhook requests made (one per event, or one per batch in batch mode). */
+  requests: number;
+  lastError?: { message: string; at: string };
+  lastSuccessAt?: string;
+  /** Milliseconds from receipt at the relay to webhook acknowledgement, one per delivered event (may be sampled). */
+  latenciesMs: number[];
+  /** time_us of the newest event acknowledged by the webhook. */
+  newestDeliveredTimeUs?: number;
+  /** Blob ids of oversized events that were delivered or dead-lettered (the relay may delete them). */
+  blobsDone: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration problems
+
+export interface ConfigProblem {
+  /** The variable at fault, e.g. "JETSTREAM_COLLECTIONS". */
+  variable: string;
+  /** What is wrong, in a sentence. */
+  message: string;
+  /** How to fix it, in a sentence. */
+  fix: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics, status and health (the JSON of GET /stats, /status, /health)
+
+export interface Gap {
+  /** The saved cursor we resumed from (unix µs) and its ISO time. */
+  fromUs: number;
+  from: string;
+  /** time_us of the first event the server sent after the resume, and its ISO time. */
+  toUs: number;
+  to: string;
+  detectedAt: string;
+  endpoint: string;
+  acknowledged: boolean;
+}
+
+export interface DeliveryStats {
+  delivered: number;
+  retried: number;
+  failed: number;
+  deadLettered: number;
+  webhookRequests: number;
+  /** Queue messages enqueued but not yet settled by the consumer. */
+  unackedMessages: number;
+  /** time_us of the oldest event not yet acknowledged by the webhook, if any. */
+  oldestUnackedUs: number | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  lastSuccessAt: string | null;
+  /** Receipt → webhook acknowledgement, over recent deliveries. */
+  latencyMs: { p50: number | null; p99: number | null };
+  /** Seconds between now and the newest event the webhook acknowledged. */
+  lagSeconds: number | null;
+}
+
+export interface QueueStats {
+  eventsEnqueued: number;
+  messagesSent: number;
+  sendBatchCalls: number;
+  bytesSent: number;
+  /** Events too large for a queue message, stored as blobs and delivered from there. */
+  oversizedEvents: number;
+  /** Times ingestion paused because the queue could not keep up (backpressure). */
+  backpressurePauses: number;
+}
+
+export interface MinuteBucket {
+  /** ISO time of the minute's start. */
+  minute: string;
+  received: number;
+  forwarded: number;
+}
+
+export interface RelayStats {
+  // Field names kept from the original design:
+  /** Saved cursor (unix µs of the newest event durably enqueued or skipped), null before the first. */
+  cursor: number | null;
+  /** Forwarded commit events per collection. */
+  eventCounts: Record<string, number>;
+  /** Forwarded commit events in total. */
+  totalEvents: number;
+  /** Every event received from Jetstream (including skipped and malformed). */
+  totalReceived: number;
+  /** ISO time at which the newest event was received, null before the first. */
+  lastEventTime: string | null;
+
+  /** Forwarded commit events per collection and operation (create/update/delete). */
+  operationCounts: Record<string, Record<string, number>>;
+  /** Received events by kind ("commit", "identity", "account", "unknown"). */
+  kindCounts: Record<string, number>;
+  /** Events forwarded to the queue (commits of wanted collections, plus identity/account if enabled). */
+  forwarded: number;
+  /** Events received but not forwarded (other kinds, other collections). */
+  skipped: number;
+  /** Frames that were not valid Jetstream events (counted and skipped). */
+  malformed: number;
+  rates: { receivedPerSecond: number; forwardedPerSecond: number };
+  /** Seconds between now and the newest event's time_us. */
+  lagSeconds: number | null;
+  delivery: DeliveryStats;
+  queue: QueueStats;
+  reconnects: number;
+  gapsDetected: number;
+  gaps: Gap[];
+  /** Events per minute over the last hour, oldest first. */
+  perMinute: MinuteBucket[];
+  startedAt: string;
+  statsResetAt: string | null;
+  storage: { ok: boolean; lastError: string | null };
+  /** Set while an operator-requested replay is running (and after, until the next one). */
+  replay: ReplayProgress | null;
+}
+
+export type ConnectionState =
+  | "config-error" // configuration invalid: not connecting (see configErrors)
+  | "connecting"
+  | "connected"
+  | "backoff" // waiting before the next attempt
+  | "paused"; // backpressure: reading stopped until the queue catches up
+
+export interface RelayStatus {
+  state: ConnectionState;
+  connected: boolean;
+  /** The endpoint in use or being tried (URL without query string). */
+  endpoint: string | null;
+  endpoints: string[];
+  cursor: number | null;
+  cursorTime: string | null;
+  lagSeconds: number | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  reconnects: number;
+  connectedSince: string | null;
+  lastFrameAt: string | null;
+  nextAttemptAt: string | null;
+  configErrors: ConfigProblem[];
+  /** The effective configuration, secrets omitted. */
+  config: PublicConfig | null;
+}
+
+export interface PublicConfig {
+  webhookUrl: string;
+  collections: string[];
+  dids: number;
+  kinds: string[];
+  endpoints: string[];
+  batchMode: boolean;
+  webhookSigned: boolean;
+  webhookBearer: boolean;
+  adminTokenSet: boolean;
+}
+
+export interface HealthReason {
+  /** Stable machine-readable code, e.g. "config-error", "disconnected", "stale", "delivery-failing", "gap". */
+  code: string;
+  message: string;
+}
+
+export interface HealthReport {
+  healthy: boolean;
+  reasons: HealthReason[];
+  checkedAt: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dead-letter store (the JSON of GET /dlq)
+
+export interface DeadLetter {
+  /** The event's webhook-id (stable idempotency key). */
+  id: string;
+  /** The event as received (parsed JSON). */
+  event: unknown;
+  error: string;
+  attempts: number;
+  failedAt: string;
+  /** True while a replay of it is on its way (it leaves the store once delivered). */
+  replaying?: boolean;
+}
+
+export interface DeadLetterPage {
+  total: number;
+  events: DeadLetter[];
+  /** Pass as `offset` to get the next page; null on the last page. */
+  nextOffset: number | null;
+  /** Dead letters dropped because the store was full (oldest first); counted, never silent. */
+  evicted: number;
+}
+
+export type DeadLetterSelection = { ids: string[] } | { all: true };
+
+// ---------------------------------------------------------------------------------------------------
+// Time travel (operator-requested replay of a window of the past)
+
+export interface ReplayRequest {
+  /** Start of the window, unix µs (inclusive). */
+  fromUs: number;
+  /** End of the window, unix µs (exclusive); absent = up to the live position at the time of the request. */
+  toUs?: number;
+  /** Only these collections (exact NSIDs or prefix.*); absent = the relay's collections. */
+  collections?: string[];
+}
+
+export interface ReplayProgress {
+  id: string;
+  state: "running" | "done" | "failed" | "cancelled";
+  from: string;
+  to: string;
+  fromUs: number;
+  toUs: number;
+  collections: string[];
+  /** time_us of the newest replayed event so far. */
+  positionUs: number | null;
+  /** 0..1 */
+  progress: number;
+  eventsReplayed: number;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  /** Set when the server no longer had the start of the window (its first event came much later than `from`). */
+  gap?: Gap | null;
+}
