@@ -88,6 +88,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   private traffic = new TrafficCounters();
   private latencies: number[] = [];
   private storageError: string | null = null;
+  /** False until the saved state was read: without it the relay neither connects nor persists (it would lose its cursor). */
+  private loaded = false;
   /** Operator-requested replay of a past window (time travel): its own connection, never the live cursor. */
   private readonly replays = new ReplayRunner(this.env, this.ctx.storage, {
     config: () => this.config,
@@ -112,7 +114,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       await this.load();
       if (this.config) await this.scheduleAlarm();
     }).then(() => {
-      if (this.config) void this.openConnection();
+      if (this.config && this.loaded) void this.openConnection();
     });
   }
 
@@ -285,6 +287,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     if (!this.config) return;
     try {
+      if (!this.loaded) await this.load();
       await this.persist();
       this.watchdog();
       await this.replays.tick();
@@ -306,6 +309,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** Brings the connection back to where it should be; called by the alarm and ensureRunning(). */
   private watchdog(): void {
+    if (!this.loaded) return;
     const settings = this.config!.settings;
     const now = Date.now();
     if (this.state === "connected" && now - Math.max(this.lastFrameAt ?? 0, this.connectedAt ?? 0) > settings.stallMs) {
@@ -335,7 +339,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private async openConnection(): Promise<void> {
     const config = this.config;
-    if (!config || !this.transition("start")) return;
+    if (!config || !this.loaded || !this.transition("start")) return;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const generation = ++this.generation;
@@ -573,14 +577,19 @@ export class JetstreamRelay extends DurableObject<Env> {
       const maxRewindUs = this.config?.settings.maxRewindUs ?? 0;
       this.savedCursor = resumeCursor(typeof cursor === "number" ? cursor : null, typeof oldest === "number" ? oldest : null, maxRewindUs);
       this.lastReceivedUs = this.savedCursor;
+      this.loaded = true;
       await this.replays.restore();
     } catch (error) {
       this.storageFailed(error);
+      if (!this.loaded) {
+        this.lastError = { message: "could not read the saved cursor: not connecting until storage answers (tried again on every alarm)", at: new Date().toISOString() };
+      }
     }
   }
 
   /** Writes cursor, oldest unacknowledged event and statistics: on every alarm, whatever the traffic. */
   private async persist(): Promise<void> {
+    if (!this.loaded) return;
     const cursor = this.cursor();
     if (cursor !== null && this.config) this.ledger.pruneOlderThan(cursor - this.config.settings.maxRewindUs);
     this.counters.perMinute = this.traffic.perMinute(Date.now());

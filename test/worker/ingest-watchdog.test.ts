@@ -145,4 +145,38 @@ describe("restart", () => {
     await runDurableObjectAlarm(relay());
     expect((await relay().getStats()).storage).toEqual({ ok: true, lastError: null });
   });
+
+  it("does not connect (nor overwrite its cursor) while its saved state cannot be read, and recovers on the next alarm", async () => {
+    await waitFor(async () => (await statusOf()).state === "connected", "connected");
+    await runDurableObjectAlarm(relay());
+    const before = await saved();
+    // A failing read at start cannot be produced for real here: get() is made to throw and the object's
+    // start-up load is run again (an internal method, reached through runInDurableObject).
+    await runInDurableObject(relay(), async (instance, state) => {
+      Object.defineProperty(state.storage, "get", { configurable: true, value: async () => { throw new Error("unreadable (injected)"); } });
+      const internals = instance as unknown as { loaded: boolean; load(): Promise<void> };
+      internals.loaded = false;
+      await internals.load();
+    });
+    const count = (await connections(INSTANCE)).length;
+    await control(INSTANCE, "misbehave", { action: "drop" });
+    await new Promise((r) => setTimeout(r, 1000));
+    await runDurableObjectAlarm(relay()); // storage still unreadable: nothing happens
+    expect((await connections(INSTANCE)).length).toBe(count);
+    const status = await statusOf();
+    expect(status.state).not.toBe("connected");
+    expect(status.lastError).toMatch(/could not read the saved cursor/);
+    expect((await relay().getHealth()).reasons.map((r) => r.code)).toContain("storage");
+
+    await runInDurableObject(relay(), (_instance, state) => {
+      delete (state.storage as unknown as Record<string, unknown>).get;
+    });
+    expect(await saved()).toEqual(before); // the alarms of the failing period wrote nothing
+    await runDurableObjectAlarm(relay()); // reads the state, then reconnects from the saved cursor
+    await waitFor(async () => (await connections(INSTANCE)).length > count, "reconnected");
+    // The resume point rule (this file's maximum rewind is 0.5 s since the restart test).
+    const { cursor, oldestUnacked } = before;
+    const resume = oldestUnacked === null || oldestUnacked >= cursor! ? cursor : Math.max(oldestUnacked, cursor! - 500_000);
+    expect((await connections(INSTANCE))[count].cursor).toBe(resume);
+  });
 });
