@@ -9,6 +9,7 @@ import { renderWorkerConfig } from "../../cli/lib/worker-config.ts";
 import { cloudflareEnv } from "../support/cloudflare-env.ts";
 import { type FakeCloudflareApi, startFakeCloudflareApi } from "../support/fake-cloudflare-api.ts";
 import { startFakeRelay } from "./support/fake-relay.ts";
+import { runInPty } from "./support/pty.ts";
 import { runCli } from "./support/run-cli.ts";
 
 let api: FakeCloudflareApi;
@@ -116,6 +117,18 @@ describe("deploy", () => {
     const failed = await deploy(dir, ["--no-wait"]);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/deploying the worker: .*(script startup exploded|10021)/);
+  });
+
+  test("on a terminal it shows progress while wrangler works, and the result", async () => {
+    const session = runInPty(["deploy", "--no-wait"], { cwd: dir, env });
+    try {
+      await session.waitFor("Deploying deploy-relay", 30_000);
+      const screen = await session.waitFor("Deployed https://deploy-relay.relay-tests.workers.dev", 60_000);
+      expect(await session.exited).toBe(0);
+      expect(screen).toMatch(/[◒◐◓◑]/); // the spinner ran
+    } finally {
+      session.kill();
+    }
   });
 
   test("without a project file it is a usage error", async () => {
