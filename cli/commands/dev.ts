@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .description("Run the relay locally (wrangler's local runtime, local queues and storage); with no webhook, a built-in receiver prints what arrives")
     .option("--ip <ip>", "address to serve on", "127.0.0.1")
     .option("--port <port>", "port to serve on (0 = any free port)", "8787")
-    .option("--inspector-port <port>", "port of the debugger inspector, or none (default: any free port)")
+    .option("--inspector-port <port>", "port of the debugger inspector (default, or none: any free port, not printed)")
     .option("--jetstream-url <urls>", "Jetstream endpoint(s), comma-separated (JETSTREAM_URL; default: the public instances)")
     .option("--webhook-url <url>", "deliver here instead of the built-in receiver (WEBHOOK_URL)")
     .option("--collections <list>", "comma-separated NSIDs or prefixes (JETSTREAM_COLLECTIONS)")
