@@ -13,7 +13,7 @@ export interface FloodServer {
   readonly connections: number;
   /** Frames sent over all connections (a reconnect sends again from the cursor). */
   readonly framesSent: number;
-  /** epoch ms of the first frame sent, null before. */
+  /** epoch ms of the first frame sent since the last flood(), null before. */
   readonly firstSentAt: number | null;
   /** epoch ms at which the event with this time_us was first sent (undefined if never). */
   sentAt(timeUs: number): number | undefined;
@@ -68,6 +68,7 @@ export async function startFloodServer(): Promise<FloodServer> {
     },
     sentAt: (timeUs) => firstSent.get(timeUs),
     flood(events) {
+      firstSentAt = null;
       log.append(events);
     },
     close: () => closeServer(server, feed),

@@ -6,6 +6,7 @@
 import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
 import { startLocalWorker } from "../test/support/local-worker.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
+import { groupCpuSeconds, ownCpuSeconds } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
 import { percentile } from "./stats.ts";
 
@@ -45,6 +46,9 @@ export interface RunResult {
   backpressurePauses: number;
   upstreamConnections: number;
   seconds: number;
+  /** CPU seconds during the flood: the local runtime (wrangler and workerd), and the bench's own Node process (upstream and webhook). */
+  workerCpuSeconds: number | null;
+  benchCpuSeconds: number;
   timedOut: boolean;
 }
 
@@ -67,7 +71,15 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-export async function runOnce(config: Configuration, events: string[], expectedTimes: number[], collections: string, log: (line: string) => void, timeoutMs: number): Promise<RunResult> {
+export async function runOnce(
+  config: Configuration,
+  warmUp: string,
+  events: string[],
+  expectedTimes: number[],
+  collections: string,
+  log: (line: string) => void,
+  timeoutMs: number,
+): Promise<RunResult> {
   const upstream = await startFloodServer();
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const worker = await startLocalWorker({
@@ -78,9 +90,17 @@ export async function runOnce(config: Configuration, events: string[], expectedT
   });
   try {
     await until("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
+    // One event first (an identity event: received, skipped): once the relay has it, its cursor is set,
+    // so that any reconnect during the flood resumes from there instead of from "live".
+    upstream.flood([warmUp]);
+    await until("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
     const started = Date.now();
+    const workerCpuBefore = groupCpuSeconds(worker.process.pid!);
+    const benchCpuBefore = ownCpuSeconds();
     upstream.flood(events);
     const complete = await receiver.waitForDistinct(expectedTimes.length, timeoutMs);
+    const workerCpuAfter = groupCpuSeconds(worker.process.pid!);
+    const benchCpu = ownCpuSeconds() - benchCpuBefore;
     // Straggling duplicates and the last reports to the relay object.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const stats = await getJson<RelayStats>(`${worker.url}/stats`);
@@ -92,11 +112,11 @@ export async function runOnce(config: Configuration, events: string[], expectedT
       config: config.name,
       events: events.length,
       expected: expectedTimes.length,
-      received: stats.totalReceived,
+      received: stats.totalReceived - 1,
       delivered: receiver.distinct,
       duplicates: receiver.events - receiver.distinct,
       lost: expectedTimes.length - receiver.distinct,
-      ingestPerSecond: stats.totalReceived / Math.max(0.001, (lastReceived - firstSent) / 1000),
+      ingestPerSecond: (stats.totalReceived - 1) / Math.max(0.001, (lastReceived - firstSent) / 1000),
       endToEndPerSecond: receiver.distinct / Math.max(0.001, (lastDelivered - firstSent) / 1000),
       delayP50: percentile(delays, 50),
       delayP99: percentile(delays, 99),
@@ -111,11 +131,14 @@ export async function runOnce(config: Configuration, events: string[], expectedT
       backpressurePauses: stats.queue.backpressurePauses,
       upstreamConnections: upstream.connections,
       seconds: (Date.now() - started) / 1000,
+      workerCpuSeconds: workerCpuBefore === null || workerCpuAfter === null ? null : workerCpuAfter - workerCpuBefore,
+      benchCpuSeconds: benchCpu,
       timedOut: !complete,
     };
     log(
       `  ${config.name}: ${result.delivered}/${result.expected} delivered in ${result.seconds.toFixed(1)} s` +
-        `${result.timedOut ? " (TIMED OUT)" : ""}; ingest ${Math.round(result.ingestPerSecond)}/s, end to end ${Math.round(result.endToEndPerSecond)}/s`,
+        `${result.timedOut ? ` (TIMED OUT: ${upstream.framesSent} frames sent over ${upstream.connections} connections, relay received ${result.received})` : ""}; ingest ${Math.round(result.ingestPerSecond)}/s, end to end ${Math.round(result.endToEndPerSecond)}/s` +
+        `; CPU s: local runtime ${result.workerCpuSeconds?.toFixed(1) ?? "?"}, bench ${result.benchCpuSeconds.toFixed(1)}`,
     );
     return result;
   } finally {

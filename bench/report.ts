@@ -30,10 +30,13 @@ const ROWS: Row[] = [
   { label: "latency receipt → webhook p50 (ms)*", value: (r) => r.relayLatencyP50 },
   { label: "latency receipt → webhook p99 (ms)*", value: (r) => r.relayLatencyP99 },
   { label: "queue messages / 1,000 events", value: (r) => per1000(r.queueMessages, r), digits: 2 },
+  { label: "average queue message (bytes)", value: (r) => (r.queueMessages > 0 ? r.queueBytes / r.queueMessages : Number.NaN) },
   { label: "queue operations / 1,000 events", value: (r) => per1000(r.queueOperations, r), digits: 2 },
   { label: "sendBatch calls / 1,000 events", value: (r) => per1000(r.sendBatchCalls, r), digits: 2 },
   { label: "webhook requests / 1,000 events", value: (r) => per1000(r.webhookRequests, r), digits: 2 },
   { label: "backpressure pauses", value: (r) => r.backpressurePauses },
+  { label: "CPU s: local runtime (workerd)", value: (r) => r.workerCpuSeconds, digits: 1 },
+  { label: "CPU s: bench (upstream + webhook)", value: (r) => r.benchCpuSeconds, digits: 1 },
 ];
 
 function format(value: number | null, digits = 0): string {
@@ -76,7 +79,7 @@ export function formatReport(report: Report): string {
       if (row.label.startsWith("events delivered")) return `${format(c.delivered)} / ${format(c.expected)}${c.timedOut ? " (timed out)" : ""}`;
       return format(row.value(c), row.digits);
     });
-    const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label)
+    const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label) && !row.label.startsWith("CPU")
       ? columns.filter((c) => c !== baseline).map((c) => ratio(row.value(c), row.value(baseline)))
       : baseline
         ? columns.filter((c) => c !== baseline).map(() => "")
