@@ -22,7 +22,7 @@ const BASELINE_BURST_LIMIT = 9_000;
 const IDENTITY_TEMPLATE_OFFSET = 1;
 
 /** The variable that bounds events per queue message (worker/config.ts). */
-export const EVENTS_PER_MESSAGE_VARIABLE = "QUEUE_MAX_EVENTS_PER_MESSAGE";
+export const EVENTS_PER_MESSAGE_VARIABLE = "JETSTREAM_MAX_EVENTS_PER_MESSAGE";
 
 const CONFIGURATIONS: Configuration[] = [
   { name: "ours (batch)", vars: { WEBHOOK_BATCH_SIZE: "100" } },

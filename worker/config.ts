@@ -33,6 +33,8 @@ export interface IngestSettings {
   gapThresholdUs: number;
   /** Longest wait before a partly filled queue message is sent. */
   flushMs: number;
+  /** Events per queue message at most (1 = one message per event). */
+  maxEventsPerMessage: number;
   /** Backpressure bounds: past either, reading stops until the queue caught up. */
   maxBufferedEvents: number;
   maxBufferedBytes: number;
@@ -78,6 +80,7 @@ export const INGEST_TUNING = {
   maxRewindSeconds: { variable: "JETSTREAM_MAX_REWIND_SECONDS", fallback: 3600, min: 0, max: 172_800, integer: false, meaning: "on start, resume at most this far behind the saved cursor" },
   gapThresholdSeconds: { variable: "JETSTREAM_GAP_THRESHOLD_SECONDS", fallback: 60, min: 1, max: 86_400, integer: false, meaning: "first event after a resume later than the cursor by more than this is a gap" },
   flushMs: { variable: "JETSTREAM_FLUSH_MS", fallback: 200, min: 1, max: 10_000, integer: true, meaning: "longest wait before a partly filled queue message is sent" },
+  maxEventsPerMessage: { variable: "JETSTREAM_MAX_EVENTS_PER_MESSAGE", fallback: 1000, min: 1, max: 1000, integer: true, meaning: "events per queue message at most (1 = one message per event)" },
   maxBufferedEvents: { variable: "JETSTREAM_MAX_BUFFERED_EVENTS", fallback: 20_000, min: 100, max: 1_000_000, integer: true, meaning: "events waiting for the queue before reading pauses" },
   maxBufferedBytes: { variable: "JETSTREAM_MAX_BUFFERED_BYTES", fallback: 16_000_000, min: 300_000, max: 64_000_000, integer: true, meaning: "bytes waiting for the queue before reading pauses" },
   sendFailuresBeforePause: { variable: "JETSTREAM_SEND_FAILURES_BEFORE_PAUSE", fallback: 3, min: 1, max: 1000, integer: true, meaning: "consecutive failed sendBatch calls before reading pauses" },
@@ -112,6 +115,7 @@ export function parseRelayConfig(env: WorkerVars): { config: RelayConfig | null;
     maxRewindUs: Math.round(n(T.maxRewindSeconds) * 1e6),
     gapThresholdUs: Math.round(n(T.gapThresholdSeconds) * 1e6),
     flushMs: n(T.flushMs),
+    maxEventsPerMessage: n(T.maxEventsPerMessage),
     maxBufferedEvents: n(T.maxBufferedEvents),
     maxBufferedBytes: n(T.maxBufferedBytes),
     sendFailuresBeforePause: n(T.sendFailuresBeforePause),

@@ -49,7 +49,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly problems: ConfigProblem[];
   private readonly filter: ForwardFilter | null;
   private readonly blobs: BlobStore;
-  private readonly packer = new Packer();
+  private readonly packer: Packer;
   private readonly ledger = new Ledger();
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
@@ -106,6 +106,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.config = parsed.config;
     this.problems = parsed.problems;
     this.state = this.config ? "backoff" : "config-error";
+    this.packer = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: this.config?.settings.maxEventsPerMessage ?? QUEUE_LIMITS.maxEventsPerMessage });
     this.filter = this.config
       ? { wantsCollection: collectionMatcher(this.config.patterns), dids: this.config.dids.length > 0 ? new Set(this.config.dids) : null, kinds: new Set(this.config.kinds) }
       : null;

@@ -13,6 +13,8 @@ export const QUEUE_LIMITS = {
   batchMaxMessages: 100,
   /** sendBatch allows 256 KB in total; a margin is kept for the envelope. */
   batchMaxBytes: 250_000,
+  /** Events per message at most (JETSTREAM_MAX_EVENTS_PER_MESSAGE); by default the byte target binds first. */
+  maxEventsPerMessage: 1000,
 } as const;
 
 export type QueueLimits = { [K in keyof typeof QUEUE_LIMITS]: number };
@@ -71,7 +73,7 @@ export class Packer {
   }
   /** Whether enough is waiting to fill a message (no need to wait for the flush interval). */
   get hasFullMessage(): boolean {
-    return this.pendingBytes >= this.limits.messageTargetBytes;
+    return this.pendingBytes >= this.limits.messageTargetBytes || this.size >= this.limits.maxEventsPerMessage;
   }
 
   /**
@@ -91,7 +93,7 @@ export class Packer {
       while (i < this.pending.length) {
         const item = this.pending[i];
         const added = item.bytes + (events.length > 0 ? 1 : 0);
-        const fitsMessage = events.length === 0 || bytes + added <= this.limits.messageTargetBytes;
+        const fitsMessage = events.length === 0 || (bytes + added <= this.limits.messageTargetBytes && events.length < this.limits.maxEventsPerMessage);
         if (!fitsMessage || batchBytes + bytes + added > this.limits.batchMaxBytes) break;
         events.push(item.event);
         bytes += added;

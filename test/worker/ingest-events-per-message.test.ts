@@ -1,0 +1,50 @@
+/**
+ * JETSTREAM_MAX_EVENTS_PER_MESSAGE: validated and defaulted like every tuning variable, and the packer
+ * keeps to it (1 = one queue message per event, the original design, used as the benchmark's baseline).
+ */
+import { describe, expect, it } from "vitest";
+import { parseRelayConfig } from "../../worker/config.ts";
+import type { Env, QueuedEvent } from "../../worker/contract.ts";
+import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
+
+const env = (value?: string) =>
+  ({ WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...(value === undefined ? {} : { JETSTREAM_MAX_EVENTS_PER_MESSAGE: value }) }) as unknown as Env;
+
+describe("JETSTREAM_MAX_EVENTS_PER_MESSAGE", () => {
+  it("defaults to 1000 and takes whole numbers from 1 to 1000", () => {
+    expect(parseRelayConfig(env()).config?.settings.maxEventsPerMessage).toBe(1000);
+    expect(parseRelayConfig(env("1")).config?.settings.maxEventsPerMessage).toBe(1);
+    expect(parseRelayConfig(env("250")).config?.settings.maxEventsPerMessage).toBe(250);
+  });
+
+  it.each(["0", "2.5", "1001", "many"])("refuses %j with a clear problem", (value) => {
+    const { config, problems } = parseRelayConfig(env(value));
+    expect(config).toBeNull();
+    expect(problems).toEqual([expect.objectContaining({ variable: "JETSTREAM_MAX_EVENTS_PER_MESSAGE", fix: expect.stringContaining("from 1 to 1000") })]);
+  });
+
+  const event = (i: number): QueuedEvent => ({ raw: JSON.stringify({ i }), did: `did:plc:${i}`, timeUs: 1000 + i, receivedAt: 0, attempts: 0 });
+  const fill = (packer: Packer, n: number) => {
+    for (let i = 0; i < n; i++) packer.add({ event: event(i), bytes: queuedEventBytes(event(i)), cursorBefore: null });
+  };
+  let ids = 0;
+  const nextId = () => `L-${++ids}`;
+
+  it("packs at most that many events per message, and counts a message of that many as full", () => {
+    const one = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: 1 });
+    fill(one, 5);
+    expect(one.hasFullMessage).toBe(true);
+    expect(one.peekBatch(nextId)!.messages.map((m) => m.body.events.length)).toEqual([1, 1, 1, 1, 1]);
+
+    const three = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: 3 });
+    fill(three, 2);
+    expect(three.hasFullMessage).toBe(false);
+    fill(three, 5);
+    expect(three.peekBatch(nextId)!.messages.map((m) => m.body.events.length)).toEqual([3, 3, 1]);
+
+    const byDefault = new Packer();
+    fill(byDefault, 5);
+    expect(byDefault.hasFullMessage).toBe(false);
+    expect(byDefault.peekBatch(nextId)!.messages.map((m) => m.body.events.length)).toEqual([5]);
+  });
+});
