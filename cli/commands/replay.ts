@@ -12,6 +12,18 @@ export function register(program: Command): void {
     .description(
       "Re-deliver the events of a past window (POST /replay): the relay reads them again from Jetstream on a second connection while live delivery carries on, and each event keeps the webhook-id it had the first time. Jetstream keeps about a day; an older window is refused. Every replay command needs the admin token.",
     );
+  replay.addHelpText(
+    "after",
+    commandHelp({
+      examples: [
+        "jetstream-relay replay --from 14:00 --to 15:00          # today 14:00–15:00 UTC (asks first)",
+        "jetstream-relay replay status --watch                   # follow the latest replay until it is over",
+        "jetstream-relay replay cancel",
+        "jetstream-relay rewind 2h                               # everything since 2 h ago",
+      ],
+      nonInteractive: ["Starting one without a terminal needs --yes (exit 2 otherwise): jetstream-relay replay --from 14:00 --to 15:00 --yes --json"],
+    }),
+  );
 
   const start = replay
     .command("start", { isDefault: true })

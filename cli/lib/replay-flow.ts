@@ -126,7 +126,7 @@ function describeWindow(window: ReplayWindow, status: RelayStatus, url: string, 
   const c = output.err;
   const to = window.to
     ? `${isoOf(window.to.ms)} (${window.to.reading})`
-    : `the relay's live position${status.cursorTime ? `, ${formatTime(status.cursorTime)}` : ""} (now)`;
+    : `the relay's live position${status.cursorTime ? ` (now ${formatTime(status.cursorTime)})` : ""}`;
   return [
     `${c.bold("Replay")} on ${url}:`,
     `  from  ${isoOf(window.from.ms)} (${window.from.reading})`,

@@ -178,6 +178,43 @@ describe("rewind and replay commands", () => {
   });
 });
 
+describe("more of the commands", () => {
+  it("on a terminal, yes starts it and --watch redraws the progress in place until done (exit 0)", async () => {
+    const session = runInPty(["rewind", "90s", "--watch", "--interval", "0.3"], { env });
+    try {
+      await session.waitFor("Re-deliver the events of this window?");
+      session.type("y");
+      await session.waitFor(/replay-\w+ +\S*done/, 30_000);
+      expect(await session.exited).toBe(0);
+      expect(session.output()).toContain("\x1b[H"); // redrawn in place
+    } finally {
+      session.kill();
+    }
+  });
+
+  it("replay cancel stops a running replay; status --watch then ends with exit 1", async () => {
+    const control = `${jetstream.base.replace("ws://", "http://")}/control/default`;
+    await post(`${control}/misbehave`, { action: "stall-after", events: 1, count: 1 });
+    const started = await runCli(["replay", "--from", "1m", "--yes", "--json"], { env });
+    expect(started.code).toBe(0);
+    const id = (JSON.parse(started.stdout) as { replay: ReplayProgress }).replay.id;
+    const cancel = await runCli(["replay", "cancel", "--json"], { env });
+    expect(cancel.code).toBe(0);
+    expect((JSON.parse(cancel.stdout) as { replay: ReplayProgress }).replay).toMatchObject({ id, state: "cancelled" });
+    const watched = await runCli(["replay", "status", "--watch"], { env });
+    expect(watched.code).toBe(1);
+    expect(watched.stderr).toContain(`replay ${id} cancelled`);
+  });
+
+  it.each(["rewind", "replay", "replay status", "replay cancel"])("%s --help has examples, non-interactive usage and the exit codes", async (command) => {
+    const result = await runCli([...command.split(" "), "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Examples:");
+    expect(result.stdout).toContain("Non-interactive usage");
+    expect(result.stdout).toMatch(/Exit codes:[\s\S]*2 +usage/);
+  });
+});
+
 describe("reading the times", () => {
   const now = Date.parse("2026-03-10T16:20:00Z");
   it("HH:MM is today in UTC, durations are ago, ISO without zone is UTC", () => {
