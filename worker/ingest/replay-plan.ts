@@ -1,4 +1,4 @@
-import type { Env, Gap, ReplayProgress, ReplayRequest } from "../contract.ts";
+import type { Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
 import { isoFromUs } from "./gap.ts";
 import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "./identifiers.ts";
 
@@ -19,7 +19,7 @@ export interface ReplaySettings {
 }
 
 /** The replay's variables, or the sentence that says which one is wrong (the replay is then refused). */
-export function parseReplaySettings(env: Env): { settings: ReplaySettings } | { error: string } {
+export function parseReplaySettings(env: WorkerVars): { settings: ReplaySettings } | { error: string } {
   const read = (t: (typeof REPLAY_TUNING)[keyof typeof REPLAY_TUNING]): number | string => {
     const raw = env[t.variable];
     if (raw === undefined || raw === null || String(raw).trim() === "") return t.fallback;
