@@ -132,6 +132,10 @@ describe("rewind and replay commands", () => {
       const counts = await received();
       return firstTimes.every((t) => counts.get(t) === 2);
     });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // anything extra would have arrived by now
+    const counts = await received();
+    expect([...counts.keys()].sort()).toEqual([...firstTimes].sort());
+    expect([...counts.values()].every((n) => n === 2)).toBe(true);
   });
 
   it("replay status shows the latest replay; the human view names the window and the count", async () => {
@@ -194,13 +198,15 @@ describe("more of the commands", () => {
 
   it("replay cancel stops a running replay; status --watch then ends with exit 1", async () => {
     const control = `${jetstream.base.replace("ws://", "http://")}/control/default`;
-    await post(`${control}/misbehave`, { action: "stall-after", events: 1, count: 1 });
-    const started = await runCli(["replay", "--from", "1m", "--yes", "--json"], { env });
+    // Its connections stall after one event (each renewal too), so it is surely still running when cancelled.
+    await post(`${control}/misbehave`, { action: "stall-after", events: 1, count: 20 });
+    const started = await runCli(["replay", "--from", "10m", "--yes", "--json"], { env });
     expect(started.code).toBe(0);
     const id = (JSON.parse(started.stdout) as { replay: ReplayProgress }).replay.id;
     const cancel = await runCli(["replay", "cancel", "--json"], { env });
     expect(cancel.code).toBe(0);
     expect((JSON.parse(cancel.stdout) as { replay: ReplayProgress }).replay).toMatchObject({ id, state: "cancelled" });
+    await post(`${control}/misbehave`, { action: "stall-after", events: 1, count: 0 });
     const watched = await runCli(["replay", "status", "--watch"], { env });
     expect(watched.code).toBe(1);
     expect(watched.stderr).toContain(`replay ${id} cancelled`);
