@@ -139,6 +139,24 @@ describe("retries", () => {
     expect([...successes(received).values()]).toEqual([1, 1, 1]);
   });
 
+  it("keeps a replayed event's retry in its replay, outside the live ledger", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    await receiver.rule({ path, match: did, action: "respond", status: 503, times: 1 });
+    const recorder = recordingPorts();
+    const env = testEnv(path, { WEBHOOK_RETRY_BASE_SECONDS: "1" });
+    const original = { ...messageBody([queued(commitEvent(did, "1"))]), replayId: "replay-1" };
+
+    const first = await runBatch([original], env, recorder.ports);
+    expect(recorder.sent).toHaveLength(1);
+    expect(recorder.sent[0].body.replayId).toBe("replay-1");
+    expect(first.report.pending).toEqual([]);
+    expect(first.report).toMatchObject({ settled: [original.ledgerId], retried: 1 });
+
+    const second = await runBatch([recorder.sent[0].body], env, recorder.ports);
+    expect(second.report).toMatchObject({ delivered: 1, pending: [] });
+  });
+
   it("honours Retry-After on 429: the rest of the batch waits too, without counting an attempt", async () => {
     const path = uniquePath();
     const dids = [uniqueDid(), uniqueDid(), uniqueDid()];

@@ -39,6 +39,8 @@ export interface Item {
   raw?: string;
   id?: string;
   fate?: Fate;
+  /** Set when the event's message belongs to an operator replay (QueueMessageBody.replayId). */
+  replayId?: string;
 }
 
 export interface Tally {

@@ -43,7 +43,13 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     }
     for (const event of body.events) {
       if (typeof event === "object" && event !== null) {
-        items.push({ origin, event: { ...event, attempts: Number(event.attempts) || 0 }, did: String(event.did ?? ""), receivedAt: Number(event.receivedAt) || 0 });
+        items.push({
+          origin,
+          event: { ...event, attempts: Number(event.attempts) || 0 },
+          did: String(event.did ?? ""),
+          receivedAt: Number(event.receivedAt) || 0,
+          ...(typeof body.replayId === "string" ? { replayId: body.replayId } : {}),
+        });
       } else {
         const raw = JSON.stringify(event) ?? "null";
         malformed.push({ origin, letter: { id: await eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
@@ -67,7 +73,9 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     const sent = await twice(() => ports.send(group.map((m) => ({ body: m.body, delaySeconds: m.delaySeconds }))), "enqueue follow-up messages");
     for (const message of group) {
       if (!sent) for (const origin of message.origins) retryOrigins.add(origin);
-      else if (!message.body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX)) {
+      // Retries of dead-letter and operator replays are not the live stream's: they must not pull back
+      // the point the relay resumes from after a restart.
+      else if (!message.body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX) && !message.body.replayId) {
         pending.push({ ledgerId: message.body.ledgerId, oldestTimeUs: Math.min(...message.body.events.map((e) => e.timeUs)) });
       }
     }
@@ -99,7 +107,8 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
  */
 function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryPorts): FollowUpMessage[] {
   const waiting = ordered.flatMap((item) => (item.fate?.kind === "follow-up" ? [{ item, fate: item.fate }] : []));
-  const keyOf = (item: Item, group: RetryGroup) => `${group.attempts}${item.event.fromDeadLetters ? "|dead-letters" : ""}`;
+  const keyOf = (item: Item, group: RetryGroup) =>
+    `${group.attempts}${item.replayId ? `|replay:${item.replayId}` : ""}${item.event.fromDeadLetters ? "|dead-letters" : ""}`;
   const retryAfter = new Map<string, number>();
   for (const { item, fate } of waiting) {
     const key = keyOf(item, fate.group);
@@ -114,7 +123,7 @@ function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryP
       delaySeconds = retryDelaySeconds(backoff, retryAfter.get(group));
       delays.set(group, delaySeconds);
     }
-    return { event: { ...item.event, attempts: fate.attempts }, origin: item.origin, group, delaySeconds };
+    return { event: { ...item.event, attempts: fate.attempts }, origin: item.origin, group, delaySeconds, replayId: item.replayId };
   });
   return packFollowUps(entries, (group) => `${group.endsWith("|dead-letters") ? DEAD_LETTER_LEDGER_PREFIX : "retry-"}${crypto.randomUUID()}`);
 }

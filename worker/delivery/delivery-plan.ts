@@ -33,6 +33,8 @@ export interface FollowUpEntry {
   /** Events of one group travel together with one delay (the consumer groups by attempt count). */
   group: string;
   delaySeconds: number;
+  /** The operator replay the event belongs to: its follow-up stays part of that replay. */
+  replayId?: string;
 }
 
 export interface FollowUpMessage {
@@ -71,7 +73,7 @@ export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: str
       const size = byteLength(JSON.stringify(entry.event)) + 1;
       if (!current || (current.bytes + size > MAX_MESSAGE_BYTES && current.body.events.length > 0)) {
         current = {
-          body: { v: 1, ledgerId: newLedgerId(group), events: [] },
+          body: { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) },
           delaySeconds: Math.min(entry.delaySeconds + part++, 43_200),
           origins: new Set(),
           bytes: 100,
