@@ -9,6 +9,8 @@ import { timesOf } from "./event-time.ts";
 export interface CountingReceiver {
   url: string;
   readonly requests: number;
+  /** TCP connections the relay opened to the webhook. */
+  readonly connections: number;
   /** Events received, duplicates included. */
   readonly events: number;
   /** Distinct events (by time_us, unique per event in the benchmark). */
@@ -24,6 +26,7 @@ export interface CountingReceiver {
 
 export async function startCountingReceiver(sentAt: (timeUs: number) => number | undefined): Promise<CountingReceiver> {
   let requests = 0;
+  let connections = 0;
   let events = 0;
   let firstAt: number | null = null;
   let lastAt: number | null = null;
@@ -52,8 +55,8 @@ export async function startCountingReceiver(sentAt: (timeUs: number) => number |
       for (const wake of waiters) wake();
     });
   });
-  server.keepAliveTimeout = 60_000;
   server.on("connection", (socket) => {
+    connections++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -64,6 +67,9 @@ export async function startCountingReceiver(sentAt: (timeUs: number) => number |
     url: `http://127.0.0.1:${port}/hook`,
     get requests() {
       return requests;
+    },
+    get connections() {
+      return connections;
     },
     get events() {
       return events;

@@ -42,6 +42,8 @@ export interface RunResult {
   /** Billed operations: write + read + delete per 64 KB of each message. */
   queueOperations: number;
   webhookRequests: number;
+  /** TCP connections opened to the webhook. */
+  webhookConnections: number;
   retried: number;
   backpressurePauses: number;
   upstreamConnections: number;
@@ -127,6 +129,7 @@ export async function runOnce(
       sendBatchCalls: stats.queue.sendBatchCalls,
       queueOperations: queueOperations(stats.queue.messagesSent, stats.queue.bytesSent),
       webhookRequests: receiver.requests,
+      webhookConnections: receiver.connections,
       retried: stats.delivery.retried,
       backpressurePauses: stats.queue.backpressurePauses,
       upstreamConnections: upstream.connections,

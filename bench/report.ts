@@ -34,6 +34,7 @@ const ROWS: Row[] = [
   { label: "queue operations / 1,000 events", value: (r) => per1000(r.queueOperations, r), digits: 2 },
   { label: "sendBatch calls / 1,000 events", value: (r) => per1000(r.sendBatchCalls, r), digits: 2 },
   { label: "webhook requests / 1,000 events", value: (r) => per1000(r.webhookRequests, r), digits: 2 },
+  { label: "webhook connections / 1,000 events", value: (r) => per1000(r.webhookConnections, r), digits: 2 },
   { label: "backpressure pauses", value: (r) => r.backpressurePauses },
   { label: "CPU s: local runtime (workerd)", value: (r) => r.workerCpuSeconds, digits: 1 },
   { label: "CPU s: bench (upstream + webhook)", value: (r) => r.benchCpuSeconds, digits: 1 },
