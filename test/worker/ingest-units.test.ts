@@ -18,7 +18,7 @@ import { Ledger, resumeCursor } from "../../worker/ingest/ledger.ts";
 import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
 import { buildSubscribeRequest, toHttp } from "../../worker/ingest/subscribe-url.ts";
 import { TrafficCounters } from "../../worker/ingest/traffic.ts";
-import { closed, refused } from "../../worker/ingest/transport-errors.ts";
+import { closed, fromException, refused } from "../../worker/ingest/transport-errors.ts";
 
 const lines = (text: string) => text.split("\n").filter((l) => l.trim() !== "");
 const REAL_EVENTS = [...lines(golden), ...lines(corpus), ...lines(constellation)];
@@ -291,6 +291,12 @@ describe("subscribe request", () => {
     expect(refused(400, "invalid options: invalid collection: *\n")).toEqual({ kind: "refused", status: 400, message: "server said 400: invalid options: invalid collection: * (the server rejected the request: check JETSTREAM_COLLECTIONS / JETSTREAM_DIDS)" });
     expect(refused(502, "").message).toBe("server said 502");
     expect(closed(1006, "").message).toContain("without a close frame");
+    expect(fromException(new Error("internal error; reference = abc123"))).toEqual({
+      kind: "network",
+      message: "could not reach the server (DNS lookup or network failed; workerd internal error; reference = abc123)",
+    });
+    expect(fromException(new Error("Network connection lost.")).kind).toBe("network");
+    expect(fromException(new Error("weird")).kind).toBe("protocol");
   });
 });
 

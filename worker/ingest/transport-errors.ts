@@ -26,6 +26,10 @@ export function fromException(error: unknown): TransportError {
     return { kind: "timeout", message: "the server did not answer the upgrade in time" };
   }
   if (/network|connect|refused|reset|dns|host|unreachable/i.test(message)) return { kind: "network", message: `network error: ${message}` };
+  // workerd words a failed DNS lookup or an unreachable host this way, with nothing more specific.
+  if (/^internal error; reference = /.test(message)) {
+    return { kind: "network", message: `could not reach the server (DNS lookup or network failed; workerd ${message})` };
+  }
   return { kind: "protocol", message };
 }
 
