@@ -505,7 +505,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     if (this.packer.hasFullMessage) {
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.flushTimer = null;
-      void this.flush();
+      void this.flush(true);
     } else if (this.flushTimer === null) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
@@ -514,14 +514,19 @@ export class JetstreamRelay extends DurableObject<Env> {
     }
   }
 
-  /** One sendBatch at a time, in arrival order; the events leave the buffer only once the queue has them. */
-  private async flush(): Promise<void> {
+  /**
+   * One sendBatch at a time, in arrival order; the events leave the buffer only once the queue has them.
+   * `fullOnly` (a message filled up): send full messages only; the rest waits for more events or the
+   * flush interval, so that messages are not cut half-empty under load.
+   */
+  private async flush(fullOnly = false): Promise<void> {
     if (this.sending || this.packer.size === 0) return;
     this.sending = true;
     let retryInMs: number | null = null;
     try {
       while (this.packer.size > 0) {
-        const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`)!;
+        const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly });
+        if (!batch) break;
         try {
           await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "json" as const }))), SEND_TIMEOUT_MS, "sendBatch");
         } catch (error) {
@@ -532,6 +537,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         this.sent(batch);
         if (this.state === "paused" && this.packer.size === 0) void this.openConnection();
         if (!this.packer.hasFullMessage) break;
+        fullOnly = true;
       }
     } finally {
       this.sending = false;

@@ -48,3 +48,41 @@ describe("JETSTREAM_MAX_EVENTS_PER_MESSAGE", () => {
     expect(byDefault.peekBatch(nextId)!.messages.map((m) => m.body.events.length)).toEqual([5]);
   });
 });
+
+describe("full messages only (while events keep coming)", () => {
+  const event = (i: number, pad: number): QueuedEvent => ({ raw: JSON.stringify({ i, pad: "x".repeat(pad) }), did: `did:plc:${i}`, timeUs: 1000 + i, receivedAt: 0, attempts: 0 });
+  const fill = (packer: Packer, from: number, n: number, pad = 900) => {
+    for (let i = from; i < from + n; i++) packer.add({ event: event(i, pad), bytes: queuedEventBytes(event(i, pad)), cursorBefore: null });
+  };
+  let ids = 0;
+  const nextId = () => `F-${++ids}`;
+
+  it("leaves a trailing partial message for later, and sends everything when asked to", () => {
+    const packer = new Packer();
+    fill(packer, 0, 70); // ~70 KB: one full message and a partial one
+    expect(packer.hasFullMessage).toBe(true);
+    const full = packer.peekBatch(nextId, { fullOnly: true })!;
+    expect(full.messages).toHaveLength(1);
+    expect(full.messages[0].bytes).toBeGreaterThan(QUEUE_LIMITS.messageTargetBytes - 1100);
+    packer.commit(full);
+    expect(packer.hasFullMessage).toBe(false);
+    expect(packer.peekBatch(nextId, { fullOnly: true })).toBeNull();
+    const rest = packer.peekBatch(nextId)!; // the flush interval passed: the partial message goes too
+    expect(rest.eventCount).toBe(packer.size);
+  });
+
+  it("does not let the batch's byte limit cut a small message off the end", () => {
+    const packer = new Packer();
+    fill(packer, 0, 400); // ~6 full messages: more than one batch of 250 KB holds
+    const batch = packer.peekBatch(nextId, { fullOnly: true })!;
+    expect(batch.messages.every((m) => m.bytes > QUEUE_LIMITS.messageTargetBytes - 1100)).toBe(true);
+    expect(batch.bytes).toBeLessThanOrEqual(QUEUE_LIMITS.batchMaxBytes);
+  });
+
+  it("counts a single event over the message target as a full message", () => {
+    const packer = new Packer();
+    fill(packer, 0, 1, 90_000);
+    expect(packer.hasFullMessage).toBe(true);
+    expect(packer.peekBatch(nextId, { fullOnly: true })!.messages).toHaveLength(1);
+  });
+});

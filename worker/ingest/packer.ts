@@ -78,11 +78,13 @@ export class Packer {
 
   /**
    * The next sendBatch, built from the front without removing anything: events leave only through
-   * `commit` once the queue accepted them, so a failed send is simply built again.
+   * `commit` once the queue accepted them, so a failed send is simply built again. With `fullOnly`, a
+   * last message that is not full (the events ran out, or the batch's byte limit cut it) is left for
+   * later: null when not even one message is full (never while `hasFullMessage`).
    */
-  peekBatch(nextLedgerId: () => string): PackedBatch | null {
+  peekBatch(nextLedgerId: () => string, options: { fullOnly?: boolean } = {}): PackedBatch | null {
     if (this.size === 0) return null;
-    const messages: PackedMessage[] = [];
+    const messages: (PackedMessage & { full: boolean })[] = [];
     let batchBytes = 0;
     let i = this.head;
     while (i < this.pending.length && messages.length < this.limits.batchMaxMessages) {
@@ -90,10 +92,12 @@ export class Packer {
       let bytes = envelopeBytes(ledgerId);
       const events: QueuedEvent[] = [];
       let oldest = Number.POSITIVE_INFINITY;
+      let full = false;
       while (i < this.pending.length) {
         const item = this.pending[i];
         const added = item.bytes + (events.length > 0 ? 1 : 0);
         const fitsMessage = events.length === 0 || (bytes + added <= this.limits.messageTargetBytes && events.length < this.limits.maxEventsPerMessage);
+        full = !fitsMessage;
         if (!fitsMessage || batchBytes + bytes + added > this.limits.batchMaxBytes) break;
         events.push(item.event);
         bytes += added;
@@ -101,10 +105,17 @@ export class Packer {
         i++;
       }
       if (events.length === 0) break; // the batch is full
-      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest });
+      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, full: full || events.length >= this.limits.maxEventsPerMessage || bytes >= this.limits.messageTargetBytes });
       batchBytes += bytes;
     }
-    return { messages, bytes: batchBytes, eventCount: i - this.head };
+    const last = messages[messages.length - 1];
+    if (options.fullOnly && last && !last.full) {
+      messages.pop();
+      batchBytes -= last.bytes;
+      i -= last.body.events.length;
+    }
+    if (messages.length === 0) return null;
+    return { messages: messages.map(({ full: _, ...m }) => m), bytes: batchBytes, eventCount: i - this.head };
   }
 
   /** Removes the events of a batch the queue accepted. */
