@@ -14,6 +14,8 @@ export interface Configuration {
   name: string;
   /** Worker variables beyond the common ones (webhook, endpoint, collections). */
   vars: Record<string, string>;
+  /** One webhook request per event: run on fewer events (limits of the local runtime). */
+  perRequest?: boolean;
 }
 
 export interface RunResult {

@@ -6,7 +6,7 @@ export interface Report {
   machine: string;
   runs: number;
   events: number;
-  baselineEvents: number;
+  perRequestEvents: number;
   medians: RunResult[];
   startup: StartupResult[] | null;
 }
@@ -66,10 +66,11 @@ export function formatReport(report: Report): string {
       `the relay forwards app.bsky.feed.* and app.bsky.graph.*`,
   );
   const baseline = report.medians.find((r) => r.config === "baseline");
-  if (baseline && report.baselineEvents < report.events) {
+  if (report.perRequestEvents < report.events && report.medians.some((r) => r.events < report.events)) {
     out.push(
-      `baseline on ${report.baselineEvents.toLocaleString("en-US")} events only: with one queue message per event, the local queue of wrangler dev ` +
-        "breaks past ~10,000 messages enqueued in one burst (later sends are lost), so the flood is kept below that.",
+      `per-event and baseline on ${report.perRequestEvents.toLocaleString("en-US")} events only (one webhook request per event): wrangler's local runtime ` +
+        "keeps each connection it opened to the webhook (CLOSE-WAIT) and runs out of file descriptors past ~20,000, and its queue breaks past ~10,000 " +
+        "messages enqueued in one burst (the baseline's one message per event). Rates per event are comparable; absolute times are not.",
     );
   }
   out.push("");
