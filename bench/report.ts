@@ -82,7 +82,10 @@ export function formatReport(report: Report): string {
       return format(row.value(c), row.digits);
     });
     const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label) && !row.label.startsWith("CPU")
-      ? columns.filter((c) => c !== baseline).map((c) => ratio(row.value(c), row.value(baseline)))
+      ? columns
+          .filter((c) => c !== baseline)
+          // Latency depends on the size of the flood: compared only between runs of the same size.
+          .map((c) => (row.label.startsWith("latency") && c.events !== baseline.events ? "n/a" : ratio(row.value(c), row.value(baseline))))
       : baseline
         ? columns.filter((c) => c !== baseline).map(() => "")
         : [];
