@@ -81,6 +81,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   private newestEventUs: number | null = null;
 
   private sending = false;
+  private frameTimeMs = -1;
+  private frameTimeIso = "";
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private sendFailures = 0;
 
@@ -435,7 +437,12 @@ export class JetstreamRelay extends DurableObject<Env> {
     const text = frameText(data);
     const frame = text === null ? ({ type: "malformed", reason: "binary frame" } as const) : parseFrame(text);
     const forward = shouldForward(frame, this.filter!);
-    countFrame(this.counters, frame, forward, new Date(now).toISOString());
+    // Many frames arrive within one millisecond during a flood: format the time once per millisecond.
+    if (now !== this.frameTimeMs) {
+      this.frameTimeMs = now;
+      this.frameTimeIso = new Date(now).toISOString();
+    }
+    countFrame(this.counters, frame, forward, this.frameTimeIso);
     this.traffic.record(now, 1, forward ? 1 : 0);
     if (frame.type === "malformed") return;
 

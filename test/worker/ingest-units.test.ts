@@ -119,7 +119,8 @@ describe("frames", () => {
   ] as const)("%s → forward=%s", (_name, frame, f, expected) => expect(shouldForward(frame, f)).toBe(expected));
 
   it("measures UTF-8 like TextEncoder", () => {
-    for (const s of ["", "abc", "é", "日本語", "🎉x", "\ud800", ...REAL_EVENTS.slice(0, 30)]) {
+    const large = `${"日本".repeat(40_000)}🎉`; // longer than the reused buffer
+    for (const s of ["", "abc", "é", "日本語", "🎉x", "\ud800", "\ud800x", "x\udc00", "\ud83c\ud83c", large, ...REAL_EVENTS.slice(0, 30)]) {
       expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
     }
   });

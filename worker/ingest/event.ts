@@ -57,17 +57,15 @@ export function shouldForward(frame: ParsedFrame, filter: ForwardFilter): boolea
   return frame.type !== "commit" || filter.wantsCollection(frame.collection);
 }
 
-/** UTF-8 byte length of a string, without allocating. */
+const encoder = new TextEncoder();
+/** Reused for measuring; texts longer than it (rare: large records) get a buffer of their own. */
+const scratch = new Uint8Array(192 * 1024);
+
+/**
+ * UTF-8 byte length of a string, as TextEncoder encodes it. The native encoder into a reused buffer:
+ * this runs for every forwarded event, and a JavaScript loop over the characters cost several times more.
+ */
 export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+  const buffer = text.length * 3 <= scratch.length ? scratch : new Uint8Array(text.length * 3);
+  return encoder.encodeInto(text, buffer).written;
 }
