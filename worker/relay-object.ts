@@ -19,13 +19,13 @@ import { parseFrame, shouldForward, type ForwardFilter } from "./ingest/event.ts
 import { detectGap, isoFromUs } from "./ingest/gap.ts";
 import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
-import { frameText, openJetstreamSocket } from "./ingest/jetstream-socket.ts";
+import { closeQuietly, frameText, subscribe } from "./ingest/jetstream-socket.ts";
 import { Ledger, resumeCursor } from "./ingest/ledger.ts";
 import { Packer, QUEUE_LIMITS, queuedEventBytes, type PackedBatch } from "./ingest/packer.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
-import { closed, stalled, type TransportError } from "./ingest/transport-errors.ts";
+import { stalled, type TransportError } from "./ingest/transport-errors.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
 
 /** Keys of the persisted state (Durable Object storage). */
@@ -356,28 +356,12 @@ export class JetstreamRelay extends DurableObject<Env> {
     const cursor = base === null ? null : base - rewind;
     const request = buildSubscribeRequest(endpoint, { collections: config.collections, dids: config.dids }, cursor);
 
-    const opened = await openJetstreamSocket(request.url, config.settings.connectTimeoutMs);
-    if (generation !== this.generation) {
-      if ("socket" in opened) closeQuietly(opened.socket, "superseded");
-      return;
-    }
-    if ("error" in opened) {
-      this.connectionEnded(generation, opened.error);
-      return;
-    }
-    const socket = opened.socket;
+    const socket = await subscribe(request, config.settings.connectTimeoutMs, () => generation === this.generation, {
+      onFrame: (data) => this.onFrame(data, generation),
+      onEnd: (error) => this.connectionEnded(generation, error),
+    });
+    if (!socket) return;
     this.socket = socket;
-    socket.addEventListener("message", (event) => this.onFrame(event.data, generation));
-    socket.addEventListener("close", (event) => this.connectionEnded(generation, closed(event.code, event.reason)));
-    socket.addEventListener("error", (event) => this.connectionEnded(generation, { kind: "protocol", message: `socket error: ${(event as ErrorEvent).message ?? "unknown"}` }));
-    if (request.optionsUpdate !== null) {
-      try {
-        socket.send(request.optionsUpdate);
-      } catch (error) {
-        this.connectionEnded(generation, { kind: "protocol", message: `could not send options_update: ${String(error)}` });
-        return;
-      }
-    }
 
     this.transition("opened");
     this.connectingSince = null;
@@ -629,13 +613,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function closeQuietly(socket: WebSocket, reason: string): void {
-  try {
-    socket.close(1000, reason.slice(0, 120));
-  } catch {
-    // already closed
-  }
-}
 
 function lagSeconds(timeUs: number | null, nowMs: number): number | null {
   return timeUs === null ? null : Math.max(0, Math.round((nowMs - timeUs / 1000) / 100) / 10);

@@ -1,4 +1,5 @@
-import { fromException, refused, type TransportError } from "./transport-errors.ts";
+import type { SubscribeRequest } from "./subscribe-url.ts";
+import { closed, fromException, refused, type TransportError } from "./transport-errors.ts";
 
 /**
  * Opens a WebSocket to a Jetstream `/subscribe` URL from a Durable Object. `fetch` with an Upgrade header
@@ -26,6 +27,51 @@ export async function openJetstreamSocket(httpUrl: string, timeoutMs: number): P
   clearTimeout(timer);
   socket.accept();
   return { socket };
+}
+
+export interface SocketHandlers {
+  onFrame(data: string | ArrayBuffer): void;
+  /** The attempt or the socket ended; called once per cause (callers ignore causes of an old attempt). */
+  onEnd(error: TransportError): void;
+}
+
+/**
+ * Opens a subscription (live or replay): the socket, its listeners and the `options_update` when the
+ * filters did not fit in the URL. Null when it did not open (`onEnd` was told why) or when `stillWanted()`
+ * turned false meanwhile (a newer attempt superseded this one; the socket is closed).
+ */
+export async function subscribe(request: SubscribeRequest, timeoutMs: number, stillWanted: () => boolean, handlers: SocketHandlers): Promise<WebSocket | null> {
+  const opened = await openJetstreamSocket(request.url, timeoutMs);
+  if (!stillWanted()) {
+    if ("socket" in opened) closeQuietly(opened.socket, "superseded");
+    return null;
+  }
+  if ("error" in opened) {
+    handlers.onEnd(opened.error);
+    return null;
+  }
+  const socket = opened.socket;
+  socket.addEventListener("message", (event) => handlers.onFrame(event.data));
+  socket.addEventListener("close", (event) => handlers.onEnd(closed(event.code, event.reason)));
+  socket.addEventListener("error", (event) => handlers.onEnd({ kind: "protocol", message: `socket error: ${(event as ErrorEvent).message ?? "unknown"}` }));
+  if (request.optionsUpdate !== null) {
+    try {
+      socket.send(request.optionsUpdate);
+    } catch (error) {
+      closeQuietly(socket, "options_update failed");
+      handlers.onEnd({ kind: "protocol", message: `could not send options_update: ${String(error)}` });
+      return null;
+    }
+  }
+  return socket;
+}
+
+export function closeQuietly(socket: WebSocket, reason: string): void {
+  try {
+    socket.close(1000, reason.slice(0, 120));
+  } catch {
+    // already closed
+  }
 }
 
 /** Frame payload as text: Jetstream sends text frames; a binary frame is decoded if it is valid UTF-8. */

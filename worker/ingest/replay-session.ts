@@ -3,11 +3,11 @@ import type { Env, Gap, QueueMessageBody, QueuedEvent, ReplayProgress, ReplayReq
 import { backoffDelay } from "./backoff.ts";
 import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
-import { frameText, openJetstreamSocket } from "./jetstream-socket.ts";
+import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
 import { Packer, QUEUE_LIMITS, queuedEventBytes } from "./packer.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./subscribe-url.ts";
-import { closed, type TransportError } from "./transport-errors.ts";
+import type { TransportError } from "./transport-errors.ts";
 
 /** Storage key of the replay's state (written on every change of state and on every alarm). */
 export const REPLAY_STORAGE_KEY = "replay";
@@ -178,28 +178,12 @@ export class ReplayRunner {
     const endpoint = this.host.endpoint();
     const cursor = this.receivedUs ?? progress.fromUs;
     const request = buildSubscribeRequest(endpoint, { collections: progress.collections, dids: config.dids }, cursor);
-    const opened = await openJetstreamSocket(request.url, config.settings.connectTimeoutMs);
-    if (generation !== this.generation) {
-      if ("socket" in opened) closeQuietly(opened.socket, "superseded");
-      return;
-    }
-    if ("error" in opened) {
-      this.connectionEnded(generation, opened.error);
-      return;
-    }
-    const socket = opened.socket;
+    const socket = await subscribe(request, config.settings.connectTimeoutMs, () => generation === this.generation, {
+      onFrame: (data) => this.onFrame(data, generation),
+      onEnd: (error) => this.connectionEnded(generation, error),
+    });
+    if (!socket) return;
     this.socket = socket;
-    socket.addEventListener("message", (event) => this.onFrame(event.data, generation));
-    socket.addEventListener("close", (event) => this.connectionEnded(generation, closed(event.code, event.reason)));
-    socket.addEventListener("error", (event) => this.connectionEnded(generation, { kind: "protocol", message: `socket error: ${(event as ErrorEvent).message ?? "unknown"}` }));
-    if (request.optionsUpdate !== null) {
-      try {
-        socket.send(request.optionsUpdate);
-      } catch (error) {
-        this.connectionEnded(generation, { kind: "protocol", message: `could not send options_update: ${String(error)}` });
-        return;
-      }
-    }
     this.phase = "connected";
     this.lastActivityAt = Date.now();
     this.progressed = false;
@@ -400,10 +384,3 @@ export class ReplayRunner {
   }
 }
 
-function closeQuietly(socket: WebSocket, reason: string): void {
-  try {
-    socket.close(1000, reason.slice(0, 120));
-  } catch {
-    // already closed
-  }
-}
