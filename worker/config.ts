@@ -1,6 +1,7 @@
 import type { ConfigProblem, WorkerVars, PublicConfig } from "./api-types.ts";
 import { parseDeliveryConfig } from "./delivery/delivery-config.ts";
 import type { BackoffSettings } from "./ingest/backoff.ts";
+import { parseTuning, type Tuning } from "./tuning.ts";
 import type { EventKind } from "./ingest/event.ts";
 import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "./ingest/identifiers.ts";
 
@@ -57,15 +58,6 @@ export interface RelayConfig {
   endpoints: string[];
   settings: IngestSettings;
   public: PublicConfig;
-}
-
-interface Tuning {
-  variable: string;
-  fallback: number;
-  min: number;
-  max: number;
-  integer: boolean;
-  meaning: string;
 }
 
 /** The ingestion tuning variables (each documented in the README with its default). */
@@ -262,20 +254,4 @@ function parseEndpoints(value: unknown, problems: ConfigProblem[]): string[] | n
     endpoints.push(url.href);
   }
   return [...new Set(endpoints)];
-}
-
-function parseTuning(value: unknown, tuning: Tuning, problems: ConfigProblem[]): number {
-  if (value === undefined || value === null || String(value).trim() === "") return tuning.fallback;
-  const text = String(value).trim();
-  const number = Number(text);
-  const kind = tuning.integer ? "a whole number" : "a number";
-  if (!Number.isFinite(number) || (tuning.integer && !Number.isInteger(number)) || number < tuning.min || number > tuning.max) {
-    problems.push({
-      variable: tuning.variable,
-      message: `${tuning.variable} is "${text.slice(0, 40)}", not ${kind} from ${tuning.min} to ${tuning.max} (${tuning.meaning}).`,
-      fix: `Set ${tuning.variable} to ${kind} from ${tuning.min} to ${tuning.max}, or unset it for the default ${tuning.fallback}.`,
-    });
-    return tuning.fallback;
-  }
-  return number;
 }

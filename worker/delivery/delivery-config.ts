@@ -1,4 +1,5 @@
 import type { ConfigProblem, WorkerVars } from "../api-types.ts";
+import { parseTuning, type Tuning } from "../tuning.ts";
 
 /** The validated settings of webhook delivery. */
 export interface DeliveryConfig {
@@ -19,16 +20,6 @@ export interface DeliveryConfig {
   retryMaxSeconds: number;
   /** Bound of the dead-letter store; past it the oldest entries are evicted (and counted). */
   deadLetterMaxEvents: number;
-}
-
-/** A tuning variable: its default and its accepted range. */
-interface Tuning {
-  variable: string;
-  fallback: number;
-  min: number;
-  max: number;
-  integer: boolean;
-  meaning: string;
 }
 
 export const TUNING = {
@@ -53,7 +44,7 @@ export function parseDeliveryConfig(env: WorkerVars): { config: DeliveryConfig |
   const webhookUrl = parseWebhookUrl(env.WEBHOOK_URL, problems);
   const signingKey = parseSecret(env.WEBHOOK_SECRET, problems);
   const bearerToken = parseBearerToken(env.WEBHOOK_BEARER_TOKEN, problems);
-  const tuning = (t: Tuning) => parseNumber(env[t.variable], t, problems);
+  const tuning = (t: Tuning) => parseTuning(env[t.variable], t, problems, `; using the default ${t.fallback}`);
 
   const retryBaseSeconds = tuning(TUNING.retryBaseSeconds);
   let retryMaxSeconds = tuning(TUNING.retryMaxSeconds);
@@ -80,7 +71,7 @@ export function parseDeliveryConfig(env: WorkerVars): { config: DeliveryConfig |
 
 /** The dead-letter bound alone (the store needs nothing else); invalid values fall back to the default. */
 export function deadLetterMaxEvents(env: WorkerVars): number {
-  return parseNumber(env[TUNING.deadLetterMaxEvents.variable], TUNING.deadLetterMaxEvents, []);
+  return parseTuning(env[TUNING.deadLetterMaxEvents.variable], TUNING.deadLetterMaxEvents, []);
 }
 
 function present(value: unknown): value is string | number {
@@ -157,18 +148,3 @@ function parseBearerToken(value: unknown, problems: ConfigProblem[]): string | n
   return token;
 }
 
-function parseNumber(value: unknown, tuning: Tuning, problems: ConfigProblem[]): number {
-  if (!present(value)) return tuning.fallback;
-  const text = String(value).trim();
-  const number = Number(text);
-  const kind = tuning.integer ? "a whole number" : "a number";
-  if (!Number.isFinite(number) || (tuning.integer && !Number.isInteger(number)) || number < tuning.min || number > tuning.max) {
-    problems.push({
-      variable: tuning.variable,
-      message: `${tuning.variable} is "${text.slice(0, 40)}", not ${kind} from ${tuning.min} to ${tuning.max} (${tuning.meaning}); using the default ${tuning.fallback}.`,
-      fix: `Set ${tuning.variable} to ${kind} from ${tuning.min} to ${tuning.max}, or unset it for the default ${tuning.fallback}.`,
-    });
-    return tuning.fallback;
-  }
-  return number;
-}
