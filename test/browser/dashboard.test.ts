@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startJetstreamTestServer } from "../support/jetstream-test-server.ts";
 import { REPO_ROOT, startLocalWorker, type LocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
+import { waitFor } from "../support/wait.ts";
 
 const PAYLOAD = "<img src=x onerror=alert(1)>";
 const HOSTILE_COLLECTION = `app.bsky.feed.${PAYLOAD}`;
@@ -33,20 +34,7 @@ async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 500);
 
 function hostileEvent(timeUs: number): string {
   return JSON.stringify({

@@ -8,6 +8,7 @@ import { type LocalWorker, startLocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { runCli } from "./support/run-cli.ts";
+import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "cli-local-worker-admin-token";
 const REFUSED_COLLECTION = "app.bsky.feed.refusedbyhook";
@@ -17,20 +18,7 @@ let webhook: { base: string; close(): Promise<void> };
 let worker: LocalWorker;
 let env: Record<string, string>;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 500);
 
 async function cliJson<T>(args: string[], extraEnv: Record<string, string> = {}): Promise<T> {
   const result = await runCli([...args, "--json"], { env: { ...env, ...extraEnv } });

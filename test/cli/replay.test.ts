@@ -11,6 +11,7 @@ import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { runInPty } from "./support/pty.ts";
 import { runCli } from "./support/run-cli.ts";
+import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "cli-replay-admin-token";
 let jetstream: { base: string; close(): Promise<void> };
@@ -19,20 +20,7 @@ let worker: LocalWorker;
 let env: Record<string, string>;
 let firstTimes: number[] = [];
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs, 300);
 
 async function post(url: string, body: unknown): Promise<unknown> {
   const res = await fetch(url, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });

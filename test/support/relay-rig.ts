@@ -11,6 +11,7 @@ import { forwardedBy, timesIn } from "./event-mix.ts";
 import type { ReceivedRequest, ReceiverRule } from "./webhook-receiver.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";
 import { startWebhookGate, type WebhookGate } from "./webhook-gate.ts";
+import { waitFor } from "./wait.ts";
 
 /** What the relay forwards in the rig (server-side filter too): feed and graph commits. */
 export const RIG_COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
@@ -69,22 +70,7 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** Polls `check` until it returns a value other than undefined/false; fails with `what` after the timeout. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      lastError = null;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { waitFor };
 
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T; text: string }> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(20_000) });
