@@ -6,19 +6,13 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { COLLECTIONS, configure, connections, control, expectedForwarded, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
+import { appendFixtureEvents, configure, connections, control, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
 
 const INSTANCE = "gap";
 let tap: QueueTap;
 const relay = () => env.RELAY.getByName("relay");
 
-async function appendFixtures(startUs: number): Promise<number[]> {
-  await control(INSTANCE, "append", { fixtures: true, startUs, stepUs: 1000 });
-  const { events } = await serverLog(INSTANCE);
-  const wanted = expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
-  if (wanted.length < 100) throw new Error(`expected the fixtures' wanted events, got ${wanted.length}`);
-  return wanted;
-}
+const appendFixtures = (startUs: number) => appendFixtureEvents(INSTANCE, startUs);
 
 beforeAll(async () => {
   await control(INSTANCE, "reset", {});

@@ -156,3 +156,12 @@ export function configure(instance: string, overrides: Record<string, string> = 
 }
 
 export const COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.graph.*"];
+
+/** Appends the real fixture events 1 ms apart from `startUs`; returns the time_us of those the relay should forward. */
+export async function appendFixtureEvents(instance: string, startUs: number): Promise<number[]> {
+  await control(instance, "append", { fixtures: true, startUs, stepUs: 1000 });
+  const { events } = await serverLog(instance);
+  const wanted = expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
+  if (wanted.length < 100) throw new Error(`expected the fixtures' wanted events, got ${wanted.length}`);
+  return wanted;
+}

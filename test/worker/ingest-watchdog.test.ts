@@ -12,7 +12,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { COLLECTIONS, configure, connections, control, expectedForwarded, missingBelowCursor, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
+import { appendFixtureEvents, COLLECTIONS, configure, connections, control, expectedForwarded, missingBelowCursor, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
 
 const INSTANCE = "wd";
 const HOOK = "/hook-wd";
@@ -30,13 +30,7 @@ async function saved(): Promise<{ cursor: number | null; oldestUnacked: number |
   }));
 }
 
-async function appendFixtures(startUs: number): Promise<number[]> {
-  await control(INSTANCE, "append", { fixtures: true, startUs, stepUs: 1000 });
-  const { events } = await serverLog(INSTANCE);
-  const wanted = expectedForwarded(events, COLLECTIONS).filter((t) => t >= startUs && t < startUs + 1_000_000);
-  if (wanted.length < 100) throw new Error(`expected the fixtures' wanted events, got ${wanted.length}`);
-  return wanted;
-}
+const appendFixtures = (startUs: number) => appendFixtureEvents(INSTANCE, startUs);
 
 beforeAll(async () => {
   await control(INSTANCE, "reset", {});
