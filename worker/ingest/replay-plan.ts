@@ -1,4 +1,5 @@
-import type { Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
+import type { ConfigProblem, Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
+import { parseTuning, type Tuning } from "../tuning.ts";
 import { isoFromUs } from "./gap.ts";
 import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "./identifiers.ts";
 
@@ -9,9 +10,9 @@ import { collectionMatcher, parseWantedCollections, type CollectionPattern } fro
 
 /** Variables of the replay (documented in the README's time-travel section). */
 export const REPLAY_TUNING = {
-  retentionHours: { variable: "JETSTREAM_RETENTION_HOURS", fallback: 24, min: 0.001, max: 720, meaning: "how far back the Jetstream server keeps events; older replay requests are refused" },
-  idleSeconds: { variable: "JETSTREAM_REPLAY_IDLE_SECONDS", fallback: 10, min: 0.1, max: 3600, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay" },
-} as const;
+  retentionHours: { variable: "JETSTREAM_RETENTION_HOURS", fallback: 24, min: 0.001, max: 720, integer: false, meaning: "how far back the Jetstream server keeps events; older replay requests are refused" },
+  idleSeconds: { variable: "JETSTREAM_REPLAY_IDLE_SECONDS", fallback: 10, min: 0.1, max: 3600, integer: false, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay" },
+} satisfies Record<string, Tuning>;
 
 export interface ReplaySettings {
   retentionUs: number;
@@ -20,17 +21,11 @@ export interface ReplaySettings {
 
 /** The replay's variables, or the sentence that says which one is wrong (the replay is then refused). */
 export function parseReplaySettings(env: WorkerVars): { settings: ReplaySettings } | { error: string } {
-  const read = (t: (typeof REPLAY_TUNING)[keyof typeof REPLAY_TUNING]): number | string => {
-    const raw = env[t.variable];
-    if (raw === undefined || raw === null || String(raw).trim() === "") return t.fallback;
-    const value = Number(String(raw).trim());
-    if (!Number.isFinite(value) || value < t.min || value > t.max) return `${t.variable} is "${String(raw).slice(0, 40)}", not a number from ${t.min} to ${t.max} (${t.meaning}); fix it or unset it for the default ${t.fallback}.`;
-    return value;
-  };
+  const problems: ConfigProblem[] = [];
+  const read = (t: Tuning) => parseTuning(env[t.variable], t, problems, `; fix it or unset it for the default ${t.fallback}`);
   const hours = read(REPLAY_TUNING.retentionHours);
   const idle = read(REPLAY_TUNING.idleSeconds);
-  if (typeof hours === "string") return { error: hours };
-  if (typeof idle === "string") return { error: idle };
+  if (problems.length > 0) return { error: problems[0].message };
   return { settings: { retentionUs: Math.round(hours * 3600e6), idleMs: Math.round(idle * 1000) } };
 }
 
