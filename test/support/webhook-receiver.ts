@@ -37,6 +37,8 @@ export interface ReceivedRequest {
   answer: number | "hang" | "drop";
   /** epoch ms at which the answer was sent (null: not answered) */
   answeredAt: number | null;
+  /** Number of the TCP connection it came on (1, 2, …): equal numbers mean a reused connection. */
+  connection: number;
 }
 
 interface LiveRule extends ReceiverRule {
@@ -52,6 +54,8 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
   let seq = 0;
   let ruleId = 0;
   const sockets = new Set<Socket>();
+  const connectionIds = new WeakMap<Socket, number>();
+  let connections = 0;
   const hangTimers = new Set<NodeJS.Timeout>();
 
   function pickRule(path: string, body: string): LiveRule | undefined {
@@ -76,6 +80,7 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
       receivedAt: Date.now(),
       answer,
       answeredAt: null,
+      connection: connectionIds.get(req.socket) ?? 0,
     };
     requests.push(record);
     if (action === "drop") {
@@ -152,6 +157,7 @@ export async function startWebhookReceiver(options: { port?: number } = {}): Pro
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
+    connectionIds.set(socket, ++connections);
     socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));

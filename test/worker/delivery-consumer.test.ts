@@ -98,6 +98,23 @@ describe("webhook contract", () => {
     expect(report).toMatchObject({ delivered: 12, requests: 3 });
   });
 
+  it("keeps the connection to the webhook for the next request (reads small answers to the end, cancels huge ones)", async () => {
+    const did = uniqueDid();
+    const events = Array.from({ length: 4 }, (_, i) => commitEvent(did, `keep${i}`, 1_783_175_888_000_000 + i));
+    const small = uniquePath();
+    await runBatch([messageBody(events.map((raw) => queued(raw)))], testEnv(small, { WEBHOOK_CONCURRENCY: "1" }), recordingPorts().ports);
+    const reused = await receiver.requests({ path: small });
+    expect(reused).toHaveLength(4);
+    expect(new Set(reused.map((r) => r.connection)).size).toBeLessThan(4);
+
+    const huge = uniquePath();
+    await receiver.rule({ path: huge, action: "respond", status: 200, body: "x".repeat(200_000) });
+    const { report } = await runBatch([messageBody(events.map((raw) => queued(raw)))], testEnv(huge, { WEBHOOK_CONCURRENCY: "1" }), recordingPorts().ports);
+    expect(report).toMatchObject({ delivered: 4 });
+    const fresh = await receiver.requests({ path: huge });
+    expect(new Set(fresh.map((r) => r.connection)).size).toBe(4);
+  });
+
   it("delivers oversized events from their blob and reports the blob done", async () => {
     const path = uniquePath();
     const big = commitEvent(uniqueDid(), "big", 1_783_175_888_000_001, { padding: "p".repeat(200_000) });

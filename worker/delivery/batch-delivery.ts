@@ -5,6 +5,7 @@ import { messageOf } from "./attempt-twice.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
 import { batchId, eventId } from "./event-id.ts";
+import { drainBody } from "./drain-body.ts";
 import { eventStub, eventText } from "./event-text.ts";
 import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
@@ -151,7 +152,7 @@ export class BatchDelivery {
         signal: AbortSignal.timeout(this.config.timeoutMs),
       });
       let detail = "";
-      if (response.ok) await response.body?.cancel();
+      if (response.ok) await drainBody(response);
       else detail = await response.text().then((text) => text.slice(0, 200).trim(), () => "");
       return classifyResponse(response.status, response.headers.get("retry-after"), detail, this.ports.now());
     } catch (error) {
