@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env, QueuedEvent, QueueMessageBody } from "./contract.ts";
 import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
 import { byteLength, MAX_MESSAGE_BYTES, MAX_SEND_BYTES, MAX_SEND_MESSAGES } from "./delivery/delivery-plan.ts";
+import { elementBytes, serializedBytes, stringBytes } from "./queue-message-size.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {
@@ -214,9 +215,10 @@ function replayBatches(rows: Row[], now: number): { messages: MessageSendRequest
   let current: ReplayMessage | null = null;
   for (const row of rows) {
     const event = replayEvent(row, now);
-    const size = byteLength(JSON.stringify(event)) + 1;
+    const size = elementBytes(event);
     if (!current || current.bytes + size > MAX_MESSAGE_BYTES) {
-      current = { body: { v: 1, ledgerId: `${DEAD_LETTER_LEDGER_PREFIX}${crypto.randomUUID()}`, events: [] }, ids: [], bytes: 100 };
+      const body: QueueMessageBody = { v: 1, ledgerId: `${DEAD_LETTER_LEDGER_PREFIX}${crypto.randomUUID()}`, events: [] };
+      current = { body, ids: [], bytes: serializedBytes(body) };
       messages.push(current);
     }
     current.body.events.push(event);
@@ -230,7 +232,7 @@ function replayBatches(rows: Row[], now: number): { messages: MessageSendRequest
       batch = { messages: [], ids: [], bytes: 0 };
       batches.push(batch);
     }
-    batch.messages.push({ body: message.body });
+    batch.messages.push({ body: message.body, contentType: "v8" });
     batch.ids.push(...message.ids);
     batch.bytes += message.bytes;
   }
@@ -248,7 +250,7 @@ function replayEvent(row: Row, now: number): QueuedEvent {
     // Not JSON (a malformed message kept as is): delivered as it is.
   }
   const event: QueuedEvent = { did, timeUs, receivedAt: now, attempts: 0, fromDeadLetters: true };
-  if (byteLength(row.raw) <= INLINE_LIMIT) event.raw = row.raw;
+  if (stringBytes(row.raw) <= INLINE_LIMIT) event.raw = row.raw;
   else event.blob = `${DEAD_LETTER_BLOB_PREFIX}${row.id}`;
   return event;
 }

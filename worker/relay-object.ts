@@ -97,7 +97,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     config: () => this.config,
     endpoint: () => this.config!.endpoints[this.endpointIndex],
     liveCursor: () => this.cursor(),
-    send: (bodies) => withTimeout(this.env.EVENTS.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const }))), SEND_TIMEOUT_MS, "sendBatch"),
+    send: (bodies) => withTimeout(this.env.EVENTS.sendBatch(bodies.map((body) => ({ body, contentType: "v8" as const }))), SEND_TIMEOUT_MS, "sendBatch"),
     putBlob: (id, text) => this.blobs.put(id, text),
     recordGap: (gap) => recordGap(this.counters, gap),
   });
@@ -519,7 +519,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly });
         if (!batch) break;
         try {
-          await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "json" as const }))), SEND_TIMEOUT_MS, "sendBatch");
+          await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "v8" as const }))), SEND_TIMEOUT_MS, "sendBatch");
         } catch (error) {
           this.sendFailed(error);
           retryInMs = backoffDelay(this.sendFailures, SEND_RETRY, Math.random());

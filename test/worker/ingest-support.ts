@@ -51,6 +51,8 @@ export const serverLog = (instance: string) => control<{ count: number; timeUs: 
 
 export interface QueueTap {
   bodies: QueueMessageBody[];
+  /** The content type of every message sent (the size accounting assumes "v8"). */
+  contentTypes: Set<string | undefined>;
   calls: number;
   failures: number;
   /** The next N sendBatch calls throw. */
@@ -65,6 +67,7 @@ export function tapQueue(): QueueTap {
   const real = env.EVENTS;
   const tap: QueueTap = {
     bodies: [],
+    contentTypes: new Set(),
     calls: 0,
     failures: 0,
     failNext: 0,
@@ -86,7 +89,10 @@ export function tapQueue(): QueueTap {
       }
       const list = [...messages];
       await real.sendBatch(list, options);
-      for (const m of list) tap.bodies.push(m.body);
+      for (const m of list) {
+        tap.bodies.push(m.body);
+        tap.contentTypes.add(m.contentType);
+      }
     },
   };
   (env as { EVENTS: unknown }).EVENTS = producer;

@@ -70,7 +70,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   }
   const pending: DeliveryReport["pending"] = [];
   for (const group of sendBatches(planFollowUps(ordered, config, ports))) {
-    const sent = await twice(() => ports.send(group.map((m) => ({ body: m.body, delaySeconds: m.delaySeconds }))), "enqueue follow-up messages");
+    const sent = await twice(() => ports.send(group.map((m) => ({ body: m.body, contentType: "v8", delaySeconds: m.delaySeconds }))), "enqueue follow-up messages");
     for (const message of group) {
       if (!sent) for (const origin of message.origins) retryOrigins.add(origin);
       // Retries of dead-letter and operator replays are not the live stream's: they must not pull back

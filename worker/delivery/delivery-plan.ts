@@ -1,6 +1,7 @@
 // Pure planning of a batch: which lane (parallel worker) delivers which events, and how the events
 // that must be tried again are packed into follow-up queue messages.
 import type { QueuedEvent, QueueMessageBody } from "../contract.ts";
+import { elementBytes, serializedBytes } from "../queue-message-size.ts";
 
 /**
  * Splits events into at most `lanes` ordered lists. All events of one DID land in the same lane, in the
@@ -45,13 +46,16 @@ export interface FollowUpMessage {
   bytes: number;
 }
 
-/** Queue messages hold 128,000 bytes; leave room for the envelope. */
-export const MAX_MESSAGE_BYTES = 120_000;
-/** One sendBatch: at most 100 messages and 256 KB. */
+/**
+ * Queue messages hold 128,000 bytes and one sendBatch 256 KB: half of each, so that they fit even if V8
+ * held the strings with two bytes per character (worker/queue-message-size.ts).
+ */
+export const MAX_MESSAGE_BYTES = 63_000;
 export const MAX_SEND_MESSAGES = 100;
-export const MAX_SEND_BYTES = 240_000;
+export const MAX_SEND_BYTES = 125_000;
 
 const encoder = new TextEncoder();
+/** UTF-8 bytes of a text (for storage limits; queue sizes use worker/queue-message-size.ts). */
 export const byteLength = (text: string) => encoder.encode(text).length;
 
 /**
@@ -70,14 +74,10 @@ export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: str
     let current: FollowUpMessage | null = null;
     let part = 0;
     for (const entry of list) {
-      const size = byteLength(JSON.stringify(entry.event)) + 1;
+      const size = elementBytes(entry.event);
       if (!current || (current.bytes + size > MAX_MESSAGE_BYTES && current.body.events.length > 0)) {
-        current = {
-          body: { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) },
-          delaySeconds: Math.min(entry.delaySeconds + part++, 43_200),
-          origins: new Set(),
-          bytes: 100,
-        };
+        const body: QueueMessageBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
+        current = { body, delaySeconds: Math.min(entry.delaySeconds + part++, 43_200), origins: new Set(), bytes: serializedBytes(body) };
         messages.push(current);
       }
       current.body.events.push(entry.event);

@@ -56,16 +56,3 @@ export function shouldForward(frame: ParsedFrame, filter: ForwardFilter): boolea
   if (filter.dids !== null && !filter.dids.has(frame.did)) return false;
   return frame.type !== "commit" || filter.wantsCollection(frame.collection);
 }
-
-const encoder = new TextEncoder();
-/** Reused for measuring; texts longer than it (rare: large records) get a buffer of their own. */
-const scratch = new Uint8Array(192 * 1024);
-
-/**
- * UTF-8 byte length of a string, as TextEncoder encodes it. The native encoder into a reused buffer:
- * this runs for every forwarded event, and a JavaScript loop over the characters cost several times more.
- */
-export function utf8Length(text: string): number {
-  const buffer = text.length * 3 <= scratch.length ? scratch : new Uint8Array(text.length * 3);
-  return encoder.encodeInto(text, buffer).written;
-}

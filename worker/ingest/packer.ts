@@ -1,18 +1,21 @@
 import type { QueueMessageBody, QueuedEvent } from "../contract.ts";
-import { utf8Length } from "./event.ts";
+import { elementBytes, serializedBytes } from "../queue-message-size.ts";
 
 /**
  * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
- * limits. Sizes are of the JSON the messages are sent as (`contentType: "json"`), in UTF-8 bytes.
+ * limits. Sizes are upper bounds of the V8 serialization the messages are sent as (worker/queue-message-size.ts).
  */
 export const QUEUE_LIMITS = {
   /** Target size of one message: Queues bill per 64 KB, so a message stays under one billing unit. */
   messageTargetBytes: 60_000,
-  /** Hard limit of one message is 128 KB; an event whose JSON is larger than this travels as a blob. */
-  maxInlineEventBytes: 120_000,
+  /**
+   * A message holds 128 KB; an event larger than this travels as a blob. Half of it, so that a message
+   * stays within the limit even if V8 held its strings with two bytes per character (queue-message-size.ts).
+   */
+  maxInlineEventBytes: 63_000,
   batchMaxMessages: 100,
-  /** sendBatch allows 256 KB in total; a margin is kept for the envelope. */
-  batchMaxBytes: 250_000,
+  /** sendBatch allows 256 KB in total: half of it, for the same reason. */
+  batchMaxBytes: 125_000,
   /** Events per message at most (JETSTREAM_MAX_EVENTS_PER_MESSAGE); by default the byte target binds first. */
   maxEventsPerMessage: 1000,
 } as const;
@@ -21,7 +24,7 @@ export type QueueLimits = { [K in keyof typeof QUEUE_LIMITS]: number };
 
 export interface PendingEvent {
   event: QueuedEvent;
-  /** Bytes of `JSON.stringify(event)`. */
+  /** What the event adds to a message (`queuedEventBytes`). */
   bytes: number;
   /** The cursor as it stood when this event arrived (time_us of the previous event), null if none. */
   cursorBefore: number | null;
@@ -42,11 +45,11 @@ export interface PackedBatch {
 }
 
 export function queuedEventBytes(event: QueuedEvent): number {
-  return utf8Length(JSON.stringify(event));
+  return elementBytes(event);
 }
 
 function envelopeBytes(ledgerId: string): number {
-  return utf8Length(JSON.stringify({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody));
+  return serializedBytes({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody);
 }
 
 export class Packer {
@@ -95,7 +98,7 @@ export class Packer {
       let full = false;
       while (i < this.pending.length) {
         const item = this.pending[i];
-        const added = item.bytes + (events.length > 0 ? 1 : 0);
+        const added = item.bytes;
         const fitsMessage = events.length === 0 || (bytes + added <= this.limits.messageTargetBytes && events.length < this.limits.maxEventsPerMessage);
         full = !fitsMessage;
         if (!fitsMessage || batchBytes + bytes + added > this.limits.batchMaxBytes) break;
