@@ -19,30 +19,30 @@ import {
 } from "./delivery-support.ts";
 
 const freshStore = () => env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
-const letter = async (raw: string, error = "webhook answered HTTP 404", attempts = 1) => ({ id: await eventId(raw), raw, error, attempts, failedAt: Date.parse("2026-07-04T12:00:00Z") });
+const letter = (raw: string, error = "webhook answered HTTP 404", attempts = 1) => ({ id: eventId(raw), raw, error, attempts, failedAt: Date.parse("2026-07-04T12:00:00Z") });
 
 describe("dead-letter store", () => {
   it("keeps dead letters with their error and attempts, lists them in pages, oldest first", async () => {
     const store = freshStore();
     const raws = Array.from({ length: 7 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
-    await store.add(await Promise.all(raws.map((raw, i) => letter(raw, `error ${i}`, i + 1))));
+    await store.add(raws.map((raw, i) => letter(raw, `error ${i}`, i + 1)));
     const first = await deadLetterPage(store, { limit: 3 });
     expect(first.total).toBe(7);
     expect(first.evicted).toBe(0);
     expect(first.nextOffset).toBe(3);
-    expect(first.events[0]).toEqual({ id: await eventId(raws[0]), event: JSON.parse(raws[0]), error: "error 0", attempts: 1, failedAt: "2026-07-04T12:00:00.000Z" });
+    expect(first.events[0]).toEqual({ id: eventId(raws[0]), event: JSON.parse(raws[0]), error: "error 0", attempts: 1, failedAt: "2026-07-04T12:00:00.000Z" });
     const last = await deadLetterPage(store, { offset: 6, limit: 3 });
     expect(last.events.map((e) => e.error)).toEqual(["error 6"]);
     expect(last.nextOffset).toBeNull();
     expect(await store.count()).toEqual({ total: 7, evicted: 0 });
-    expect(await store.getRaw(await eventId(raws[2]))).toBe(raws[2]);
+    expect(await store.getRaw(eventId(raws[2]))).toBe(raws[2]);
   });
 
   it("keeps one entry per event: a newer failure replaces the older one", async () => {
     const store = freshStore();
     const raw = commitEvent(uniqueDid(), "k");
-    await store.add([await letter(raw, "first", 3)]);
-    await store.add([await letter(raw, "second", 5)]);
+    await store.add([letter(raw, "first", 3)]);
+    await store.add([letter(raw, "second", 5)]);
     const page = await deadLetterPage(store);
     expect(page.events.map((e) => [e.error, e.attempts])).toEqual([["second", 5]]);
   });
@@ -53,9 +53,9 @@ describe("dead-letter store", () => {
       (instance as unknown as { maxEvents: number }).maxEvents = 3;
     });
     const raws = Array.from({ length: 5 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
-    for (const raw of raws) await store.add([await letter(raw)]);
+    for (const raw of raws) await store.add([letter(raw)]);
     const page = await deadLetterPage(store);
-    expect(page.events.map((e) => e.id)).toEqual(await Promise.all(raws.slice(2).map((raw) => eventId(raw))));
+    expect(page.events.map((e) => e.id)).toEqual(raws.slice(2).map((raw) => eventId(raw)));
     expect(page.evicted).toBe(2);
     expect(await store.count()).toEqual({ total: 3, evicted: 2 });
   });
@@ -64,7 +64,7 @@ describe("dead-letter store", () => {
     const store = freshStore();
     const did = uniqueDid();
     const huge = commitEvent(did, "h", 42, { padding: "p".repeat(2_000_000) });
-    await store.add([{ ...(await letter(huge, "HTTP 413")), id: "evt_huge" }]);
+    await store.add([{ ...letter(huge, "HTTP 413"), id: "evt_huge" }]);
     const [entry] = (await deadLetterPage(store)).events;
     expect(entry.id).toBe("evt_huge");
     expect(entry.event).toMatchObject({ did, time_us: 42, kind: "commit", commit: { rkey: "h", collection: "app.bsky.feed.post" }, truncated: true });
@@ -74,9 +74,9 @@ describe("dead-letter store", () => {
   it("purges selected events, or all (only when asked for exactly)", async () => {
     const store = freshStore();
     const raws = Array.from({ length: 4 }, (_, i) => commitEvent(uniqueDid(), `k${i}`));
-    await store.add(await Promise.all(raws.map((raw) => letter(raw))));
-    expect(await store.purge({ ids: [await eventId(raws[1]), await eventId(raws[3]), "evt_unknown"] })).toEqual({ purged: 2 });
-    expect((await deadLetterPage(store)).events.map((e) => e.id)).toEqual([await eventId(raws[0]), await eventId(raws[2])]);
+    await store.add(raws.map((raw) => letter(raw)));
+    expect(await store.purge({ ids: [eventId(raws[1]), eventId(raws[3]), "evt_unknown"] })).toEqual({ purged: 2 });
+    expect((await deadLetterPage(store)).events.map((e) => e.id)).toEqual([eventId(raws[0]), eventId(raws[2])]);
     expect(await store.purge({} as never)).toEqual({ purged: 0 });
     expect(await store.replay({ all: "yes" } as never)).toEqual({ replayed: 0 });
     expect(await store.purge({ all: true })).toEqual({ purged: 2 });
@@ -86,8 +86,8 @@ describe("dead-letter store", () => {
   it("removes after delivery only events that are being replayed", async () => {
     const store = freshStore();
     const raw = commitEvent(uniqueDid(), "k");
-    await store.add([await letter(raw)]);
-    await store.remove([await eventId(raw)]);
+    await store.add([letter(raw)]);
+    await store.remove([eventId(raw)]);
     expect((await store.count()).total).toBe(1);
   });
 });
@@ -100,8 +100,8 @@ describe("replay through the queue", () => {
     const raws = [commitEvent(did, "a"), commitEvent(did, "b"), commitEvent(uniqueDid(), "keep")];
     // One too large for a queue message: it travels by reference and is read from the store.
     const big = commitEvent(did, "c", 1_783_175_888_000_009, { padding: "p".repeat(150_000) });
-    await store().add(await Promise.all([...raws, big].map((raw) => letter(raw, "HTTP 503", 10))));
-    const ids = await Promise.all([raws[0], raws[1], big].map((raw) => eventId(raw)));
+    await store().add([...raws, big].map((raw) => letter(raw, "HTTP 503", 10)));
+    const ids = [raws[0], raws[1], big].map((raw) => eventId(raw));
     expect(await store().replay({ ids })).toEqual({ replayed: 3 });
     const marked = (await deadLetterPage(store(), { limit: 1000 })).events.filter((e) => ids.includes(e.id));
     expect(marked.every((e) => e.replaying === true)).toBe(true);
@@ -114,7 +114,7 @@ describe("replay through the queue", () => {
     expect(received.map((r) => r.headers["webhook-id"]).sort()).toEqual([...ids].sort());
     expect(received.filter((r) => r.body === raws[0] || r.body === raws[1]).map((r) => r.body)).toEqual([raws[0], raws[1]]);
     await eventually(async () => ((await Promise.all(ids.map((id) => store().getRaw(id)))).every((raw) => raw === null) ? true : undefined));
-    expect(await store().getRaw(await eventId(raws[2]))).toBe(raws[2]);
+    expect(await store().getRaw(eventId(raws[2]))).toBe(raws[2]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await receiver.requests({ path: "/hook", match: did })).toHaveLength(3);
   });
@@ -122,9 +122,9 @@ describe("replay through the queue", () => {
   it("keeps a replayed event that fails retryably until its retry is delivered", async () => {
     const did = uniqueDid();
     const raw = commitEvent(did, "r");
-    const id = await eventId(raw);
+    const id = eventId(raw);
     await receiver.rule({ path: "/hook", match: did, action: "respond", status: 503, headers: { "retry-after": "1" }, times: 1 });
-    await store().add([await letter(raw, "HTTP 500", 10)]);
+    await store().add([letter(raw, "HTTP 500", 10)]);
     await store().replay({ ids: [id] });
     await eventually(async () => ((await receiver.requests({ path: "/hook", match: did })).length >= 1 ? true : undefined));
     expect(await store().getRaw(id)).toBe(raw);
@@ -135,9 +135,9 @@ describe("replay through the queue", () => {
   it("puts an event that fails again back in the store, no longer marked as replaying", async () => {
     const did = uniqueDid();
     const raw = commitEvent(did, "x");
-    const id = await eventId(raw);
+    const id = eventId(raw);
     await receiver.rule({ path: "/hook", match: did, action: "respond", status: 410, body: "gone for good" });
-    await store().add([await letter(raw, "HTTP 404", 1)]);
+    await store().add([letter(raw, "HTTP 404", 1)]);
     expect(await store().replay({ ids: [id] })).toEqual({ replayed: 1 });
     const entry = await eventually(async () => {
       const found = (await deadLetterPage(store(), { limit: 1000 })).events.find((e) => e.id === id);

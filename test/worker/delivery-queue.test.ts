@@ -27,7 +27,7 @@ describe("through the local queue", () => {
     for (const request of received) {
       expect(request.headers["user-agent"]).toBe("jetstream-relay/0.1.0");
       expect(request.headers["content-type"]).toBe("application/json");
-      expect(request.headers["webhook-id"]).toBe(await eventId(request.body));
+      expect(request.headers["webhook-id"]).toBe(eventId(request.body));
     }
     for (const did of dids) expect(received.filter((r) => didOf(r) === did).map((r) => r.body)).toEqual([commitEvent(did, "1"), commitEvent(did, "2")]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -79,7 +79,7 @@ describe("through the local queue", () => {
       const delivered = received.filter((r) => r.answer === 200 && didOf(r) === did).map((r) => r.body);
       expect(delivered).toEqual(raws.filter((raw) => raw.includes(did) && raw !== permanent));
     }
-    const letter = await eventually(async () => (await env.DEAD_LETTERS.getByName("dead-letters").getRaw(await eventId(permanent))) ?? undefined);
+    const letter = await eventually(async () => (await env.DEAD_LETTERS.getByName("dead-letters").getRaw(eventId(permanent))) ?? undefined);
     expect(letter).toBe(permanent);
   });
 });

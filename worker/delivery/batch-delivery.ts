@@ -106,12 +106,12 @@ export class BatchDelivery {
         kind: "dead",
         permanent: true,
         hasContent: false,
-        letter: { id: await eventId(stub), raw: stub, error, attempts: item.event.attempts, failedAt: this.ports.now() },
+        letter: { id: eventId(stub), raw: stub, error, attempts: item.event.attempts, failedAt: this.ports.now() },
       };
       return false;
     }
     item.raw = raw;
-    item.id = await eventId(raw);
+    item.id = eventId(raw);
     return true;
   }
 
@@ -119,7 +119,7 @@ export class BatchDelivery {
     const single = this.config.batchSize === 1;
     const raws = chunk.map((item) => item.raw as string);
     const body = single ? raws[0] : batchBody(raws);
-    const id = single ? (chunk[0].id as string) : await batchId(chunk.map((item) => item.id as string));
+    const id = single ? (chunk[0].id as string) : batchId(chunk.map((item) => item.id as string));
     const eventIds = single ? undefined : chunk.map((item) => item.id as string);
     const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000), eventIds);
     this.tally.requests += 1;

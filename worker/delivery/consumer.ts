@@ -38,7 +38,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     const body: unknown = message.body;
     if (!isMessageBody(body)) {
       const raw = JSON.stringify(body) ?? "null";
-      malformed.push({ origin, letter: { id: await eventId(raw), raw, error: "malformed queue message", attempts: 0, failedAt: ports.now() } });
+      malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queue message", attempts: 0, failedAt: ports.now() } });
       continue;
     }
     for (const event of body.events) {
@@ -52,7 +52,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
         });
       } else {
         const raw = JSON.stringify(event) ?? "null";
-        malformed.push({ origin, letter: { id: await eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
+        malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
       }
     }
   }

@@ -26,7 +26,7 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
     const body: unknown = message.body;
     if (!isMessageBody(body)) {
       const raw = JSON.stringify(body) ?? "null";
-      letters.push({ id: await eventId(raw), raw, error: `malformed queue message; ${REASON}`, attempts: message.attempts, failedAt });
+      letters.push({ id: eventId(raw), raw, error: `malformed queue message; ${REASON}`, attempts: message.attempts, failedAt });
       continue;
     }
     for (const event of body.events) {
@@ -38,7 +38,7 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
         readError = `; its text could not be read: ${messageOf(error)}`;
       }
       const text = raw ?? eventStub(event);
-      letters.push({ id: await eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });
+      letters.push({ id: eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });
       const blob = relayBlob(event);
       if (raw !== null && blob) blobsDone.push(blob);
     }

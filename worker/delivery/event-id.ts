@@ -1,3 +1,5 @@
+import { sha256Hex } from "./sha256.ts";
+
 // webhook-id: the idempotency key of an event. It is derived from what the event *is*, never from how
 // or when it was delivered, so a redelivery, a replay from the cursor or the same event read from
 // another Jetstream instance (whose time_us and per-instance cursor differ) all carry the same id.
@@ -5,14 +7,14 @@
 /** Fields of an event that are set per Jetstream instance, not by the network. */
 const INSTANCE_FIELDS = new Set(["time_us", "cursor"]);
 
-/** The webhook-id of one event given as the text received from Jetstream. */
-export async function eventId(raw: string): Promise<string> {
-  return `evt_${await sha256Hex(identityOf(raw))}`;
+/** The webhook-id of one event given as the text received from Jetstream: 128 bits of SHA-256 of its identity. */
+export function eventId(raw: string): string {
+  return `evt_${sha256Hex(identityOf(raw), 4)}`;
 }
 
 /** The webhook-id of a batch request: derived from the ids of its events, in order. */
-export async function batchId(eventIds: string[]): Promise<string> {
-  return `bat_${await sha256Hex(eventIds.join(","))}`;
+export function batchId(eventIds: string[]): string {
+  return `bat_${sha256Hex(eventIds.join(","), 4)}`;
 }
 
 /** What makes an event unique, as text. */
@@ -48,12 +50,4 @@ function canonicalJson(value: unknown, topLevel = false): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** First 128 bits of SHA-256, as hex. */
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let hex = "";
-  for (let i = 0; i < 16; i++) hex += digest[i].toString(16).padStart(2, "0");
-  return hex;
 }
