@@ -25,6 +25,7 @@ import { Packer, QUEUE_LIMITS, queuedEventBytes, type PackedBatch } from "./inge
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
+import { liveEventBytes } from "./queue-message-size.ts";
 import { stalled, type TransportError } from "./ingest/transport-errors.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
 
@@ -442,7 +443,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
     if (forward) {
       let event: QueuedEvent = { raw: text!, did: frame.did, timeUs: frame.timeUs, receivedAt: now, attempts: 0 };
-      let bytes = queuedEventBytes(event);
+      let bytes = liveEventBytes(text!, frame.did);
       if (bytes > QUEUE_LIMITS.maxInlineEventBytes) {
         const blob = crypto.randomUUID();
         try {

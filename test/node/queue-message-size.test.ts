@@ -4,7 +4,7 @@ import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../worker/api-types.ts";
 import { Packer, QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { elementBytes, serializedBytes } from "../../worker/queue-message-size.ts";
+import { elementBytes, liveEventBytes, serializedBytes } from "../../worker/queue-message-size.ts";
 import { fixtureEvents } from "../support/jetstream-test-server.ts";
 
 const actual = (value: unknown) => serialize(value).length;
@@ -39,6 +39,7 @@ describe("serialized size bound", () => {
       const inArray = actual([event]) - actual([]);
       expect(elementBytes(event)).toBeGreaterThanOrEqual(inArray);
       expect(elementBytes(event) - inArray).toBeLessThanOrEqual(8); // attempts: 0 may take 2 bytes
+      expect(liveEventBytes(raw, event.did)).toBe(elementBytes(event));
     }
   });
 

@@ -4,6 +4,7 @@ import { backoffDelay } from "./backoff.ts";
 import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
+import { liveEventBytes } from "../queue-message-size.ts";
 import { Packer, QUEUE_LIMITS, queuedEventBytes } from "./packer.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./subscribe-url.ts";
@@ -255,7 +256,7 @@ export class ReplayRunner {
   private pack(text: string, did: string, timeUs: number, now: number): boolean {
     const config = this.host.config()!;
     let event: QueuedEvent = { raw: text, did, timeUs, receivedAt: now, attempts: 0 };
-    let bytes = queuedEventBytes(event);
+    let bytes = liveEventBytes(text, did);
     if (bytes > QUEUE_LIMITS.maxInlineEventBytes) {
       const blob = crypto.randomUUID();
       try {
