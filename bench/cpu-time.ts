@@ -1,9 +1,9 @@
-/** CPU seconds (user + system) used so far by every process of a process group (Linux /proc; null elsewhere). */
+/** CPU seconds (user + system) used so far by the processes of a process group, or only those running `command` (Linux /proc; null elsewhere). */
 import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100;
 
-export function groupCpuSeconds(processGroup: number): number | null {
+export function groupCpuSeconds(processGroup: number, command?: string): number | null {
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
@@ -21,6 +21,7 @@ export function groupCpuSeconds(processGroup: number): number | null {
     // Fields after the command name (which may contain spaces) start with the state (field 3).
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (Number(fields[2]) !== processGroup) continue;
+    if (command !== undefined && stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== command) continue;
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / TICKS_PER_SECOND;

@@ -4,10 +4,17 @@
  * the flood server and the relay's own /stats.
  */
 import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
-import { startLocalWorker } from "../test/support/local-worker.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
 import { groupCpuSeconds, ownCpuSeconds } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
+import { startLocalWorker } from "../test/support/local-worker.ts";
+import { startLocalRuntime } from "./start-runtime.ts";
+
+/**
+ * How the worker runs locally: wrangler's programmatic API without the inspector (default), or the
+ * `wrangler dev` command, which always attaches its DevTools proxy (for comparison).
+ */
+export type Runtime = "api" | "wrangler-dev";
 import { percentile } from "./stats.ts";
 
 export interface Configuration {
@@ -52,6 +59,8 @@ export interface RunResult {
   seconds: number;
   /** CPU seconds during the flood: the local runtime (wrangler and workerd), and the bench's own Node process (upstream and webhook). */
   workerCpuSeconds: number | null;
+  /** Of which workerd's processes (the worker, the local queue, wrangler's proxy); the rest is wrangler's Node process. */
+  workerdCpuSeconds: number | null;
   benchCpuSeconds: number;
   timedOut: boolean;
 }
@@ -83,15 +92,12 @@ export async function runOnce(
   collections: string,
   log: (line: string) => void,
   timeoutMs: number,
+  runtime: Runtime = "api",
 ): Promise<RunResult> {
   const upstream = await startFloodServer();
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
-  const worker = await startLocalWorker({
-    WEBHOOK_URL: receiver.url,
-    JETSTREAM_URL: upstream.url,
-    JETSTREAM_COLLECTIONS: collections,
-    ...config.vars,
-  });
+  const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
+  const worker = runtime === "api" ? await startLocalRuntime(vars) : await startLocalWorker(vars);
   try {
     await until("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
     // One event first (an identity event: received, skipped): once the relay has it, its cursor is set,
@@ -100,10 +106,12 @@ export async function runOnce(
     await until("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
     const started = Date.now();
     const workerCpuBefore = groupCpuSeconds(worker.process.pid!);
+    const workerdCpuBefore = groupCpuSeconds(worker.process.pid!, "workerd");
     const benchCpuBefore = ownCpuSeconds();
     upstream.flood(events);
     const complete = await receiver.waitForDistinct(expectedTimes.length, timeoutMs);
     const workerCpuAfter = groupCpuSeconds(worker.process.pid!);
+    const workerdCpuAfter = groupCpuSeconds(worker.process.pid!, "workerd");
     const benchCpu = ownCpuSeconds() - benchCpuBefore;
     // Straggling duplicates and the last reports to the relay object.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -137,13 +145,14 @@ export async function runOnce(
       upstreamConnections: upstream.connections,
       seconds: (Date.now() - started) / 1000,
       workerCpuSeconds: workerCpuBefore === null || workerCpuAfter === null ? null : workerCpuAfter - workerCpuBefore,
+      workerdCpuSeconds: workerdCpuBefore === null || workerdCpuAfter === null ? null : workerdCpuAfter - workerdCpuBefore,
       benchCpuSeconds: benchCpu,
       timedOut: !complete,
     };
     log(
       `  ${config.name}: ${result.delivered}/${result.expected} delivered in ${result.seconds.toFixed(1)} s` +
         `${result.timedOut ? ` (TIMED OUT: ${upstream.framesSent} frames sent over ${upstream.connections} connections, relay received ${result.received})` : ""}; ingest ${Math.round(result.ingestPerSecond)}/s, end to end ${Math.round(result.endToEndPerSecond)}/s` +
-        `; CPU s: local runtime ${result.workerCpuSeconds?.toFixed(1) ?? "?"}, bench ${result.benchCpuSeconds.toFixed(1)}`,
+        `; CPU s: local runtime ${result.workerCpuSeconds?.toFixed(1) ?? "?"} (workerd ${result.workerdCpuSeconds?.toFixed(1) ?? "?"}), bench ${result.benchCpuSeconds.toFixed(1)}`,
     );
     return result;
   } finally {

@@ -111,10 +111,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
       // already gone
     }
   };
+  // Should this process end without stopping it (an uncaught error, process.exit), its workerd must not live on.
+  const killOnExit = () => signalGroup("SIGKILL");
+  process.once("exit", killOnExit);
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
+    process.off("exit", killOnExit);
     await rm(secretsDir, { recursive: true, force: true });
   };
   const stop = async () => {
