@@ -517,7 +517,8 @@ export class JetstreamRelay extends DurableObject<Env> {
     let retryInMs: number | null = null;
     try {
       while (this.packer.size > 0) {
-        const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly });
+        // After a refusal, smaller messages: they fit even where a computed size fell short.
+        const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly, cautious: this.sendFailures > 0 });
         if (!batch) break;
         try {
           await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "v8" as const }))), SEND_TIMEOUT_MS, "sendBatch");

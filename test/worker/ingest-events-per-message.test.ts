@@ -59,7 +59,7 @@ describe("full messages only (while events keep coming)", () => {
 
   it("leaves a trailing partial message for later, and sends everything when asked to", () => {
     const packer = new Packer();
-    fill(packer, 0, 70); // ~70 KB: one full message and a partial one
+    fill(packer, 0, 140); // ~140 KB: one full message and a partial one
     expect(packer.hasFullMessage).toBe(true);
     const full = packer.peekBatch(nextId, { fullOnly: true })!;
     expect(full.messages).toHaveLength(1);
@@ -73,7 +73,7 @@ describe("full messages only (while events keep coming)", () => {
 
   it("does not let the batch's byte limit cut a small message off the end", () => {
     const packer = new Packer();
-    fill(packer, 0, 400); // ~6 full messages: more than one batch of 250 KB holds
+    fill(packer, 0, 400); // ~3 full messages: more than one batch of 250 KB holds
     const batch = packer.peekBatch(nextId, { fullOnly: true })!;
     expect(batch.messages.every((m) => m.bytes > QUEUE_LIMITS.messageTargetBytes - 1100)).toBe(true);
     expect(batch.bytes).toBeLessThanOrEqual(QUEUE_LIMITS.batchMaxBytes);
@@ -81,7 +81,7 @@ describe("full messages only (while events keep coming)", () => {
 
   it("counts a single event over the message target as a full message", () => {
     const packer = new Packer();
-    fill(packer, 0, 1, 90_000);
+    fill(packer, 0, 1, 125_000);
     expect(packer.hasFullMessage).toBe(true);
     expect(packer.peekBatch(nextId, { fullOnly: true })!.messages).toHaveLength(1);
   });

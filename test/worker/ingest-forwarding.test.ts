@@ -8,6 +8,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { inject } from "vitest";
+import { QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
 import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { COLLECTIONS, configure, connections, control, expectedForwarded, missingBelowCursor, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
@@ -66,7 +67,7 @@ describe("forwarding", () => {
     expect(stats.operationCounts["app.bsky.graph.follow"]).toMatchObject({ create: expect.any(Number), delete: expect.any(Number) });
     // Packed: many events per queue message, every message and batch within the limits.
     expect(tap.bodies.length).toBeLessThan(expected.length / 5);
-    for (const body of tap.bodies) expect(serializedBytes(body)).toBeLessThanOrEqual(60_000);
+    for (const body of tap.bodies) expect(serializedBytes(body)).toBeLessThanOrEqual(QUEUE_LIMITS.messageTargetBytes);
     expect([...tap.contentTypes]).toEqual(["v8"]);
     // The cursor reached the last event (all were durable or skipped).
     await waitFor(async () => (await statusOf()).cursor === log.newestUs, "cursor at the newest event");

@@ -15,6 +15,7 @@
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
  *   make the next sends fail or be slow, which the local queue cannot be made to do.
  */
+import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { QueueMessageBody, QueuedEvent, RelayStatus } from "../../worker/contract.ts";
@@ -59,6 +60,8 @@ export interface QueueTap {
   failNext: number;
   /** Each sendBatch waits this long first. */
   delayMs: number;
+  /** sendBatch throws, like the queue for a message over its limit, when a message's computed size exceeds this. */
+  refuseAbove: number | null;
   events(): QueuedEvent[];
   timeUs(): Set<number>;
 }
@@ -72,6 +75,7 @@ export function tapQueue(): QueueTap {
     failures: 0,
     failNext: 0,
     delayMs: 0,
+    refuseAbove: null,
     events: () => tap.bodies.flatMap((b) => b.events),
     timeUs: () => new Set(tap.events().map((e) => e.timeUs)),
   };
@@ -88,6 +92,10 @@ export function tapQueue(): QueueTap {
         throw new Error("injected queue failure");
       }
       const list = [...messages];
+      if (tap.refuseAbove !== null && list.some((m) => serializedBytes(m.body) > tap.refuseAbove!)) {
+        tap.failures++;
+        throw new Error("Unknown Internal Error (15000)"); // what the queue says of a message over its limit
+      }
       await real.sendBatch(list, options);
       for (const m of list) {
         tap.bodies.push(m.body);

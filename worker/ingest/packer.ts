@@ -6,21 +6,32 @@ import { elementBytes, serializedBytes } from "../queue-message-size.ts";
  * limits. Sizes are upper bounds of the V8 serialization the messages are sent as (worker/queue-message-size.ts).
  */
 export const QUEUE_LIMITS = {
-  /** Target size of one message: Queues bill per 64 KB, so a message stays under one billing unit. */
-  messageTargetBytes: 60_000,
   /**
-   * A message holds 128 KB; an event larger than this travels as a blob. Half of it, so that a message
-   * stays within the limit even if V8 held its strings with two bytes per character (queue-message-size.ts).
+   * Target size of one message: two 64 KB billing units, within the 128 KB limit. Queues bill per 64 KB,
+   * so bigger messages cost the same per event, and each message costs CPU of its own on the way.
+   */
+  messageTargetBytes: 120_000,
+  /**
+   * An event larger than this travels as a blob: half the limit, so that a message of it alone fits even
+   * if V8 held its strings with two bytes per character (queue-message-size.ts).
    */
   maxInlineEventBytes: 63_000,
   batchMaxMessages: 100,
-  /** sendBatch allows 256 KB in total: half of it, for the same reason. */
-  batchMaxBytes: 125_000,
+  /** sendBatch allows 256 KB in total; a margin is kept. */
+  batchMaxBytes: 250_000,
   /** Events per message at most (JETSTREAM_MAX_EVENTS_PER_MESSAGE); by default the byte target binds first. */
   maxEventsPerMessage: 1000,
 } as const;
 
 export type QueueLimits = { [K in keyof typeof QUEUE_LIMITS]: number };
+
+/**
+ * Limits for a batch sent again after the queue refused it: half the sizes, which fit even if every text
+ * took twice its computed size (the one way a computed size can be short; queue-message-size.ts).
+ */
+export function cautious(limits: QueueLimits): QueueLimits {
+  return { ...limits, messageTargetBytes: limits.messageTargetBytes / 2, batchMaxBytes: limits.batchMaxBytes / 2 };
+}
 
 export interface PendingEvent {
   event: QueuedEvent;
@@ -48,8 +59,9 @@ export function queuedEventBytes(event: QueuedEvent): number {
   return elementBytes(event);
 }
 
+/** The message without its events; 2 bytes more for the events' count, which takes 2 bytes twice past 127 events. */
 function envelopeBytes(ledgerId: string): number {
-  return serializedBytes({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody);
+  return serializedBytes({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody) + 2;
 }
 
 export class Packer {
@@ -85,12 +97,13 @@ export class Packer {
    * last message that is not full (the events ran out, or the batch's byte limit cut it) is left for
    * later: null when not even one message is full (never while `hasFullMessage`).
    */
-  peekBatch(nextLedgerId: () => string, options: { fullOnly?: boolean } = {}): PackedBatch | null {
+  peekBatch(nextLedgerId: () => string, options: { fullOnly?: boolean; cautious?: boolean } = {}): PackedBatch | null {
     if (this.size === 0) return null;
+    const limits = options.cautious ? cautious(this.limits) : this.limits;
     const messages: (PackedMessage & { full: boolean })[] = [];
     let batchBytes = 0;
     let i = this.head;
-    while (i < this.pending.length && messages.length < this.limits.batchMaxMessages) {
+    while (i < this.pending.length && messages.length < limits.batchMaxMessages) {
       const ledgerId = nextLedgerId();
       let bytes = envelopeBytes(ledgerId);
       const events: QueuedEvent[] = [];
@@ -99,16 +112,16 @@ export class Packer {
       while (i < this.pending.length) {
         const item = this.pending[i];
         const added = item.bytes;
-        const fitsMessage = events.length === 0 || (bytes + added <= this.limits.messageTargetBytes && events.length < this.limits.maxEventsPerMessage);
+        const fitsMessage = events.length === 0 || (bytes + added <= limits.messageTargetBytes && events.length < limits.maxEventsPerMessage);
         full = !fitsMessage;
-        if (!fitsMessage || batchBytes + bytes + added > this.limits.batchMaxBytes) break;
+        if (!fitsMessage || batchBytes + bytes + added > limits.batchMaxBytes) break;
         events.push(item.event);
         bytes += added;
         oldest = Math.min(oldest, item.event.timeUs);
         i++;
       }
       if (events.length === 0) break; // the batch is full
-      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, full: full || events.length >= this.limits.maxEventsPerMessage || bytes >= this.limits.messageTargetBytes });
+      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
       batchBytes += bytes;
     }
     const last = messages[messages.length - 1];

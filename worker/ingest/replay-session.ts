@@ -324,7 +324,7 @@ export class ReplayRunner {
     let retryInMs: number | null = null;
     try {
       while (packer.size > 0 && packer === this.packer) {
-        const batch = packer.peekBatch(() => `${progress.id}-${++this.ledgerSeq}`)!;
+        const batch = packer.peekBatch(() => `${progress.id}-${++this.ledgerSeq}`, { cautious: this.sendFailures > 0 })!;
         try {
           await this.host.send(batch.messages.map((m) => ({ ...m.body, replayId: progress.id })));
         } catch (error) {
