@@ -439,6 +439,22 @@ describe("failure of the consumer's own dependencies", () => {
     expect(page.events[0].error).toContain("gone");
   });
 
+  it("dead-letters an event whose text is not JSON instead of sending it, and delivers the rest of its batch", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    const broken = `{"did":"${did}","time_us":1783175888000009,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"text":"cut off}`;
+    const good = [commitEvent(did, "g1", 1_783_175_888_000_001), commitEvent(uniqueDid(), "g2", 1_783_175_888_000_002)];
+    const recorder = recordingPorts();
+    const { report } = await runBatch([messageBody([queued(good[0]), { raw: broken, did, timeUs: 1_783_175_888_000_009, receivedAt: Date.now(), attempts: 0 }, queued(good[1])])], testEnv(path, { WEBHOOK_BATCH_SIZE: "10" }), recorder.ports);
+    const bodies = (await receiver.requests({ path })).map((r) => JSON.parse(r.body) as unknown[]);
+    expect(bodies.flat()).toHaveLength(2);
+    expect(report).toMatchObject({ delivered: 2, deadLettered: 1, failed: 1 });
+    const page = await deadLetterPage(recorder.store);
+    expect(page.events).toHaveLength(1);
+    expect(page.events[0]).toMatchObject({ id: eventId(broken), event: broken });
+    expect(page.events[0].error).toContain("not valid JSON");
+  });
+
   it("dead-letters a malformed queue message instead of failing the batch", async () => {
     const path = uniquePath();
     const recorder = recordingPorts();

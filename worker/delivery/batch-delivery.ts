@@ -4,7 +4,7 @@ import type { DeadLetterInput } from "../dead-letter-store.ts";
 import { messageOf } from "./attempt-twice.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
-import { batchId, eventId } from "./event-id.ts";
+import { batchId, describeEvent, eventId } from "./event-id.ts";
 import { drainBody } from "./drain-body.ts";
 import { eventStub, eventText } from "./event-text.ts";
 import type { DeliveryPorts } from "./ports.ts";
@@ -110,8 +110,16 @@ export class BatchDelivery {
       };
       return false;
     }
+    const { id, json } = describeEvent(raw);
     item.raw = raw;
-    item.id = eventId(raw);
+    item.id = id;
+    if (!json) {
+      // Read by the relay from its head only (ingest/event.ts): broken further on, it would break the request.
+      const error = "the event is not valid JSON (the upstream sent it broken): kept here, not sent";
+      this.noteError(error);
+      item.fate = { kind: "dead", permanent: true, hasContent: true, letter: { id, raw, error, attempts: item.event.attempts, failedAt: this.ports.now() } };
+      return false;
+    }
     return true;
   }
 

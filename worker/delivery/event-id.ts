@@ -9,7 +9,13 @@ const INSTANCE_FIELDS = new Set(["time_us", "cursor"]);
 
 /** The webhook-id of one event given as the text received from Jetstream: 128 bits of SHA-256 of its identity. */
 export function eventId(raw: string): string {
-  return `evt_${sha256Hex(identityOf(raw), 4)}`;
+  return describeEvent(raw).id;
+}
+
+/** The event's webhook-id, and whether its text is JSON (an event that is not must not be sent). */
+export function describeEvent(raw: string): { id: string; json: boolean } {
+  const { identity, json } = identify(raw);
+  return { id: `evt_${sha256Hex(identity, 4)}`, json };
 }
 
 /** The webhook-id of a batch request: derived from the ids of its events, in order. */
@@ -19,12 +25,20 @@ export function batchId(eventIds: string[]): string {
 
 /** What makes an event unique, as text. */
 export function identityOf(raw: string): string {
+  return identify(raw).identity;
+}
+
+function identify(raw: string): { identity: string; json: boolean } {
   let event: unknown;
   try {
     event = JSON.parse(raw);
   } catch {
-    return `raw\n${raw}`;
+    return { identity: `raw\n${raw}`, json: false };
   }
+  return { identity: identityOfValue(event, raw), json: true };
+}
+
+function identityOfValue(event: unknown, raw: string): string {
   if (!isObject(event)) return `raw\n${raw}`;
   const did = typeof event.did === "string" ? event.did : "";
   const { commit, identity, account } = event;
