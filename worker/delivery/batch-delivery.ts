@@ -77,20 +77,26 @@ export class BatchDelivery {
       const chunk: Item[] = [];
       while (position < lane.length && chunk.length < this.config.batchSize) {
         const item = lane[position++];
-        if (await this.prepare(item, blocked)) chunk.push(item);
+        // Inline events (nearly all) are prepared without a promise: this runs for every event.
+        const ready = typeof item.event.raw === "string" ? this.prepareText(item, item.event.raw, blocked) : await this.prepare(item, blocked);
+        if (ready) chunk.push(item);
       }
       if (chunk.length > 0) await this.deliver(chunk, blocked);
     }
   }
 
-  /** Resolves the event's text and id; false when it is not to be sent now. */
-  private async prepare(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
+  /** Whether the event must wait (behind its DID's failure, a pause, or the time budget); sets its fate then. */
+  private mustWait(item: Item, blocked: Map<string, RetryGroup>): boolean {
     const waitFor = blocked.get(item.did) ?? this.paused ?? (this.ports.now() > this.deadline ? { attempts: 0 } : null);
-    if (waitFor) {
-      item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group: waitFor };
-      blocked.set(item.did, waitFor);
-      return false;
-    }
+    if (!waitFor) return false;
+    item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group: waitFor };
+    blocked.set(item.did, waitFor);
+    return true;
+  }
+
+  /** Resolves the event's text (from a blob if need be) and id; false when it is not to be sent now. */
+  private async prepare(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
+    if (this.mustWait(item, blocked)) return false;
     let raw: string | null;
     try {
       raw = await eventText(item.event, this.ports);
@@ -110,6 +116,11 @@ export class BatchDelivery {
       };
       return false;
     }
+    return this.prepareText(item, raw, blocked, true);
+  }
+
+  private prepareText(item: Item, raw: string, blocked: Map<string, RetryGroup>, checked = false): boolean {
+    if (!checked && this.mustWait(item, blocked)) return false;
     const { id, json } = describeEvent(raw);
     item.raw = raw;
     item.id = id;

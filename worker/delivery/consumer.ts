@@ -43,9 +43,10 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     }
     for (const event of body.events) {
       if (typeof event === "object" && event !== null) {
+        event.attempts = Number(event.attempts) || 0; // the message is this batch's own copy
         items.push({
           origin,
-          event: { ...event, attempts: Number(event.attempts) || 0 },
+          event,
           did: String(event.did ?? ""),
           receivedAt: Number(event.receivedAt) || 0,
           ...(typeof body.replayId === "string" ? { replayId: body.replayId } : {}),
