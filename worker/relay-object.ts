@@ -494,7 +494,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private scheduleFlush(): void {
     if (this.sending) return;
-    if (this.packer.hasFullMessage) {
+    if (this.packer.hasFullBatch) {
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.flushTimer = null;
       void this.flush(true);
@@ -529,7 +529,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         }
         this.sent(batch);
         if (this.state === "paused" && this.packer.size === 0) void this.openConnection();
-        if (!this.packer.hasFullMessage) break;
+        if (!this.packer.hasFullBatch) break;
         fullOnly = true;
       }
     } finally {

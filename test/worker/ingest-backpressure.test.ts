@@ -15,8 +15,8 @@ const relay = () => env.RELAY.getByName("relay");
 
 beforeAll(async () => {
   await control(INSTANCE, "reset", {});
-  // Messages of 50 events: full ones wait within the 100-event bound, so failed sends are retried as events come.
-  configure(INSTANCE, { JETSTREAM_MAX_BUFFERED_EVENTS: "100", JETSTREAM_SEND_FAILURES_BEFORE_PAUSE: "3", JETSTREAM_MAX_EVENTS_PER_MESSAGE: "50" });
+  // Messages of 25 events: full batches (2 messages) wait within the 100-event bound, so failed sends are retried as events come.
+  configure(INSTANCE, { JETSTREAM_MAX_BUFFERED_EVENTS: "100", JETSTREAM_SEND_FAILURES_BEFORE_PAUSE: "3", JETSTREAM_MAX_EVENTS_PER_MESSAGE: "25" });
   tap = tapQueue();
   await waitFor(async () => (await statusOf()).state === "connected", "connected");
 });

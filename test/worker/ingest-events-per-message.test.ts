@@ -85,4 +85,20 @@ describe("full messages only (while events keep coming)", () => {
     expect(packer.hasFullMessage).toBe(true);
     expect(packer.peekBatch(nextId, { fullOnly: true })!.messages).toHaveLength(1);
   });
+
+  it("has a full batch once two full messages wait (what one sendBatch takes), not before", () => {
+    const packer = new Packer();
+    fill(packer, 0, 200); // ~180 KB: one full message and more
+    expect(packer.hasFullMessage).toBe(true);
+    expect(packer.hasFullBatch).toBe(false);
+    fill(packer, 200, 100); // ~270 KB
+    expect(packer.hasFullBatch).toBe(true);
+    const batch = packer.peekBatch(nextId, { fullOnly: true })!;
+    expect(batch.messages).toHaveLength(2);
+    expect(batch.bytes).toBeLessThanOrEqual(QUEUE_LIMITS.batchMaxBytes);
+    const few = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: 1 });
+    fill(few, 0, 1);
+    expect(few.hasFullMessage).toBe(true);
+    expect(few.hasFullBatch).toBe(false);
+  });
 });

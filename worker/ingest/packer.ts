@@ -90,6 +90,14 @@ export class Packer {
   get hasFullMessage(): boolean {
     return this.pendingBytes >= this.limits.messageTargetBytes || this.size >= this.limits.maxEventsPerMessage;
   }
+  /**
+   * Whether enough is waiting to fill a whole sendBatch (as many full messages as its byte limit takes):
+   * sending then rather than per full message halves the sendBatch calls, each a subrequest with a cost.
+   */
+  get hasFullBatch(): boolean {
+    const messages = Math.max(1, Math.floor(this.limits.batchMaxBytes / this.limits.messageTargetBytes));
+    return this.pendingBytes >= messages * this.limits.messageTargetBytes || this.size >= messages * this.limits.maxEventsPerMessage;
+  }
 
   /**
    * The next sendBatch, built from the front without removing anything: events leave only through

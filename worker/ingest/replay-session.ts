@@ -304,7 +304,7 @@ export class ReplayRunner {
 
   private scheduleFlush(): void {
     if (this.sending) return;
-    if (this.packer.hasFullMessage) {
+    if (this.packer.hasFullBatch) {
       void this.flush();
     } else if (this.flushTimer === null) {
       this.flushTimer = setTimeout(() => {
@@ -339,7 +339,7 @@ export class ReplayRunner {
         progress.eventsReplayed += batch.eventCount;
         const newest = batch.messages.at(-1)!.body.events.at(-1)!.timeUs;
         this.enqueuedUs = Math.max(this.enqueuedUs ?? newest, newest);
-        if (!packer.hasFullMessage && this.phase !== "finishing" && this.phase !== "paused") break;
+        if (!packer.hasFullBatch && this.phase !== "finishing" && this.phase !== "paused") break;
       }
     } finally {
       this.sending = false;
