@@ -23,6 +23,8 @@ export interface Configuration {
   vars: Record<string, string>;
   /** One webhook request per event: run on fewer events (limits of the local runtime). */
   perRequest?: boolean;
+  /** Event kinds the relay forwards (JETSTREAM_KINDS); commits by default. */
+  kinds?: string[];
 }
 
 export interface RunResult {
@@ -65,10 +67,9 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-/** Cloudflare Queues bill per 64 KB written, read and deleted: three operations per started 64 KB of a message. */
-export function queueOperations(messages: number, bytes: number): number {
-  const units = Math.max(messages, Math.ceil(bytes / 65_536));
-  return 3 * units;
+/** Cloudflare Queues bill per 64 KB written, read and deleted: three operations per started 64 KB of each message. */
+export function queueOperations(billedUnits: number): number {
+  return 3 * billedUnits;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -137,7 +138,7 @@ export async function runOnce(
       queueMessages: stats.queue.messagesSent,
       queueBytes: stats.queue.bytesSent,
       sendBatchCalls: stats.queue.sendBatchCalls,
-      queueOperations: queueOperations(stats.queue.messagesSent, stats.queue.bytesSent),
+      queueOperations: queueOperations(stats.queue.billedUnits),
       webhookRequests: receiver.requests,
       webhookConnections: receiver.connections,
       retried: stats.delivery.retried,

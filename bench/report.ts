@@ -97,7 +97,7 @@ export function formatReport(report: Report): string {
   });
   out.push(table(header, rows));
   out.push("");
-  out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (every message here is ≤ 64 KB).");
+  out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (the relay counts each message's units).");
   out.push("latency upstream → webhook: from the test server's send of each event to its first arrival at the webhook (every event).");
   out.push("* receipt → webhook: the relay's own /stats figure (receipt by the Durable Object → webhook acknowledgement, its latest samples).");
 

@@ -30,6 +30,9 @@ export const EVENTS_PER_MESSAGE_VARIABLE = "JETSTREAM_MAX_EVENTS_PER_MESSAGE";
 
 const CONFIGURATIONS: Configuration[] = [
   { name: "ours (batch)", vars: { WEBHOOK_BATCH_SIZE: "100" } },
+  // The Durable Object's reading alone: the same commits arrive, are read, counted and filtered, but only
+  // the few account events are forwarded (no queue and no deliveries competing for workerd's one thread).
+  { name: "ours (reading only)", vars: { WEBHOOK_BATCH_SIZE: "100", JETSTREAM_KINDS: "account" }, kinds: ["account"] },
   { name: "ours (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1" }, perRequest: true },
   { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" }, perRequest: true },
 ];
@@ -60,7 +63,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--wrangler-dev") options.runtime = "wrangler-dev";
     else if (flag === "--help" || flag === "-h") {
       process.stdout.write(
-        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only batch,per-event,baseline] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
+        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only batch,reading,per-event,baseline] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${flag} (see --help)`);
@@ -86,9 +89,9 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, load average ${loadavg()[0].toFixed(1)} at start`;
   log(`machine: ${machine}`);
 
-  const wanted = forwardedBy(COLLECTIONS);
   const startUs = Date.now() * 1000 - options.events * 100;
-  const prepare = (count: number, salt: number) => {
+  const prepare = (count: number, salt: number, kinds?: string[]) => {
+    const wanted = forwardedBy(COLLECTIONS, kinds);
     const [warmUp, ...events] = mixedEvents({ count: count + 1, startUs, stepUs: 100, salt, offset: IDENTITY_TEMPLATE_OFFSET });
     const expected = events.filter(wanted).map((raw) => Number(/"time_us":(\d+)/.exec(raw)![1]));
     if (!warmUp.includes('"kind":"identity"')) throw new Error("the warm-up event is not an identity event: check IDENTITY_TEMPLATE_OFFSET");
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
     log(`run ${run}/${options.runs}`);
     for (const config of configurations) {
       const count = config.perRequest ? Math.min(options.events, options.perRequestEvents) : options.events;
-      const { warmUp, events, expected } = prepare(count, run * 16 + configurations.indexOf(config));
+      const { warmUp, events, expected } = prepare(count, run * 16 + configurations.indexOf(config), config.kinds);
       const timeoutMs = 120_000 + 2 * count;
       try {
         results.get(config.name)!.push(await runOnce(config, warmUp, events, expected, COLLECTIONS.join(","), log, timeoutMs, options.runtime));

@@ -136,6 +136,8 @@ export interface QueueStats {
   messagesSent: number;
   sendBatchCalls: number;
   bytesSent: number;
+  /** 64 KB units of the messages sent (each message counts its own started units): what Cloudflare bills. */
+  billedUnits: number;
   /** Events too large for a queue message, stored as blobs and delivered from there. */
   oversizedEvents: number;
   /** Times ingestion paused because the queue could not keep up (backpressure). */

@@ -554,6 +554,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     q.messagesSent += batch.messages.length;
     q.eventsEnqueued += batch.eventCount;
     q.bytesSent += batch.bytes;
+    for (const m of batch.messages) q.billedUnits += Math.max(1, Math.ceil(m.bytes / 65_536));
   }
 
   private sendFailed(error: unknown): void {

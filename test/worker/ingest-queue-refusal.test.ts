@@ -19,7 +19,7 @@ beforeAll(async () => {
   await waitFor(async () => (await statusOf()).state === "connected", "connected");
 });
 
-it("sends a refused batch again in half-size messages, then full-size messages again, losing nothing", async () => {
+it("sends a refused batch again in half-size messages, then full-size messages again, losing nothing, and counts billed units per message", async () => {
   // Refuses what the normal limits build (~120 KB), accepts what the cautious ones build (~60 KB).
   tap.refuseAbove = QUEUE_LIMITS.messageTargetBytes / 2 + 4_000;
   const startUs = Date.now() * 1000;
@@ -39,5 +39,11 @@ it("sends a refused batch again in half-size messages, then full-size messages a
   await waitFor(() => later.every((t) => tap.timeUs().has(t)), "every wanted event of the next flood enqueued", 30_000);
   const laterSizes = tap.bodies.slice(sentBefore).map((b) => serializedBytes(b));
   expect(Math.max(...laterSizes)).toBeGreaterThan(QUEUE_LIMITS.messageTargetBytes - 5_000);
-  expect((await env.RELAY.getByName("relay").getStats()).queue.backpressurePauses).toBe(0);
+  const { queue } = await env.RELAY.getByName("relay").getStats();
+  expect(queue.backpressurePauses).toBe(0);
+  // Billing units are counted per message: full-size messages take two 64 KB units each.
+  expect(queue.messagesSent).toBe(tap.bodies.length);
+  expect(queue.billedUnits).toBeGreaterThanOrEqual(tap.bodies.reduce((n, b) => n + Math.ceil(serializedBytes(b) / 65_536), 0));
+  expect(queue.billedUnits).toBeGreaterThan(queue.messagesSent);
+  expect(queue.billedUnits).toBeLessThanOrEqual(2 * queue.messagesSent);
 });

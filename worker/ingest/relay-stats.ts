@@ -48,7 +48,7 @@ export function emptyCounters(): StatCounters {
     skipped: 0,
     malformed: 0,
     lastEventTime: null,
-    queue: { eventsEnqueued: 0, messagesSent: 0, sendBatchCalls: 0, bytesSent: 0, oversizedEvents: 0, backpressurePauses: 0 },
+    queue: { eventsEnqueued: 0, messagesSent: 0, sendBatchCalls: 0, bytesSent: 0, billedUnits: 0, oversizedEvents: 0, backpressurePauses: 0 },
     delivery: {
       delivered: 0,
       retried: 0,
