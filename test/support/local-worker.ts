@@ -18,12 +18,13 @@ export interface LocalWorker extends RunningWorker {
  * ports, for tests that drive it from outside (CLI, browser, end to end). Output goes to the test's stderr
  * only when JETSTREAM_RELAY_TEST_VERBOSE is set.
  */
-export async function startLocalWorker(vars: Record<string, string>, options: { persistTo?: string; port?: number } = {}): Promise<LocalWorker> {
+export async function startLocalWorker(vars: Record<string, string>, options: { persistTo?: string; port?: number; inspectorPort?: number } = {}): Promise<LocalWorker> {
   const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "jetstream-relay-state-")));
   const running = await startWranglerDev({
     config: join(REPO_ROOT, "wrangler.jsonc"),
     persistTo,
     port: options.port,
+    inspectorPort: options.inspectorPort,
     vars,
     onOutput: process.env.JETSTREAM_RELAY_TEST_VERBOSE ? (line) => process.stderr.write(`[worker] ${line}\n`) : undefined,
   });
