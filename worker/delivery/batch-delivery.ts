@@ -77,8 +77,9 @@ export class BatchDelivery {
       const chunk: Item[] = [];
       while (position < lane.length && chunk.length < this.config.batchSize) {
         const item = lane[position++];
-        // Inline events (nearly all) are prepared without a promise: this runs for every event.
-        const ready = typeof item.event.raw === "string" ? this.prepareText(item, item.event.raw, blocked) : await this.prepare(item, blocked);
+        if (this.mustWait(item, blocked)) continue;
+        // Inline events (nearly all) are taken without a promise: this runs for every event.
+        const ready = typeof item.event.raw === "string" ? this.take(item, item.event.raw) : await this.readAndTake(item, blocked);
         if (ready) chunk.push(item);
       }
       if (chunk.length > 0) await this.deliver(chunk, blocked);
@@ -94,9 +95,8 @@ export class BatchDelivery {
     return true;
   }
 
-  /** Resolves the event's text (from a blob if need be) and id; false when it is not to be sent now. */
-  private async prepare(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
-    if (this.mustWait(item, blocked)) return false;
+  /** Reads the text of an event that travels by reference, then takes it; false when it is not to be sent now. */
+  private async readAndTake(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
     let raw: string | null;
     try {
       raw = await eventText(item.event, this.ports);
@@ -116,11 +116,11 @@ export class BatchDelivery {
       };
       return false;
     }
-    return this.prepareText(item, raw, blocked, true);
+    return this.take(item, raw);
   }
 
-  private prepareText(item: Item, raw: string, blocked: Map<string, RetryGroup>, checked = false): boolean {
-    if (!checked && this.mustWait(item, blocked)) return false;
+  /** Gives the event its text and id; false (dead-lettered) when the text is not JSON. */
+  private take(item: Item, raw: string): boolean {
     const { id, json } = describeEvent(raw);
     item.raw = raw;
     item.id = id;
