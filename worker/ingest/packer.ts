@@ -3,7 +3,7 @@ import { elementBytes, serializedBytes } from "../queue-message-size.ts";
 
 /**
  * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
- * limits. Sizes are upper bounds of the V8 serialization the messages are sent as (worker/queue-message-size.ts).
+ * limits. Sizes are those of the V8 serialization the messages are sent as, computed (worker/queue-message-size.ts).
  */
 export const QUEUE_LIMITS = {
   /**
