@@ -13,6 +13,7 @@ import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
 import { freePort } from "../cli/lib/wrangler-dev.ts";
 import { forwardedBy, mixedEvents } from "../test/support/event-mix.ts";
 import { startLocalWorker } from "../test/support/local-worker.ts";
+import { waitFor } from "../test/support/wait.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
 import { startFloodServer } from "./flood-server.ts";
 
@@ -27,14 +28,6 @@ interface Profile {
 }
 
 const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
-
-async function until(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error("the local worker did not get ready");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 const eventsFlag = process.argv.indexOf("--events");
 const count = eventsFlag > 0 ? Number(process.argv[eventsFlag + 1]) : 100_000;
 if (!Number.isInteger(count) || count < 1) throw new Error("--events needs a whole number ≥ 1");
@@ -80,9 +73,9 @@ async function main(): Promise<void> {
     const [warmUp, ...events] = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 5, offset: 1 });
     const expected = events.filter(forwardedBy(COLLECTIONS)).length;
     // As `npm run bench` does: connected, then one event, so that the flood is read from a cursor.
-    await until(async () => ((await (await fetch(`${worker.url}/status`)).json()) as RelayStatus).connected);
+    await waitFor("the relay to connect", async () => ((await (await fetch(`${worker.url}/status`)).json()) as RelayStatus).connected);
     upstream.flood([warmUp]);
-    await until(async () => ((await (await fetch(`${worker.url}/stats`)).json()) as RelayStats).totalReceived >= 1);
+    await waitFor("the relay to receive the first event", async () => ((await (await fetch(`${worker.url}/stats`)).json()) as RelayStats).totalReceived >= 1);
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
     await call("Profiler.start");

@@ -8,6 +8,7 @@ import { startCountingReceiver } from "./counting-receiver.ts";
 import { groupCpuSeconds, ownCpuSeconds } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
 import { startLocalWorker } from "../test/support/local-worker.ts";
+import { waitFor } from "../test/support/wait.ts";
 import { startLocalRuntime } from "./start-runtime.ts";
 
 /**
@@ -77,14 +78,6 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 export async function runOnce(
   config: Configuration,
   warmUp: string,
@@ -100,11 +93,11 @@ export async function runOnce(
   const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
   const worker = runtime === "api" ? await startLocalRuntime(vars) : await startLocalWorker(vars);
   try {
-    await until("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
+    await waitFor("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
     // One event first (an identity event: received, skipped): once the relay has it, its cursor is set,
     // so that any reconnect during the flood resumes from there instead of from "live".
     upstream.flood([warmUp]);
-    await until("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
+    await waitFor("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
     const started = Date.now();
     const workerCpuBefore = groupCpuSeconds(worker.process.pid!);
     const workerdCpuBefore = groupCpuSeconds(worker.process.pid!, "workerd");

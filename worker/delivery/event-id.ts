@@ -23,11 +23,7 @@ export function batchId(eventIds: string[]): string {
   return `bat_${sha256Hex(eventIds.join(","), 4)}`;
 }
 
-/** What makes an event unique, as text. */
-export function identityOf(raw: string): string {
-  return identify(raw).identity;
-}
-
+/** What makes an event unique, as text, and whether the text is JSON. */
 function identify(raw: string): { identity: string; json: boolean } {
   let event: unknown;
   try {

@@ -69,7 +69,12 @@ export class Packer {
   private head = 0;
   private pendingBytes = 0;
 
-  constructor(private readonly limits: QueueLimits = QUEUE_LIMITS) {}
+  /** Full messages one sendBatch takes (its byte limit over the message target). */
+  private readonly messagesPerBatch: number;
+
+  constructor(private readonly limits: QueueLimits = QUEUE_LIMITS) {
+    this.messagesPerBatch = Math.max(1, Math.floor(limits.batchMaxBytes / limits.messageTargetBytes));
+  }
 
   add(item: PendingEvent): void {
     this.pending.push(item);
@@ -95,8 +100,7 @@ export class Packer {
    * sending then rather than per full message halves the sendBatch calls, each a subrequest with a cost.
    */
   get hasFullBatch(): boolean {
-    const messages = Math.max(1, Math.floor(this.limits.batchMaxBytes / this.limits.messageTargetBytes));
-    return this.pendingBytes >= messages * this.limits.messageTargetBytes || this.size >= messages * this.limits.maxEventsPerMessage;
+    return this.pendingBytes >= this.messagesPerBatch * this.limits.messageTargetBytes || this.size >= this.messagesPerBatch * this.limits.maxEventsPerMessage;
   }
 
   /**
