@@ -1,8 +1,9 @@
 /** Starts bench/local-runtime.ts in a process group of its own and waits for its URL. */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnGroup } from "../cli/lib/process-group.ts";
 import { toEnvFile } from "../cli/lib/wrangler-dev.ts";
 import { REPO_ROOT } from "../test/support/local-worker.ts";
 
@@ -17,21 +18,12 @@ export async function startLocalRuntime(vars: Record<string, string>, timeoutMs 
   const folder = await mkdtemp(join(tmpdir(), "jetstream-relay-bench-"));
   const envFile = join(folder, "worker.env");
   await writeFile(envFile, toEnvFile(vars), { mode: 0o600 });
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench/local-runtime.ts"), join(REPO_ROOT, "wrangler.jsonc"), envFile, join(folder, "state")], {
+  const group = spawnGroup(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench/local-runtime.ts"), join(REPO_ROOT, "wrangler.jsonc"), envFile, join(folder, "state")], {
     cwd: REPO_ROOT,
-    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true", FORCE_COLOR: "0" },
   });
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
-  process.once("exit", killGroup);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { child, exited } = group;
   let errors = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (errors = (errors + chunk).slice(-4000)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -46,24 +38,16 @@ export async function startLocalRuntime(vars: Record<string, string>, timeoutMs 
       }
     });
     void exited.then(() => reject(new Error(`the local runtime exited: ${errors}`)));
-  }).catch((error: unknown) => {
-    killGroup();
+  }).catch(async (error: unknown) => {
+    await group.kill();
+    await rm(folder, { recursive: true, force: true });
     throw error;
   });
   return {
     url,
     process: child,
     async dispose() {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(killGroup, 5_000);
-      await exited;
-      clearTimeout(timer);
-      killGroup();
-      process.off("exit", killGroup);
+      await group.stop();
       await rm(folder, { recursive: true, force: true });
     },
   };

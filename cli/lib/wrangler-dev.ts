@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { spawnGroup } from "./process-group.ts";
 
 /** Options for running the worker in wrangler's local runtime (workerd, local queues and storage). */
 export interface WranglerDevOptions {
@@ -75,9 +76,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
   }
   if (options.persistTo) args.push("--persist-to", options.persistTo);
 
-  const child = spawn(process.execPath, args, {
-    // Its own process group: wrangler starts further processes (node, workerd) that must stop with it.
-    detached: true,
+  const group = spawnGroup(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
@@ -88,7 +87,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
       FORCE_COLOR: "0",
     },
   });
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const { child, exited } = group;
   const output: string[] = [];
   for (const stream of ["stdout", "stderr"] as const) {
     let pending = "";
@@ -104,36 +103,13 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
     });
   }
 
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // already gone
-    }
-  };
-  // Should this process end without stopping it (an uncaught error, process.exit), its workerd must not live on.
-  const killOnExit = () => signalGroup("SIGKILL");
-  process.once("exit", killOnExit);
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    process.off("exit", killOnExit);
-    await rm(secretsDir, { recursive: true, force: true });
-  };
+  const cleanup = () => rm(secretsDir, { recursive: true, force: true });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      signalGroup("SIGTERM");
-      const timer = setTimeout(() => signalGroup("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    signalGroup("SIGKILL"); // stragglers of the group
+    await group.stop();
     await cleanup();
   };
   const kill = async () => {
-    signalGroup("SIGKILL");
-    await exited;
+    await group.kill();
     await cleanup();
   };
 
@@ -143,7 +119,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
   void exited.then(() => (exitedEarly = true));
   while (true) {
     if (exitedEarly) {
-      await cleanup();
+      await stop();
       throw new Error(`wrangler dev exited before serving:\n${output.slice(-30).join("\n")}`);
     }
     try {
