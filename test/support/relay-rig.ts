@@ -73,7 +73,13 @@ export interface Rig {
 export { waitFor };
 
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T; text: string }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(20_000) });
+  const request = () => fetch(url, { ...init, signal: AbortSignal.timeout(20_000) });
+  // A GET is tried once more on a network error: a kept-alive connection the local server had just
+  // closed is reset when reused (ECONNRESET), which says nothing about the relay.
+  const response = await request().catch((error: unknown) => {
+    if ((init.method ?? "GET") !== "GET") throw error;
+    return request();
+  });
   const text = await response.text();
   let body: T;
   try {
