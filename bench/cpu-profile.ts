@@ -4,7 +4,7 @@
  * Runs the worker under `wrangler dev` with an inspector port, floods it like `npm run bench` (batch
  * mode), records a V8 CPU profile of the worker's isolate over the flood and prints the functions with
  * the most self time. The inspector itself slows the worker, and time spent in the local queue's broker
- * (another isolate) shows as "(idle)": read the shares, not the totals. Writes the whole profile to
+ * (another isolate) is not seen: read the shares, not the totals. Writes the whole profile to
  * bench-profile.cpuprofile (open it in Chrome DevTools' Performance panel).
  */
 import { writeFile } from "node:fs/promises";
@@ -28,19 +28,24 @@ interface Profile {
 }
 
 const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
+const SAMPLING_INTERVAL_US = 200;
 const eventsFlag = process.argv.indexOf("--events");
 const count = eventsFlag > 0 ? Number(process.argv[eventsFlag + 1]) : 100_000;
 if (!Number.isInteger(count) || count < 1) throw new Error("--events needs a whole number ≥ 1");
 
-/** Self time per function, largest first. */
-export function selfTimes(profile: Profile): { name: string; ms: number; share: number }[] {
+/**
+ * Self time per function, largest first. A sample stands for the time until the next one; workerd does
+ * not report its idle time to the profiler, so a sample followed by a long pause would take the pause:
+ * no sample counts for more than a few sampling intervals.
+ */
+export function selfTimes(profile: Profile, intervalUs: number): { name: string; ms: number; share: number }[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
     const frame = byId.get(id)!.callFrame;
     const name = `${frame.functionName || "(anonymous)"}${frame.url ? ` ${frame.url.split("/").slice(-1)[0]}:${frame.lineNumber + 1}` : ""}`;
-    const us = profile.timeDeltas[i] ?? 0;
+    const us = Math.min(profile.timeDeltas[i + 1] ?? intervalUs, 4 * intervalUs);
     totals.set(name, (totals.get(name) ?? 0) + us);
     all += us;
   });
@@ -77,14 +82,14 @@ async function main(): Promise<void> {
     upstream.flood([warmUp]);
     await waitFor("the relay to receive the first event", async () => ((await (await fetch(`${worker.url}/stats`)).json()) as RelayStats).totalReceived >= 1);
     await call("Profiler.enable");
-    await call("Profiler.setSamplingInterval", { interval: 200 });
+    await call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
     await call("Profiler.start");
     upstream.flood(events);
     if (!(await receiver.waitForDistinct(expected, 300_000))) throw new Error(`only ${receiver.distinct} of ${expected} events arrived`);
     const { profile } = await call<{ profile: Profile }>("Profiler.stop");
     await writeFile("bench-profile.cpuprofile", JSON.stringify(profile));
     process.stdout.write(`${count.toLocaleString("en-US")} events flooded, ${expected.toLocaleString("en-US")} delivered; self time of the worker's isolate:\n`);
-    for (const { name, ms, share } of selfTimes(profile).slice(0, 30)) {
+    for (const { name, ms, share } of selfTimes(profile, SAMPLING_INTERVAL_US).slice(0, 30)) {
       process.stdout.write(`${ms.toFixed(0).padStart(8)} ms ${(share * 100).toFixed(1).padStart(5)}%  ${name}\n`);
     }
   } finally {
