@@ -121,6 +121,17 @@ describe("webhook-id", () => {
     expect(eventId("not json")).toMatch(/^evt_/);
   });
 
+  it("never changes between versions (an event redelivered after an upgrade keeps its id)", () => {
+    // Ids as the first release computed them; a faster implementation must give exactly these.
+    expect(eventId(GOLDEN[0])).toBe("evt_a13dcacdc618cb1d14bf21cb556e2064"); // commit
+    expect(eventId(GOLDEN[7])).toBe("evt_e6ba3a44ba82e5f9a64328dadcc206a1"); // identity
+    expect(eventId(GOLDEN[8])).toBe("evt_8106c9c16fdc89b655fa3199d7105dd3"); // account
+    expect(eventId(JSON.stringify({ did: "did:plc:x", time_us: 1, kind: "future", future: { b: 1, a: [1, 2] } }))).toBe("evt_26f55c0ea4c707f2179c3f6436f26ccc");
+    expect(eventId("not json")).toBe("evt_521df44aefdead37161a1bcf7a4e84fc");
+    expect(eventId("ü not json")).toBe("evt_56037da0025226f70133c25973b4e2ce");
+    expect(batchId([eventId(GOLDEN[0]), eventId(GOLDEN[1])])).toBe("bat_434fd70bd1a2667a4acf1d5826994eba");
+  });
+
   it("of a batch follows the ids of its events, in order", async () => {
     const [a, b] = [eventId(GOLDEN[0]), eventId(GOLDEN[1])];
     expect(batchId([a, b])).toMatch(/^bat_[0-9a-f]{32}$/);

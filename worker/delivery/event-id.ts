@@ -39,7 +39,8 @@ function identityOfValue(event: unknown, raw: string): string {
   const did = typeof event.did === "string" ? event.did : "";
   const { commit, identity, account } = event;
   if (event.kind === "commit" && isObject(commit)) {
-    return ["commit", did, commit.collection, commit.rkey, commit.rev, commit.operation].map(String).join("\n");
+    // A template gives what String() gives for every JSON value, without an array per event.
+    return `commit\n${did}\n${commit.collection}\n${commit.rkey}\n${commit.rev}\n${commit.operation}`;
   }
   if (event.kind === "identity" && isObject(identity) && identity.seq !== undefined) return `identity\n${did}\n${identity.seq}`;
   if (event.kind === "account" && isObject(account) && account.seq !== undefined) return `account\n${did}\n${account.seq}`;

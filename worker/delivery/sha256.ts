@@ -58,12 +58,23 @@ function compress(block: Uint8Array, offset: number): void {
   state[7] += h;
 }
 
+/** Writes the UTF-8 encoding of `text` into `buffer` and returns its length in bytes. */
+function encode(text: string): number {
+  // ASCII (webhook-id identities nearly always are) is copied here: a call into the runtime's encoder costs more.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encodeInto(text, buffer).written;
+    buffer[i] = c;
+  }
+  return text.length;
+}
+
 /** SHA-256 of the UTF-8 encoding of `text`: the eight 32-bit words of the digest (overwritten by the next call). */
 export function sha256Words(text: string): Int32Array {
   // UTF-8 takes at most 3 bytes per UTF-16 unit; 72 more for the padding and the length.
   if (text.length >= 2 ** 26) throw new RangeError("text too long to hash here");
   if (buffer.length < text.length * 3 + 72) buffer = new Uint8Array(text.length * 3 + 72);
-  const length = encoder.encodeInto(text, buffer).written;
+  const length = encode(text);
   const padded = Math.ceil((length + 9) / 64) * 64;
   buffer[length] = 0x80;
   buffer.fill(0, length + 1, padded);
@@ -78,10 +89,16 @@ export function sha256Words(text: string): Int32Array {
   return state;
 }
 
+/** Two hex digits per byte value: `Number.prototype.toString(16)` of a word above 2^31 takes the runtime's slow path for doubles. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** The first `words` 32-bit words of the digest (4 = 128 bits), as lowercase hex. */
 export function sha256Hex(text: string, wordCount = 8): string {
   const digest = sha256Words(text);
   let hex = "";
-  for (let i = 0; i < wordCount; i++) hex += (digest[i] >>> 0).toString(16).padStart(8, "0");
+  for (let i = 0; i < wordCount; i++) {
+    const w = digest[i];
+    hex += HEX_BYTE[(w >>> 24) & 0xff] + HEX_BYTE[(w >>> 16) & 0xff] + HEX_BYTE[(w >>> 8) & 0xff] + HEX_BYTE[w & 0xff];
+  }
   return hex;
 }
