@@ -214,6 +214,8 @@ export interface RelayStatus {
   lastFrameAt: string | null;
   nextAttemptAt: string | null;
   configErrors: ConfigProblem[];
+  /** Settings that do not stop relaying but turn a feature off until fixed (replays: JETSTREAM_RETENTION_HOURS, JETSTREAM_REPLAY_IDLE_SECONDS). */
+  configWarnings: ConfigProblem[];
   /** The effective configuration, secrets omitted. */
   config: PublicConfig | null;
 }

@@ -27,6 +27,7 @@ import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.t
 import { TrafficCounters } from "./ingest/traffic.ts";
 import { liveEventBytes } from "./queue-message-size.ts";
 import { stalled, type TransportError } from "./ingest/transport-errors.ts";
+import { replaySettingProblems } from "./ingest/replay-plan.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
 
 /** Keys of the persisted state (Durable Object storage). */
@@ -48,6 +49,7 @@ const SEND_TIMEOUT_MS = 30_000;
 export class JetstreamRelay extends DurableObject<Env> {
   private readonly config: RelayConfig | null;
   private readonly problems: ConfigProblem[];
+  private readonly warnings: ConfigProblem[];
   private readonly filter: ForwardFilter | null;
   private readonly blobs: BlobStore;
   private readonly packer: Packer;
@@ -108,6 +110,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     const parsed = parseRelayConfig(env);
     this.config = parsed.config;
     this.problems = parsed.problems;
+    this.warnings = replaySettingProblems(env);
     this.state = this.config ? "backoff" : "config-error";
     this.packer = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: this.config?.settings.maxEventsPerMessage ?? QUEUE_LIMITS.maxEventsPerMessage });
     this.filter = this.config
@@ -195,6 +198,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       lastFrameAt: this.lastFrameAt === null ? null : new Date(this.lastFrameAt).toISOString(),
       nextAttemptAt: this.state === "backoff" && this.nextAttemptAt !== null ? new Date(this.nextAttemptAt).toISOString() : null,
       configErrors: this.problems,
+      configWarnings: this.warnings,
       config: this.config?.public ?? null,
     };
   }

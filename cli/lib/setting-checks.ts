@@ -1,5 +1,12 @@
 import type { WorkerVars } from "../../worker/api-types.ts";
+import type { ConfigProblem } from "../../worker/api-types.ts";
 import { parseRelayConfig } from "../../worker/config.ts";
+import { replaySettingProblems } from "../../worker/ingest/replay-plan.ts";
+
+/** Everything the relay would report about these variables: errors (it does not start) and warnings (replays are refused). */
+function problemsOf(env: WorkerVars): ConfigProblem[] {
+  return [...parseRelayConfig(env).problems, ...replaySettingProblems(env)];
+}
 
 /**
  * Checks one worker variable exactly as the relay will when it starts (the worker's own parser), so
@@ -8,14 +15,14 @@ import { parseRelayConfig } from "../../worker/config.ts";
  */
 export function settingProblem(variable: string, value: string): string | null {
   const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", [variable]: value } as WorkerVars;
-  const problem = parseRelayConfig(env).problems.find((p) => p.variable === variable);
+  const problem = problemsOf(env).find((p) => p.variable === variable);
   return problem ? `${problem.message} ${problem.fix}` : null;
 }
 
 /** Problems of a whole set of variables (the ones given), each as "VARIABLE: message fix". */
 export function settingsProblems(vars: Record<string, string>): string[] {
   const env = { WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...vars } as WorkerVars;
-  return parseRelayConfig(env)
-    .problems.filter((p) => p.variable in vars)
+  return problemsOf(env)
+    .filter((p) => p.variable in vars)
     .map((p) => `${p.variable}: ${p.message} ${p.fix}`);
 }

@@ -50,6 +50,14 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
       lines.push(`    ${c.dim("fix:")} ${problem.fix}`);
     }
   }
+  if (status.configWarnings?.length) {
+    lines.push("");
+    lines.push(c.yellow(c.bold(`configuration warnings (${status.configWarnings.length})`)));
+    for (const problem of status.configWarnings) {
+      lines.push(`  ${c.yellow("!")} ${problem.variable}: ${problem.message}`);
+      lines.push(`    ${c.dim("fix:")} ${problem.fix}`);
+    }
+  }
   return lines;
 }
 

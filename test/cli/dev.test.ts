@@ -164,5 +164,9 @@ describe("dev", () => {
     const star = await runCli(["dev", "--collections", "*"], { env: { JETSTREAM_RELAY_FROM_SOURCE: "1" } });
     expect(star.code).toBe(2);
     expect(star.stderr).toMatch(/JETSTREAM_COLLECTIONS: `\*` is rejected by Jetstream/);
+    // A replay variable would only turn replays off in the running relay; dev refuses it up front.
+    const retention = await runCli(["dev", "--collections", "app.bsky.feed.post"], { env: { JETSTREAM_RELAY_FROM_SOURCE: "1", JETSTREAM_RETENTION_HOURS: "a day" } });
+    expect(retention.code).toBe(2);
+    expect(retention.stderr).toMatch(/JETSTREAM_RETENTION_HOURS: JETSTREAM_RETENTION_HOURS is "a day", not a number from 0\.001 to 720/);
   });
 });

@@ -176,6 +176,17 @@ describe("status", () => {
     relay.set({ "GET /status": { json: sampleStatus() } });
   });
 
+  it("shows configuration warnings (a replay variable) under the connected state", async () => {
+    const warning = { variable: "JETSTREAM_RETENTION_HOURS", message: 'JETSTREAM_RETENTION_HOURS is "a day", not a number.', fix: "Set JETSTREAM_RETENTION_HOURS to a number." };
+    relay.set({ "GET /status": { json: sampleStatus({ configWarnings: [warning] }) } });
+    const text = await runCli(["status", "--no-json"], { env });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("configuration warnings (1)");
+    expect(text.stdout).toContain('JETSTREAM_RETENTION_HOURS: JETSTREAM_RETENTION_HOURS is "a day", not a number.');
+    expect(text.stdout).toContain("fix: Set JETSTREAM_RETENTION_HOURS to a number.");
+    relay.set({ "GET /status": { json: sampleStatus() } });
+  });
+
   it("--watch --json --count 2: two JSON lines", async () => {
     const result = await runCli(["status", "--watch", "--json", "--interval", "0.1", "--count", "2"], { env });
     expect(result.code).toBe(0);

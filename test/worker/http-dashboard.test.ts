@@ -175,6 +175,14 @@ describe("dashboard renderer", () => {
     expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
   });
 
+  it("lists configuration warnings (escaped) while the relay runs", async () => {
+    const status = { ...connectedStatus(), configWarnings: [{ variable: "JETSTREAM_RETENTION_HOURS", message: `JETSTREAM_RETENTION_HOURS is "${HOSTILE}"`, fix: "Set it to a number." }] };
+    const { textById, elements } = await parse(renderDashboard(data({ status })));
+    expect(squash(textById.get("problems"))).toContain(`JETSTREAM_RETENTION_HOURS (warning) JETSTREAM_RETENTION_HOURS is "${HOSTILE}" Set it to a number.`);
+    expect(squash(textById.get("state-pill"))).toBe("connected");
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+  });
+
   it("shows the collection filter of the effective configuration", async () => {
     const status = connectedStatus();
     status.config = { webhookUrl: "https://example.test/hook", collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: 0, kinds: ["commit"], endpoints: [], batchMode: false, webhookSigned: true, webhookBearer: false, adminTokenSet: true };

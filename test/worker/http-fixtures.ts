@@ -118,6 +118,7 @@ export function connectedStatus(): RelayStatus {
     lastFrameAt: "2026-11-29T03:30:15.000Z",
     nextAttemptAt: null,
     configErrors: [],
+    configWarnings: [],
     config: null,
   };
 }

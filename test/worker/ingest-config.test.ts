@@ -65,6 +65,18 @@ describe("bad configuration", () => {
     expect(await connections(INSTANCE)).toEqual([]);
   });
 
+  it("an invalid replay variable is a warning: the relay runs, its status says what is wrong, a replay is refused", async () => {
+    vars.JETSTREAM_RETENTION_HOURS = "a day";
+    const relay = env.RELAY.getByName("cfg-replay-warning");
+    const status = await relay.ensureRunning();
+    expect(status.state).not.toBe("config-error");
+    expect(status.configErrors).toEqual([]);
+    expect(status.configWarnings).toEqual([expect.objectContaining({ variable: "JETSTREAM_RETENTION_HOURS", message: expect.stringContaining("replays are refused until it is fixed") })]);
+    expect((await relay.getHealth()).reasons.map((r) => r.code)).not.toContain("config-error");
+    await expect(relay.startReplay({ fromUs: (Date.now() - 60_000) * 1000 })).rejects.toThrow(/refused: JETSTREAM_RETENTION_HOURS is "a day"/);
+    expect(await runInDurableObject(relay, (_i, state) => state.storage.getAlarm())).not.toBeNull();
+  });
+
   it("a valid configuration with every option runs, and shows its effective settings without secrets", async () => {
     Object.assign(vars, {
       JETSTREAM_COLLECTIONS: "app.bsky.feed.post, app.bsky.graph.*",
@@ -77,6 +89,7 @@ describe("bad configuration", () => {
     const relay = env.RELAY.getByName("cfg-valid");
     const status = await relay.ensureRunning();
     expect(status.configErrors).toEqual([]);
+    expect(status.configWarnings).toEqual([]);
     expect(status.state).not.toBe("config-error");
     expect(status.config).toMatchObject({
       collections: ["app.bsky.feed.post", "app.bsky.graph.*"],

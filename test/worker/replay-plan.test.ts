@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { Env, ReplayProgress } from "../../worker/contract.ts";
 import { parseWantedCollections } from "../../worker/ingest/identifiers.ts";
-import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, type PlanContext } from "../../worker/ingest/replay-plan.ts";
+import { judgeEvent, parseReplaySettings, planReplay, replaySettingProblems, progressOf, replayGap, type PlanContext } from "../../worker/ingest/replay-plan.ts";
 
 const NOW_US = Date.parse("2026-03-10T16:00:00Z") * 1000;
 const HOUR_US = 3600e6;
@@ -66,8 +66,15 @@ describe("replay settings", () => {
     expect(parseReplaySettings({} as Env)).toEqual({ settings: { retentionUs: 24 * HOUR_US, idleMs: 10_000 } });
     expect(parseReplaySettings({ JETSTREAM_RETENTION_HOURS: "36", JETSTREAM_REPLAY_IDLE_SECONDS: "2.5" } as unknown as Env)).toEqual({ settings: { retentionUs: 36 * HOUR_US, idleMs: 2500 } });
     expect(parseReplaySettings({ JETSTREAM_RETENTION_HOURS: "a day" } as unknown as Env)).toEqual({
-      error: 'JETSTREAM_RETENTION_HOURS is "a day", not a number from 0.001 to 720 (how far back the Jetstream server keeps events; older replay requests are refused); fix it or unset it for the default 24.',
+      error: 'JETSTREAM_RETENTION_HOURS is "a day", not a number from 0.001 to 720 (how far back the Jetstream server keeps events; older replay requests are refused); replays are refused until it is fixed.',
     });
+  });
+
+  it("reports every invalid replay variable as a problem with its fix (the relay's configWarnings)", () => {
+    expect(replaySettingProblems({} as Env)).toEqual([]);
+    const problems = replaySettingProblems({ JETSTREAM_RETENTION_HOURS: "0", JETSTREAM_REPLAY_IDLE_SECONDS: "forever" } as unknown as Env);
+    expect(problems.map((p) => p.variable)).toEqual(["JETSTREAM_RETENTION_HOURS", "JETSTREAM_REPLAY_IDLE_SECONDS"]);
+    expect(problems[1].fix).toBe("Set JETSTREAM_REPLAY_IDLE_SECONDS to a number from 0.1 to 3600, or unset it for the default 10.");
   });
 });
 

@@ -53,12 +53,14 @@ function header(data: DashboardData): SafeHtml {
 
 function problemsBlock(data: DashboardData): SafeHtml {
   const configErrors = data.status?.configErrors ?? [];
+  const configWarnings = data.status?.configWarnings ?? [];
   // Configuration problems are listed one by one below (with their fix); their summary reason would repeat them.
   const reasons = (data.health && !data.health.healthy ? data.health.reasons : []).filter((r) => r.code !== "config-error" || configErrors.length === 0);
-  if (reasons.length === 0 && configErrors.length === 0 && data.problems.length === 0) return html``;
+  if (reasons.length === 0 && configErrors.length === 0 && configWarnings.length === 0 && data.problems.length === 0) return html``;
   return html`<section class="alert" id="problems"><h2>Needs attention</h2><ul>
 ${reasons.map((r) => html`<li><code>${r.code}</code> ${r.message}</li>`)}
 ${configErrors.map((p) => html`<li><code>${p.variable}</code> ${p.message} <span class="muted">${p.fix}</span></li>`)}
+${configWarnings.map((p) => html`<li><code>${p.variable}</code> (warning) ${p.message} <span class="muted">${p.fix}</span></li>`)}
 ${data.problems.map((p) => html`<li>${p}</li>`)}
 </ul></section>`;
 }

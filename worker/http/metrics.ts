@@ -139,6 +139,7 @@ export function renderMetrics(data: MetricsData): string {
   m.add("dead_letters_evicted_total", "counter", "Dead letters dropped because the store was full.", deadLetters?.evicted);
   m.add("storage_ok", "gauge", "1 when the relay object's storage works.", stats.storage ? (stats.storage.ok ? 1 : 0) : null);
   m.add("config_errors", "gauge", "Configuration problems (see GET /status).", status ? status.configErrors.length : null);
+  m.add("config_warnings", "gauge", "Settings that turn a feature off until fixed, e.g. replays (see GET /status).", status ? (status.configWarnings?.length ?? 0) : null);
   m.add("healthy", "gauge", "1 when GET /health answers 200.", health ? (health.healthy ? 1 : 0) : null);
   m.add("unhealthy_reason", "gauge", "1 for each reason GET /health gives for being unhealthy.", [...new Set((health?.reasons ?? []).map((r) => r.code))].map((code) => ({ labels: { code }, value: 1 })));
 

@@ -1,4 +1,4 @@
-import type { Gap } from "../contract.ts";
+import type { Gap } from "../api-types.ts";
 
 /**
  * A resume whose first event is much later than the cursor asked for means the server no longer had the

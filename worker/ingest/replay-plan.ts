@@ -22,11 +22,24 @@ export interface ReplaySettings {
 /** The replay's variables, or the sentence that says which one is wrong (the replay is then refused). */
 export function parseReplaySettings(env: WorkerVars): { settings: ReplaySettings } | { error: string } {
   const problems: ConfigProblem[] = [];
-  const read = (t: Tuning) => parseTuning(env[t.variable], t, problems, `; fix it or unset it for the default ${t.fallback}`);
-  const hours = read(REPLAY_TUNING.retentionHours);
-  const idle = read(REPLAY_TUNING.idleSeconds);
+  const { hours, idle } = readReplayVariables(env, problems);
   if (problems.length > 0) return { error: problems[0].message };
   return { settings: { retentionUs: Math.round(hours * 3600e6), idleMs: Math.round(idle * 1000) } };
+}
+
+/**
+ * What is wrong with the replay's variables: they do not stop live relaying, only replays (which are
+ * refused until they are fixed), so they are reported as warnings (GET /status `configWarnings`).
+ */
+export function replaySettingProblems(env: WorkerVars): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  readReplayVariables(env, problems);
+  return problems;
+}
+
+function readReplayVariables(env: WorkerVars, problems: ConfigProblem[]): { hours: number; idle: number } {
+  const read = (t: Tuning) => parseTuning(env[t.variable], t, problems, "; replays are refused until it is fixed");
+  return { hours: read(REPLAY_TUNING.retentionHours), idle: read(REPLAY_TUNING.idleSeconds) };
 }
 
 /** An accepted request: the window [fromUs, toUs) and the collections to replay. */

@@ -131,6 +131,7 @@ export function sampleStatus(overrides: Partial<RelayStatus> = {}): RelayStatus 
     lastFrameAt: new Date(now - 200).toISOString(),
     nextAttemptAt: null,
     configErrors: [],
+    configWarnings: [],
     config: {
       webhookUrl: "https://example.com/hook",
       collections: ["app.bsky.feed.post", "app.bsky.feed.like"],
