@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { INGEST_TUNING } from "../../worker/config.ts";
 import { TUNING } from "../../worker/delivery/delivery-config.ts";
-import { PROTECT_READ_ROUTES } from "../../worker/http/auth.ts";
 import { REPLAY_TUNING } from "../../worker/ingest/replay-plan.ts";
 
 /** Every variable the worker reads (the brief's, and each tuning variable). */
@@ -14,7 +13,7 @@ export const WORKER_VARIABLES: readonly string[] = [
   "JETSTREAM_URL",
   "JETSTREAM_DIDS",
   "JETSTREAM_KINDS",
-  PROTECT_READ_ROUTES,
+  "PROTECT_READ_ROUTES",
   ...Object.values(TUNING).map((t) => t.variable),
   ...Object.values(INGEST_TUNING).map((t) => t.variable),
   ...Object.values(REPLAY_TUNING).map((t) => t.variable),
