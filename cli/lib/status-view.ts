@@ -1,4 +1,4 @@
-import type { RelayStatus } from "../../worker/api-types.ts";
+import type { ConfigProblem, RelayStatus } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
 import { formatCount, formatCursor, formatDuration, formatTime } from "./format.ts";
 import { renderPairs } from "./table.ts";
@@ -42,22 +42,16 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
       ),
     );
   }
-  if (status.configErrors?.length) {
-    lines.push("");
-    lines.push(c.red(c.bold(`configuration problems (${status.configErrors.length})`)));
-    for (const problem of status.configErrors) {
-      lines.push(`  ${c.red("✗")} ${problem.variable}: ${problem.message}`);
-      lines.push(`    ${c.dim("fix:")} ${problem.fix}`);
-    }
-  }
-  if (status.configWarnings?.length) {
-    lines.push("");
-    lines.push(c.yellow(c.bold(`configuration warnings (${status.configWarnings.length})`)));
-    for (const problem of status.configWarnings) {
-      lines.push(`  ${c.yellow("!")} ${problem.variable}: ${problem.message}`);
-      lines.push(`    ${c.dim("fix:")} ${problem.fix}`);
-    }
-  }
+  lines.push(...problemList("configuration problems", status.configErrors ?? [], c.red, "✗", c));
+  lines.push(...problemList("configuration warnings", status.configWarnings ?? [], c.yellow, "!", c));
+  return lines;
+}
+
+/** A titled list of configuration problems, each with its fix; nothing when there are none. */
+function problemList(title: string, problems: ConfigProblem[], tint: (text: string) => string, mark: string, c: Colors): string[] {
+  if (problems.length === 0) return [];
+  const lines = ["", tint(c.bold(`${title} (${problems.length})`))];
+  for (const problem of problems) lines.push(`  ${tint(mark)} ${problem.variable}: ${problem.message}`, `    ${c.dim("fix:")} ${problem.fix}`);
   return lines;
 }
 
