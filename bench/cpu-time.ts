@@ -27,6 +27,25 @@ export function groupCpuSeconds(processGroup: number, command?: string): number 
   return ticks / TICKS_PER_SECOND;
 }
 
+/** Pids of the processes whose command is `command` (Linux /proc; none elsewhere). */
+export function processesNamed(command: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  return entries.filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // A zombie (state Z) takes no CPU.
+      return stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === command && stat[stat.lastIndexOf(")") + 2] !== "Z";
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
 /** CPU seconds used so far by this process. */
 export function ownCpuSeconds(): number {
   const usage = process.cpuUsage();

@@ -10,6 +10,8 @@ export interface Report {
   events: number;
   perRequestEvents: number;
   medians: RunResult[];
+  /** Every run of each configuration (same order as `medians`), for the spread of the rates. */
+  runsOf?: RunResult[][];
   startup: StartupResult[] | null;
 }
 
@@ -96,6 +98,15 @@ export function formatReport(report: Report): string {
     return [row.label, ...cells, ...ratios];
   });
   out.push(table(header, rows));
+  if (report.runsOf && report.runs > 1) {
+    out.push("");
+    out.push("spread over the runs (lowest–highest), the machine's noise included:");
+    report.medians.forEach((m, i) => {
+      const runs = report.runsOf?.[i] ?? [];
+      const span = (value: (r: RunResult) => number) => `${format(Math.min(...runs.map(value)))}–${format(Math.max(...runs.map(value)))}`;
+      out.push(`  ${m.config}: ingest ${span((r) => r.ingestPerSecond)} events/s, end to end ${span((r) => r.endToEndPerSecond)} events/s`);
+    });
+  }
   out.push("");
   out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (the relay counts each message's units).");
   out.push("latency upstream → webhook: from the test server's send of each event to its first arrival at the webhook (every event).");

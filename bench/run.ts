@@ -11,6 +11,7 @@ import { forwardedBy, mixedEvents } from "../test/support/event-mix.ts";
 import { measureCliStartup, type StartupResult } from "./cli-startup.ts";
 import { type Configuration, type RunResult, type Runtime, runOnce } from "./measure.ts";
 import { formatReport } from "./report.ts";
+import { processesNamed } from "./cpu-time.ts";
 import { median } from "./stats.ts";
 
 /** Collections the relay forwards in the benchmark; the rest of the mix is filtered out. */
@@ -86,8 +87,13 @@ function medianResult(runs: RunResult[]): RunResult {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, load average ${loadavg()[0].toFixed(1)} at start`;
+  const stray = processesNamed("workerd");
+  const machine =
+    `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, load average ${loadavg()[0].toFixed(1)} at start` +
+    (stray.length > 0 ? `; ${stray.length} other workerd process(es) running (pid ${stray.join(", ")}): figures will be low` : "");
   log(`machine: ${machine}`);
+  // A runtime left behind by an interrupted run can take a core by itself.
+  if (stray.length > 0) log(`warning: workerd is already running (pid ${stray.join(", ")}), e.g. left by an interrupted run: stop it (kill ${stray.join(" ")}) for figures that mean something`);
 
   const startUs = Date.now() * 1000 - options.events * 100;
   const prepare = (count: number, salt: number, kinds?: string[]) => {
@@ -121,14 +127,15 @@ async function main(): Promise<void> {
     log(`CLI start-up: failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const medians = [...results.entries()].filter(([, runs]) => runs.length > 0).map(([, runs]) => medianResult(runs));
+  const measured = [...results.values()].filter((runs) => runs.length > 0);
+  const medians = measured.map(medianResult);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ machine, options, runs: Object.fromEntries(results), medians, startup }, null, 2)}\n`);
     return;
   }
   const runtime =
     options.runtime === "api" ? "wrangler's local runtime through its API, inspector off (--wrangler-dev: under `wrangler dev`)" : "`wrangler dev` (its inspector attached)";
-  process.stdout.write(formatReport({ machine, runtime, runs: options.runs, events: options.events, perRequestEvents: Math.min(options.events, options.perRequestEvents), medians, startup }));
+  process.stdout.write(formatReport({ machine, runtime, runs: options.runs, events: options.events, perRequestEvents: Math.min(options.events, options.perRequestEvents), medians, runsOf: measured, startup }));
 }
 
 // Interrupted (Ctrl-C, a timeout): exit through process.exit so that the local workers are stopped too.
