@@ -71,13 +71,13 @@ export function elementBytes(value: unknown): number {
   return valueBytes(value);
 }
 
-/** Keys of a queued event as the relay object builds it, in this order (see `liveEventBytes`). */
-const LIVE_EVENT_FIXED = 2 + 1 + ["raw", "did", "timeUs", "receivedAt", "attempts"].reduce((n, key) => n + stringBytes(key), 0) + 3 * NUMBER_BYTES;
+/** Keys of a compact event as the relay object builds it, in this order (see `compactEventBytes`). */
+const COMPACT_EVENT_FIXED = 2 + 1 + ["raw", "receivedAt"].reduce((n, key) => n + stringBytes(key), 0) + NUMBER_BYTES;
 
 /**
- * `elementBytes` of `{ raw, did, timeUs, receivedAt, attempts }` (numbers), without walking the object:
- * this runs for every event the relay forwards.
+ * `elementBytes` of a CompactEvent `{ raw, receivedAt }`, without walking the object: this runs for
+ * every event the relay forwards.
  */
-export function liveEventBytes(raw: string, did: string): number {
-  return LIVE_EVENT_FIXED + stringBytes(raw) + stringBytes(did);
+export function compactEventBytes(raw: string): number {
+  return COMPACT_EVENT_FIXED + stringBytes(raw);
 }

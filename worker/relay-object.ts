@@ -6,7 +6,6 @@ import type {
   DeliveryReport,
   Env,
   HealthReport,
-  QueuedEvent,
   RelayStats,
   RelayStatus,
   ReplayProgress,
@@ -21,11 +20,11 @@ import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./ingest/jetstream-socket.ts";
 import { Ledger, resumeCursor } from "./ingest/ledger.ts";
-import { Packer, QUEUE_LIMITS, queuedEventBytes, type PackedBatch } from "./ingest/packer.ts";
+import { Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
+import { eventToQueue, type EventToQueue } from "./ingest/queued-event.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
-import { liveEventBytes } from "./queue-message-size.ts";
 import { stalled, type TransportError } from "./ingest/transport-errors.ts";
 import { replaySettingProblems } from "./ingest/replay-plan.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
@@ -446,26 +445,20 @@ export class JetstreamRelay extends DurableObject<Env> {
     if (this.newestEventUs === null || frame.timeUs > this.newestEventUs) this.newestEventUs = frame.timeUs;
 
     if (forward) {
-      let event: QueuedEvent = { raw: text!, did: frame.did, timeUs: frame.timeUs, receivedAt: now, attempts: 0 };
-      let bytes = liveEventBytes(text!, frame.did);
-      if (bytes > QUEUE_LIMITS.maxInlineEventBytes) {
-        const blob = crypto.randomUUID();
-        try {
-          this.blobs.put(blob, text!);
-        } catch (error) {
-          // Without its blob the event cannot be queued: stop here, so the cursor stays before it and it is read again.
-          this.storageFailed(error);
-          this.dropSocket("storage failed");
-          this.transition("failed");
-          this.nextAttemptAt = Date.now() + 5000;
-          return;
-        }
-        this.counters.queue.oversizedEvents++;
-        event = { blob, did: frame.did, timeUs: frame.timeUs, receivedAt: now, attempts: 0 };
-        bytes = queuedEventBytes(event);
+      let queued: EventToQueue;
+      try {
+        queued = eventToQueue(text!, frame.did, frame.timeUs, now, (id, blobText) => this.blobs.put(id, blobText));
+      } catch (error) {
+        // Without its blob the event cannot be queued: stop here, so the cursor stays before it and it is read again.
+        this.storageFailed(error);
+        this.dropSocket("storage failed");
+        this.transition("failed");
+        this.nextAttemptAt = Date.now() + 5000;
+        return;
       }
+      if (queued.oversized) this.counters.queue.oversizedEvents++;
       // Before the very first event there is no cursor: resuming at this event's own time (inclusive) then loses nothing.
-      this.packer.add({ event, bytes, cursorBefore: this.lastReceivedUs ?? this.savedCursor ?? frame.timeUs });
+      this.packer.add({ event: queued.event, bytes: queued.bytes, timeUs: frame.timeUs, cursorBefore: this.lastReceivedUs ?? this.savedCursor ?? frame.timeUs });
       this.lastReceivedUs = frame.timeUs;
       const s = this.config!.settings;
       if (this.packer.size > s.maxBufferedEvents || this.packer.bytes > s.maxBufferedBytes) this.pause("buffer full");

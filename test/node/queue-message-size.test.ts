@@ -2,9 +2,9 @@
 // `v8.serialize` writes the same format (header, tags, strings) that workerd sends with contentType "v8".
 import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
-import type { QueuedEvent } from "../../worker/api-types.ts";
+import type { CompactEvent, QueuedEvent } from "../../worker/api-types.ts";
 import { Packer, QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { elementBytes, liveEventBytes, serializedBytes } from "../../worker/queue-message-size.ts";
+import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue-message-size.ts";
 import { fixtureEvents } from "../support/jetstream-test-server.ts";
 
 const actual = (value: unknown) => serialize(value).length;
@@ -30,16 +30,22 @@ describe("serialized size bound", () => {
     expect(bound - actual(value)).toBeLessThanOrEqual(4 + 8 * (Array.isArray(value) ? value.length : 1));
   });
 
-  it("sizes every real captured event as queued, within 8 bytes", () => {
+  it("sizes every real captured event as queued — compact (live) and whole (follow-ups) — within 8 bytes", () => {
     // As a socket delivers them: each decoded from UTF-8 on its own (not sliced out of a file's text).
     const events = fixtureEvents().map((line) => Buffer.from(line, "utf8").toString("utf8"));
     expect(events.length).toBeGreaterThan(100);
-    for (const [i, raw] of events.entries()) {
-      const event: QueuedEvent = { raw, did: `did:plc:${i}`, timeUs: 1_732_000_000_000_000 + i, receivedAt: 1_732_000_000_000, attempts: 0 };
-      const inArray = actual([event]) - actual([]);
-      expect(elementBytes(event)).toBeGreaterThanOrEqual(inArray);
-      expect(elementBytes(event) - inArray).toBeLessThanOrEqual(8); // attempts: 0 may take 2 bytes
-      expect(liveEventBytes(raw, event.did)).toBe(elementBytes(event));
+    for (const raw of events) {
+      const compact: CompactEvent = { raw, receivedAt: 1_732_000_000_000 };
+      const { did, time_us: timeUs } = JSON.parse(raw) as { did: string; time_us: number };
+      const whole: QueuedEvent = { raw, did, timeUs, receivedAt: 1_732_000_000_000, attempts: 0 };
+      for (const event of [compact, whole]) {
+        const inArray = actual([event]) - actual([]);
+        expect(elementBytes(event)).toBeGreaterThanOrEqual(inArray);
+        expect(elementBytes(event) - inArray).toBeLessThanOrEqual(8); // attempts: 0 may take 2 bytes
+      }
+      expect(compactEventBytes(raw)).toBe(elementBytes(compact));
+      // What leaving did, time_us and attempts out of live events saves.
+      expect(actual([whole]) - actual([compact])).toBeGreaterThanOrEqual(60);
     }
   });
 
@@ -48,8 +54,8 @@ describe("serialized size bound", () => {
     const packer = new Packer();
     for (let i = 0; i < 3000; i++) {
       const raw = JSON.stringify({ did: `did:plc:${i}`, time_us: 1000 + i, kind: "commit", commit: { record: { text: texts[i % 4].repeat(1 + (i % 40)) } } });
-      const event: QueuedEvent = { raw, did: `did:plc:${i}`, timeUs: 1000 + i, receivedAt: 1_732_000_000_000, attempts: 0 };
-      packer.add({ event, bytes: elementBytes(event), cursorBefore: null });
+      const event: CompactEvent = { raw, receivedAt: 1_732_000_000_000 };
+      packer.add({ event, bytes: compactEventBytes(raw), timeUs: 1000 + i, cursorBefore: null });
     }
     let ids = 0;
     let messages = 0;
@@ -74,10 +80,10 @@ describe("serialized size bound", () => {
     const packer = new Packer();
     for (let i = 0; i < 60; i++) {
       const raw = twoByte(JSON.stringify({ i, pad: "x".repeat(sizes[i % 3]) }));
-      const event: QueuedEvent = { raw, did: twoByte(`did:plc:${i}`), timeUs: 1000 + i, receivedAt: 1_732_000_000_000, attempts: 0 };
-      const bytes = elementBytes(event);
+      const event: CompactEvent = { raw, receivedAt: 1_732_000_000_000 };
+      const bytes = compactEventBytes(raw);
       expect(bytes).toBeLessThanOrEqual(QUEUE_LIMITS.maxInlineEventBytes);
-      packer.add({ event, bytes, cursorBefore: null });
+      packer.add({ event, bytes, timeUs: 1000 + i, cursorBefore: null });
     }
     let ids = 0;
     while (packer.size > 0) {

@@ -202,6 +202,20 @@ describe("retries", () => {
     expect(report).toMatchObject({ retried: 3, requests: 3 });
   });
 
+  it("reads did and time_us of compact (live) events from their text; a follow-up carries them whole", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 503, times: 1 });
+    const recorder = recordingPorts();
+    const dids = [uniqueDid(), uniqueDid()];
+    const raws = [commitEvent(dids[0], "1", 1_783_175_888_000_001), commitEvent(dids[1], "2", 1_783_175_888_000_002)];
+    const receivedAt = Date.now() - 50;
+    const { report } = await runBatch([messageBody(raws.map((raw) => ({ raw, receivedAt })))], testEnv(path, { WEBHOOK_CONCURRENCY: "1" }), recorder.ports);
+    expect(recorder.sent.map((m) => m.body.events)).toEqual([[{ raw: raws[0], did: dids[0], timeUs: 1_783_175_888_000_001, receivedAt, attempts: 1 }]]);
+    expect(report).toMatchObject({ delivered: 1, retried: 1, newestDeliveredTimeUs: 1_783_175_888_000_002 });
+    expect(report.latenciesMs[0]).toBeGreaterThanOrEqual(50);
+    expect((await receiver.requests({ path })).map((r) => r.body)).toEqual(raws);
+  });
+
   it("leaves what a batch could not start within its time budget for an immediate follow-up", async () => {
     const path = uniquePath();
     let late = false;

@@ -4,7 +4,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { DeadLetterPage, DeliveryReport, Env, QueuedEvent, QueueMessageBody } from "../../worker/contract.ts";
+import type { CompactEvent, DeadLetterPage, DeliveryReport, Env, QueuedEvent, QueueMessageBody, WholeEventsBody } from "../../worker/contract.ts";
 import { deliverBatch } from "../../worker/delivery/consumer.ts";
 import { portsFromEnv, type DeliveryPorts } from "../../worker/delivery/ports.ts";
 import golden from "../fixtures/jetstream/jetstream-v2-golden_v1.jsonl?raw";
@@ -71,7 +71,7 @@ export function queued(raw: string, fields: Partial<QueuedEvent> = {}): QueuedEv
   return { raw, did: parsed.did, timeUs: parsed.time_us, receivedAt: Date.now(), attempts: 0, ...fields };
 }
 
-export function messageBody(events: QueuedEvent[], ledgerId = `ledger-${crypto.randomUUID()}`): QueueMessageBody {
+export function messageBody(events: (QueuedEvent | CompactEvent)[], ledgerId = `ledger-${crypto.randomUUID()}`): QueueMessageBody {
   return { v: 1, ledgerId, events };
 }
 
@@ -86,7 +86,7 @@ export function batchOf(bodies: QueueMessageBody[]): MessageBatch<QueueMessageBo
 /** Ports that use the real webhook, a private dead-letter store, and record what is sent and reported. */
 export function recordingPorts(overrides: Partial<DeliveryPorts> = {}) {
   const store = env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
-  const sent: MessageSendRequest<QueueMessageBody>[] = [];
+  const sent: MessageSendRequest<WholeEventsBody>[] = [];
   const reports: DeliveryReport[] = [];
   const ports: DeliveryPorts = {
     ...portsFromEnv(env),
@@ -142,7 +142,7 @@ function observeRetries(batch: MessageBatch<QueueMessageBody>) {
  */
 export async function runUntilSettled(bodies: QueueMessageBody[], testEnvironment: Env, recorder: ReturnType<typeof recordingPorts>, maxRounds = 20) {
   let next = bodies;
-  const followUps: MessageSendRequest<QueueMessageBody>[] = [];
+  const followUps: MessageSendRequest<WholeEventsBody>[] = [];
   for (let round = 0; round < maxRounds && next.length > 0; round++) {
     const before = recorder.sent.length;
     await runBatch(next, testEnvironment, recorder.ports);

@@ -6,6 +6,7 @@ import { backoffSeconds, retryDelaySeconds } from "../../worker/delivery/backoff
 import { classifyFailure, classifyResponse, parseRetryAfter } from "../../worker/delivery/classify-response.ts";
 import { parseDeliveryConfig } from "../../worker/delivery/delivery-config.ts";
 import { assignLanes, MAX_MESSAGE_BYTES, packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
+import { completeEvent } from "../../worker/delivery/complete-event.ts";
 import { batchId, eventId } from "../../worker/delivery/event-id.ts";
 import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";
@@ -88,6 +89,21 @@ describe("delivery configuration", () => {
     );
     expect(config).toMatchObject({ batchSize: 25, timeoutMs: 500, retryBaseSeconds: 60, retryMaxSeconds: 60 });
     expect(problems.map((p) => p.variable)).toEqual(["WEBHOOK_RETRY_MAX_SECONDS"]);
+  });
+});
+
+describe("events of a queue message", () => {
+  it("are completed: whole ones kept, compact ones read from their text, anything else refused", () => {
+    const whole = { raw: GOLDEN[0], did: "did:plc:w", timeUs: 5, receivedAt: 1, attempts: "2" as unknown as number };
+    expect(completeEvent(whole)).toEqual({ ...whole, attempts: 2 });
+    const { did, time_us } = JSON.parse(GOLDEN[0]) as { did: string; time_us: number };
+    expect(completeEvent({ raw: GOLDEN[0], receivedAt: 7 })).toEqual({ raw: GOLDEN[0], did, timeUs: time_us, receivedAt: 7, attempts: 0 });
+    // Another field order (not Jetstream's): parsed whole.
+    const reordered = JSON.stringify({ kind: "identity", time_us: 42, did: "did:plc:r" });
+    expect(completeEvent({ raw: reordered, receivedAt: 7 })).toMatchObject({ did: "did:plc:r", timeUs: 42 });
+    // Not JSON: kept with what is known (the consumer dead-letters it when it takes it).
+    expect(completeEvent({ raw: "{not json", receivedAt: 7 })).toMatchObject({ raw: "{not json", did: "", timeUs: 0 });
+    for (const other of [null, 3, "text", {}, { receivedAt: 1 }]) expect(completeEvent(other)).toBeNull();
   });
 });
 

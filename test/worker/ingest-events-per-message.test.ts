@@ -25,7 +25,7 @@ describe("JETSTREAM_MAX_EVENTS_PER_MESSAGE", () => {
 
   const event = (i: number): QueuedEvent => ({ raw: JSON.stringify({ i }), did: `did:plc:${i}`, timeUs: 1000 + i, receivedAt: 0, attempts: 0 });
   const fill = (packer: Packer, n: number) => {
-    for (let i = 0; i < n; i++) packer.add({ event: event(i), bytes: queuedEventBytes(event(i)), cursorBefore: null });
+    for (let i = 0; i < n; i++) packer.add({ event: event(i), bytes: queuedEventBytes(event(i)), timeUs: 1000 + i, cursorBefore: null });
   };
   let ids = 0;
   const nextId = () => `L-${++ids}`;
@@ -52,7 +52,7 @@ describe("JETSTREAM_MAX_EVENTS_PER_MESSAGE", () => {
 describe("full messages only (while events keep coming)", () => {
   const event = (i: number, pad: number): QueuedEvent => ({ raw: JSON.stringify({ i, pad: "x".repeat(pad) }), did: `did:plc:${i}`, timeUs: 1000 + i, receivedAt: 0, attempts: 0 });
   const fill = (packer: Packer, from: number, n: number, pad = 900) => {
-    for (let i = from; i < from + n; i++) packer.add({ event: event(i, pad), bytes: queuedEventBytes(event(i, pad)), cursorBefore: null });
+    for (let i = from; i < from + n; i++) packer.add({ event: event(i, pad), bytes: queuedEventBytes(event(i, pad)), timeUs: 1000 + i, cursorBefore: null });
   };
   let ids = 0;
   const nextId = () => `F-${++ids}`;

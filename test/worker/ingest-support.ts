@@ -15,6 +15,7 @@
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
  *   make the next sends fail or be slow, which the local queue cannot be made to do.
  */
+import { completeEvent } from "../../worker/delivery/complete-event.ts";
 import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
@@ -76,7 +77,8 @@ export function tapQueue(): QueueTap {
     failNext: 0,
     delayMs: 0,
     refuseAbove: null,
-    events: () => tap.bodies.flatMap((b) => b.events),
+    // As the consumer reads them (live events travel compact: their did and time_us are in their text).
+    events: () => tap.bodies.flatMap((b) => b.events.map((e) => completeEvent(e)!)),
     timeUs: () => new Set(tap.events().map((e) => e.timeUs)),
   };
   const producer = {

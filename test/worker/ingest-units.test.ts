@@ -16,6 +16,7 @@ import { healthReasons, type HealthInput } from "../../worker/ingest/health.ts";
 import { collectionMatcher, isValidDid, isValidNsid, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
 import { Ledger, resumeCursor } from "../../worker/ingest/ledger.ts";
 import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
+import { completeEvent } from "../../worker/delivery/complete-event.ts";
 import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { buildSubscribeRequest, toHttp } from "../../worker/ingest/subscribe-url.ts";
 import { TrafficCounters } from "../../worker/ingest/traffic.ts";
@@ -143,7 +144,7 @@ describe("packing", () => {
   const fill = (packer: Packer, n: number, size?: number) => {
     for (let i = 0; i < n; i++) {
       const e = event(i, size);
-      packer.add({ event: e, bytes: queuedEventBytes(e), cursorBefore: i === 0 ? null : 1000 + i - 1 });
+      packer.add({ event: e, bytes: queuedEventBytes(e), timeUs: e.timeUs, cursorBefore: i === 0 ? null : 1000 + i - 1 });
     }
   };
   let ids = 0;
@@ -161,8 +162,10 @@ describe("packing", () => {
         expect(m.bytes - serializedBytes(m.body)).toBeGreaterThanOrEqual(0);
         expect(m.bytes - serializedBytes(m.body)).toBeLessThanOrEqual(2);
         expect(m.bytes).toBeLessThanOrEqual(QUEUE_LIMITS.messageTargetBytes);
-        expect(m.oldestTimeUs).toBe(Math.min(...m.body.events.map((e) => e.timeUs)));
-        seen.push(...m.body.events.map((e) => e.timeUs));
+        const times = m.body.events.map((e) => completeEvent(e)!.timeUs);
+        expect(m.oldestTimeUs).toBe(Math.min(...times));
+        expect(m.newestTimeUs).toBe(Math.max(...times));
+        seen.push(...times);
       }
       packer.commit(batch);
     }
@@ -176,7 +179,7 @@ describe("packing", () => {
     const a = packer.peekBatch(nextId)!;
     const b = packer.peekBatch(nextId)!;
     expect(b.messages.map((m) => m.body.events)).toEqual(a.messages.map((m) => m.body.events));
-    expect(packer.oldest!.event.timeUs).toBe(1000);
+    expect(packer.oldest!.timeUs).toBe(1000);
     packer.commit(b);
     expect(packer.size).toBe(0);
     expect(packer.peekBatch(nextId)).toBeNull();

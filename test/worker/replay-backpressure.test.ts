@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ReplayProgress } from "../../worker/contract.ts";
 import { COLLECTIONS, configure, connections, control, expectedForwarded, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
+import { completeEvent } from "../../worker/delivery/complete-event.ts";
 
 const INSTANCE = "rewind-bp";
 let tap: QueueTap;
@@ -38,7 +39,7 @@ describe("replay under backpressure", () => {
     }, "the replay done", 60_000);
     tap.delayMs = 0;
 
-    const replayed = tap.bodies.filter((b) => b.replayId === started.id).flatMap((b) => b.events.map((e) => e.timeUs));
+    const replayed = tap.bodies.filter((b) => b.replayId === started.id).flatMap((b) => b.events.map((e) => completeEvent(e)!.timeUs));
     expect(replayed).toEqual(expected); // in order, each once
     expect(done.eventsReplayed).toBe(expected.length);
     const replayConnections = (await connections(INSTANCE)).slice(opened).filter((c) => c.cursor !== null && c.cursor >= startUs && c.cursor <= expected.at(-1)!);

@@ -8,6 +8,7 @@ import { backoffSeconds, retryDelaySeconds } from "./backoff.ts";
 import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
 import { parseDeliveryConfig, type DeliveryConfig } from "./delivery-config.ts";
 import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type FollowUpMessage } from "./delivery-plan.ts";
+import { completeEvent } from "./complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { relayBlob } from "./event-text.ts";
 import { isMessageBody } from "./message-body.ts";
@@ -41,18 +42,18 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
       malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queue message", attempts: 0, failedAt: ports.now() } });
       continue;
     }
-    for (const event of body.events) {
-      if (typeof event === "object" && event !== null) {
-        event.attempts = Number(event.attempts) || 0; // the message is this batch's own copy
+    for (const element of body.events) {
+      const event = completeEvent(element);
+      if (event) {
         items.push({
           origin,
           event,
-          did: String(event.did ?? ""),
+          did: event.did,
           receivedAt: Number(event.receivedAt) || 0,
           ...(typeof body.replayId === "string" ? { replayId: body.replayId } : {}),
         });
       } else {
-        const raw = JSON.stringify(event) ?? "null";
+        const raw = JSON.stringify(element) ?? "null";
         malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
       }
     }

@@ -3,6 +3,7 @@
 import type { DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
 import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
 import { messageOf, twice } from "./attempt-twice.ts";
+import { completeEvent } from "./complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { eventStub, eventText, relayBlob } from "./event-text.ts";
 import { isMessageBody } from "./message-body.ts";
@@ -29,7 +30,13 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
       letters.push({ id: eventId(raw), raw, error: `malformed queue message; ${REASON}`, attempts: message.attempts, failedAt });
       continue;
     }
-    for (const event of body.events) {
+    for (const element of body.events) {
+      const event = completeEvent(element);
+      if (!event) {
+        const raw = JSON.stringify(element) ?? "null";
+        letters.push({ id: eventId(raw), raw, error: `malformed queued event; ${REASON}`, attempts: message.attempts, failedAt });
+        continue;
+      }
       let raw: string | null = null;
       let readError = "";
       try {

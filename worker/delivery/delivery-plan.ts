@@ -1,6 +1,6 @@
 // Pure planning of a batch: which lane (parallel worker) delivers which events, and how the events
 // that must be tried again are packed into follow-up queue messages.
-import type { QueuedEvent, QueueMessageBody } from "../contract.ts";
+import type { QueuedEvent, WholeEventsBody } from "../contract.ts";
 import { elementBytes, serializedBytes } from "../queue-message-size.ts";
 
 /**
@@ -39,7 +39,8 @@ export interface FollowUpEntry {
 }
 
 export interface FollowUpMessage {
-  body: QueueMessageBody;
+  /** Whole events only (what the consumer sends again, with its attempts). */
+  body: WholeEventsBody;
   delaySeconds: number;
   /** Batch messages whose events it carries (they are retried whole should it fail to send). */
   origins: Set<number>;
@@ -76,7 +77,7 @@ export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: str
     for (const entry of list) {
       const size = elementBytes(entry.event);
       if (!current || (current.bytes + size > MAX_MESSAGE_BYTES && current.body.events.length > 0)) {
-        const body: QueueMessageBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
+        const body: WholeEventsBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
         current = { body, delaySeconds: Math.min(entry.delaySeconds + part++, 43_200), origins: new Set(), bytes: serializedBytes(body) };
         messages.push(current);
       }

@@ -1,12 +1,12 @@
 // The consumer's connections to the outside world, in one place so that tests can watch them.
-import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryReport, type Env, type QueueMessageBody } from "../contract.ts";
+import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryReport, type Env, type WholeEventsBody } from "../contract.ts";
 import type { DeadLetterInput } from "../dead-letter-store.ts";
 
 export interface DeliveryPorts {
   /** The HTTP client for webhook requests. */
   fetch: typeof fetch;
   /** Enqueue follow-up messages on the events queue. */
-  send(messages: MessageSendRequest<QueueMessageBody>[]): Promise<void>;
+  send(messages: MessageSendRequest<WholeEventsBody>[]): Promise<void>;
   /** Tell the relay object what happened to the batch. */
   settle(report: DeliveryReport): Promise<void>;
   /** The text of an oversized event kept by the relay object. */

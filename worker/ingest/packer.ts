@@ -1,4 +1,4 @@
-import type { QueueMessageBody, QueuedEvent } from "../contract.ts";
+import type { CompactEvent, QueueMessageBody, QueuedEvent } from "../contract.ts";
 import { elementBytes, serializedBytes } from "../queue-message-size.ts";
 
 /**
@@ -34,7 +34,10 @@ export function cautious(limits: QueueLimits): QueueLimits {
 }
 
 export interface PendingEvent {
-  event: QueuedEvent;
+  /** Live events travel compact (their did and time_us are in their text); blobs and replays whole. */
+  event: QueuedEvent | CompactEvent;
+  /** The event's time_us. */
+  timeUs: number;
   /** What the event adds to a message (`queuedEventBytes`). */
   bytes: number;
   /** The cursor as it stood when this event arrived (time_us of the previous event), null if none. */
@@ -46,6 +49,8 @@ export interface PackedMessage {
   bytes: number;
   /** Oldest time_us among its events (the ledger's value for it). */
   oldestTimeUs: number;
+  /** Newest time_us among its events. */
+  newestTimeUs: number;
 }
 
 export interface PackedBatch {
@@ -55,7 +60,7 @@ export interface PackedBatch {
   eventCount: number;
 }
 
-export function queuedEventBytes(event: QueuedEvent): number {
+export function queuedEventBytes(event: QueuedEvent | CompactEvent): number {
   return elementBytes(event);
 }
 
@@ -118,8 +123,9 @@ export class Packer {
     while (i < this.pending.length && messages.length < limits.batchMaxMessages) {
       const ledgerId = nextLedgerId();
       let bytes = envelopeBytes(ledgerId);
-      const events: QueuedEvent[] = [];
+      const events: (QueuedEvent | CompactEvent)[] = [];
       let oldest = Number.POSITIVE_INFINITY;
+      let newest = Number.NEGATIVE_INFINITY;
       let full = false;
       while (i < this.pending.length) {
         const item = this.pending[i];
@@ -129,11 +135,12 @@ export class Packer {
         if (!fitsMessage || batchBytes + bytes + added > limits.batchMaxBytes) break;
         events.push(item.event);
         bytes += added;
-        oldest = Math.min(oldest, item.event.timeUs);
+        oldest = Math.min(oldest, item.timeUs);
+        newest = Math.max(newest, item.timeUs);
         i++;
       }
       if (events.length === 0) break; // the batch is full
-      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
+      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, newestTimeUs: newest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
       batchBytes += bytes;
     }
     const last = messages[messages.length - 1];

@@ -1,11 +1,11 @@
 import type { RelayConfig } from "../config.ts";
-import type { Env, Gap, QueueMessageBody, QueuedEvent, ReplayProgress, ReplayRequest } from "../contract.ts";
+import type { Env, Gap, QueueMessageBody, ReplayProgress, ReplayRequest } from "../contract.ts";
 import { backoffDelay } from "./backoff.ts";
 import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
-import { liveEventBytes } from "../queue-message-size.ts";
-import { Packer, QUEUE_LIMITS, queuedEventBytes } from "./packer.ts";
+import { Packer, QUEUE_LIMITS } from "./packer.ts";
+import { eventToQueue, type EventToQueue } from "./queued-event.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./subscribe-url.ts";
 import type { TransportError } from "./transport-errors.ts";
@@ -255,20 +255,14 @@ export class ReplayRunner {
   /** Adds one event to the packer; false when it could not be kept (the socket is replaced then). */
   private pack(text: string, did: string, timeUs: number, now: number): boolean {
     const config = this.host.config()!;
-    let event: QueuedEvent = { raw: text, did, timeUs, receivedAt: now, attempts: 0 };
-    let bytes = liveEventBytes(text, did);
-    if (bytes > QUEUE_LIMITS.maxInlineEventBytes) {
-      const blob = crypto.randomUUID();
-      try {
-        this.host.putBlob(blob, text);
-      } catch (error) {
-        this.connectionEnded(this.generation, { kind: "protocol", message: `storage failed: ${String(error)}` });
-        return false;
-      }
-      event = { blob, did, timeUs, receivedAt: now, attempts: 0 };
-      bytes = queuedEventBytes(event);
+    let queued: EventToQueue;
+    try {
+      queued = eventToQueue(text, did, timeUs, now, (id, blobText) => this.host.putBlob(id, blobText));
+    } catch (error) {
+      this.connectionEnded(this.generation, { kind: "protocol", message: `storage failed: ${String(error)}` });
+      return false;
     }
-    this.packer.add({ event, bytes, cursorBefore: this.receivedUs });
+    this.packer.add({ event: queued.event, bytes: queued.bytes, timeUs, cursorBefore: this.receivedUs });
     const s = config.settings;
     if (this.packer.size > s.maxBufferedEvents || this.packer.bytes > s.maxBufferedBytes) {
       // Backpressure: stop reading until the queue took what waits; the replay resumes after it.
@@ -337,7 +331,7 @@ export class ReplayRunner {
         this.sendFailures = 0;
         packer.commit(batch);
         progress.eventsReplayed += batch.eventCount;
-        const newest = batch.messages.at(-1)!.body.events.at(-1)!.timeUs;
+        const newest = Math.max(...batch.messages.map((m) => m.newestTimeUs));
         this.enqueuedUs = Math.max(this.enqueuedUs ?? newest, newest);
         if (!packer.hasFullBatch && this.phase !== "finishing" && this.phase !== "paused") break;
       }
