@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEAD_LETTER_OBJECT_NAME } from "../../worker/contract.ts";
+import { DEAD_LETTER_OBJECT_NAME, type QueuedEvent } from "../../worker/contract.ts";
 import { keepDeadLetteredMessages } from "../../worker/delivery/dead-letter-intake.ts";
 import { eventId } from "../../worker/delivery/event-id.ts";
 import {
@@ -155,19 +155,24 @@ describe("dead-letter queue consumer", () => {
     const withBlob = messageBody([{ blob: "b-1", did: "did:plc:blobby", timeUs: 7, receivedAt: 1, attempts: 2 }]);
     const lost = messageBody([{ blob: "b-gone", did: "did:plc:lost", timeUs: 8, receivedAt: 1, attempts: 0 }]);
     const plain = messageBody(raws.map((raw) => queued(raw, { attempts: 1 })));
-    const batch = batchOf([plain, withBlob, lost]);
+    const live = commitEvent(uniqueDid(), "3");
+    const compact = messageBody([{ raw: live, receivedAt: 1 }, { receivedAt: 2 } as unknown as QueuedEvent]);
+    const batch = batchOf([plain, withBlob, lost, compact]);
     const report = await keepDeadLetteredMessages(batch, recorder.ports);
     const page = await deadLetterPage(recorder.store);
-    expect(page.total).toBe(4);
+    expect(page.total).toBe(6);
     expect(page.events.map((e) => e.event)).toEqual([
       JSON.parse(raws[0]),
       JSON.parse(raws[1]),
       JSON.parse(commitEvent("did:plc:blobby", "z")),
       { did: "did:plc:lost", time_us: 8, blob: "b-gone" },
+      JSON.parse(live),
+      { receivedAt: 2 },
     ]);
     expect(page.events[0].error).toContain("max_retries");
     expect(page.events[2].attempts).toBe(2);
-    expect(report).toMatchObject({ settled: [plain.ledgerId, withBlob.ledgerId, lost.ledgerId], deadLettered: 4, blobsDone: ["b-1"] });
+    expect(page.events[5].error).toContain("malformed queued event");
+    expect(report).toMatchObject({ settled: [plain.ledgerId, withBlob.ledgerId, lost.ledgerId, compact.ledgerId], deadLettered: 6, blobsDone: ["b-1"] });
     expect(recorder.reports).toHaveLength(1);
   });
 
