@@ -44,6 +44,7 @@ const ROWS: Row[] = [
   { label: "  of which workerd", value: (r) => r.workerdCpuSeconds, digits: 1 },
   { label: "workerd CPU µs per event delivered", value: (r) => (r.workerdCpuSeconds === null || r.delivered === 0 ? null : (r.workerdCpuSeconds * 1e6) / r.delivered), digits: 0 },
   { label: "CPU s: bench (upstream + webhook)", value: (r) => r.benchCpuSeconds, digits: 1 },
+  { label: "machine: calibration loop (ms, lower = faster)", value: (r) => r.calibrationMs, digits: 0 },
 ];
 
 function format(value: number | null, digits = 0): string {
@@ -87,7 +88,7 @@ export function formatReport(report: Report): string {
       if (row.label.startsWith("events delivered")) return `${format(c.delivered)} / ${format(c.expected)}${c.timedOut ? " (timed out)" : ""}`;
       return format(row.value(c), row.digits);
     });
-    const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label) && !row.label.startsWith("CPU")
+    const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label) && !row.label.startsWith("CPU") && !row.label.startsWith("machine")
       ? columns
           .filter((c) => c !== baseline)
           // Latency depends on the size of the flood: compared only between runs of the same size.
@@ -104,7 +105,7 @@ export function formatReport(report: Report): string {
     report.medians.forEach((m, i) => {
       const runs = report.runsOf?.[i] ?? [];
       const span = (value: (r: RunResult) => number) => `${format(Math.min(...runs.map(value)))}–${format(Math.max(...runs.map(value)))}`;
-      out.push(`  ${m.config}: ingest ${span((r) => r.ingestPerSecond)} events/s, end to end ${span((r) => r.endToEndPerSecond)} events/s`);
+      out.push(`  ${m.config}: ingest ${span((r) => r.ingestPerSecond)} events/s, end to end ${span((r) => r.endToEndPerSecond)} events/s; the machine's calibration loop ${span((r) => r.calibrationMs)} ms`);
     });
   }
   out.push("");
