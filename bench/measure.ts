@@ -7,7 +7,6 @@ import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
 import { groupCpuSeconds, ownCpuSeconds } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
-import { calibrationMs } from "./machine-speed.ts";
 import { startLocalWorker } from "../test/support/local-worker.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startLocalRuntime } from "./start-runtime.ts";
@@ -66,8 +65,6 @@ export interface RunResult {
   /** Of which workerd's processes (the worker, the local queue, wrangler's proxy); the rest is wrangler's Node process. */
   workerdCpuSeconds: number | null;
   benchCpuSeconds: number;
-  /** The machine's speed just before the flood (bench/machine-speed.ts; ms, lower is faster). */
-  calibrationMs: number;
   timedOut: boolean;
 }
 
@@ -101,7 +98,6 @@ export async function runOnce(
     // so that any reconnect during the flood resumes from there instead of from "live".
     upstream.flood([warmUp]);
     await waitFor("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
-    const calibration = calibrationMs();
     const started = Date.now();
     const workerCpuBefore = groupCpuSeconds(worker.process.pid!);
     const workerdCpuBefore = groupCpuSeconds(worker.process.pid!, "workerd");
@@ -145,7 +141,6 @@ export async function runOnce(
       workerCpuSeconds: workerCpuBefore === null || workerCpuAfter === null ? null : workerCpuAfter - workerCpuBefore,
       workerdCpuSeconds: workerdCpuBefore === null || workerdCpuAfter === null ? null : workerdCpuAfter - workerdCpuBefore,
       benchCpuSeconds: benchCpu,
-      calibrationMs: calibration,
       timedOut: !complete,
     };
     log(
