@@ -216,6 +216,23 @@ describe("retries", () => {
     expect((await receiver.requests({ path })).map((r) => r.body)).toEqual(raws);
   });
 
+  it("starts at most WEBHOOK_MAX_REQUESTS_PER_BATCH requests (a plan's subrequest limit); the rest go on at once in a follow-up", async () => {
+    const path = uniquePath();
+    const recorder = recordingPorts();
+    const raws = Array.from({ length: 5 }, (_, i) => commitEvent(uniqueDid(), String(i)));
+    const { report } = await runBatch([messageBody(raws.map((raw) => queued(raw)))], testEnv(path, { WEBHOOK_CONCURRENCY: "3", WEBHOOK_MAX_REQUESTS_PER_BATCH: "2" }), recorder.ports);
+    expect(report).toMatchObject({ delivered: 2, retried: 0, requests: 2 });
+    expect(await receiver.requests({ path })).toHaveLength(2);
+    // Not failures: no attempt counted, no delay; the follow-up is delivered by the next batch.
+    expect(recorder.sent.map((m) => [m.delaySeconds, m.body.events.map((e) => e.attempts)])).toEqual([[0, [0, 0, 0]]]);
+    const followUp = recorder.sent[0].body;
+    const next = await runBatch([followUp], testEnv(path, { WEBHOOK_MAX_REQUESTS_PER_BATCH: "2" }), recordingPorts().ports);
+    expect(next.report).toMatchObject({ delivered: 2, requests: 2 });
+    const delivered = (await receiver.requests({ path })).map((r) => r.body);
+    expect(delivered).toHaveLength(4);
+    expect(new Set(delivered).size).toBe(4);
+  });
+
   it("leaves what a batch could not start within its time budget for an immediate follow-up", async () => {
     const path = uniquePath();
     let late = false;

@@ -31,6 +31,7 @@ describe("delivery configuration", () => {
       retryBaseSeconds: 5,
       retryMaxSeconds: 900,
       deadLetterMaxEvents: 100_000,
+      maxRequestsPerBatch: 1000,
     });
   });
 

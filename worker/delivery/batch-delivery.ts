@@ -82,17 +82,30 @@ export class BatchDelivery {
         const ready = typeof item.event.raw === "string" ? this.take(item, item.event.raw) : await this.readAndTake(item, blocked);
         if (ready) chunk.push(item);
       }
-      if (chunk.length > 0) await this.deliver(chunk, blocked);
+      if (chunk.length === 0) continue;
+      // Reading an oversized event awaited: other lanes may have used up the budget meanwhile.
+      if (this.outOfBudget()) for (const item of chunk) this.wait(item, { attempts: 0 }, blocked);
+      else await this.deliver(chunk, blocked);
     }
   }
 
-  /** Whether the event must wait (behind its DID's failure, a pause, or the time budget); sets its fate then. */
+  /** Whether the event must wait (behind its DID's failure, a pause, or the batch's time or request budget); sets its fate then. */
   private mustWait(item: Item, blocked: Map<string, RetryGroup>): boolean {
-    const waitFor = blocked.get(item.did) ?? this.paused ?? (this.ports.now() > this.deadline ? { attempts: 0 } : null);
+    const waitFor = blocked.get(item.did) ?? this.paused ?? (this.outOfBudget() ? { attempts: 0 } : null);
     if (!waitFor) return false;
-    item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group: waitFor };
-    blocked.set(item.did, waitFor);
+    this.wait(item, waitFor, blocked);
     return true;
+  }
+
+  /** The event goes on in a follow-up message, behind `group` (no attempt counted); its DID's later events wait with it. */
+  private wait(item: Item, group: RetryGroup, blocked: Map<string, RetryGroup>): void {
+    item.fate = { kind: "follow-up", attempts: item.event.attempts, counted: false, group };
+    blocked.set(item.did, group);
+  }
+
+  /** The batch may start no more requests: its time is up, or it made as many as it may (the rest go on in an immediate follow-up). */
+  private outOfBudget(): boolean {
+    return this.tally.requests >= this.config.maxRequestsPerBatch || this.ports.now() > this.deadline;
   }
 
   /** Reads the text of an event that travels by reference, then takes it; false when it is not to be sent now. */
@@ -135,13 +148,14 @@ export class BatchDelivery {
   }
 
   private async deliver(chunk: Item[], blocked: Map<string, RetryGroup>): Promise<void> {
+    // Counted before the first await, so that lanes starting meanwhile see it (the request budget).
+    this.tally.requests += 1;
     const single = this.config.batchSize === 1;
     const raws = chunk.map((item) => item.raw as string);
     const body = single ? raws[0] : batchBody(raws);
     const id = single ? (chunk[0].id as string) : batchId(chunk.map((item) => item.id as string));
     const eventIds = single ? undefined : chunk.map((item) => item.id as string);
     const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000), eventIds);
-    this.tally.requests += 1;
     const outcome = await this.post(request);
     const at = this.ports.now();
     if (outcome.kind === "ack") {

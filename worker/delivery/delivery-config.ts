@@ -20,6 +20,12 @@ export interface DeliveryConfig {
   retryMaxSeconds: number;
   /** Bound of the dead-letter store; past it the oldest entries are evicted (and counted). */
   deadLetterMaxEvents: number;
+  /**
+   * Webhook requests one queue batch starts at most; the rest of its events go on at once in a follow-up
+   * message. Each request is a subrequest, and Cloudflare limits those per invocation (Workers Paid
+   * 10,000, Free 50): past the limit every call fails, including the follow-up send itself.
+   */
+  maxRequestsPerBatch: number;
 }
 
 export const TUNING = {
@@ -29,6 +35,7 @@ export const TUNING = {
   maxAttempts: { variable: "WEBHOOK_MAX_ATTEMPTS", fallback: 10, min: 1, max: 100, integer: true, meaning: "delivery attempts per event before it is dead-lettered" },
   retryBaseSeconds: { variable: "WEBHOOK_RETRY_BASE_SECONDS", fallback: 5, min: 1, max: 3600, integer: true, meaning: "first retry delay, doubled per attempt, with jitter" },
   retryMaxSeconds: { variable: "WEBHOOK_RETRY_MAX_SECONDS", fallback: 900, min: 1, max: 43200, integer: true, meaning: "longest retry delay" },
+  maxRequestsPerBatch: { variable: "WEBHOOK_MAX_REQUESTS_PER_BATCH", fallback: 1000, min: 1, max: 10_000, integer: true, meaning: "webhook requests per queue batch; keep it below your plan's subrequests per invocation (Paid 10,000, Free 50) with ~10 to spare" },
   deadLetterMaxEvents: { variable: "DEAD_LETTER_MAX_EVENTS", fallback: 100_000, min: 1, max: 1_000_000, integer: true, meaning: "bound of the dead-letter store; past it the oldest are evicted and counted" },
 } satisfies Record<string, Tuning>;
 
@@ -64,6 +71,7 @@ export function parseDeliveryConfig(env: WorkerVars): { config: DeliveryConfig |
     retryBaseSeconds,
     retryMaxSeconds,
     deadLetterMaxEvents: tuning(TUNING.deadLetterMaxEvents),
+    maxRequestsPerBatch: tuning(TUNING.maxRequestsPerBatch),
   };
   if (webhookUrl === null || signingKey === undefined || bearerToken === undefined) return { config: null, problems };
   return { config: { webhookUrl, signingKey, bearerToken, ...settings }, problems };
