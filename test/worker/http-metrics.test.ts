@@ -36,6 +36,13 @@ describe("metrics renderer", () => {
     expect(text.endsWith("\n")).toBe(true);
   });
 
+  it("counts configuration errors and warnings", () => {
+    const warning = { variable: "JETSTREAM_RETENTION_HOURS", message: "m", fix: "f" };
+    const text = renderMetrics(data({ status: { ...connectedStatus(), configWarnings: [warning, { ...warning, variable: "JETSTREAM_REPLAY_IDLE_SECONDS" }] } }));
+    expect(value(text, "jetstream_relay_config_errors")).toBe(0);
+    expect(value(text, "jetstream_relay_config_warnings")).toBe(2);
+  });
+
   it("gives events per collection and operation, and the relay's counters", () => {
     const text = renderMetrics(data());
     expect(value(text, "jetstream_relay_commit_events_total", { collection: "app.bsky.feed.post", operation: "create" })).toBe(1100);
