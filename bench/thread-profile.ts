@@ -7,13 +7,14 @@
  * Needs `perf` (linux-tools) and the permission to attach to a process.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RelayStats, RelayStatus } from "../worker/api-types.ts";
 import { forwardedBy, mixedEvents } from "../test/support/event-mix.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
+import { groupProcesses } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
 import { breakdown, parsePerfScript } from "./perf-stacks.ts";
 import { startLocalRuntime } from "./start-runtime.ts";
@@ -24,18 +25,6 @@ const eventsFlag = argv.indexOf("--events");
 const count = eventsFlag >= 0 ? Number(argv[eventsFlag + 1]) : 200_000;
 if (!Number.isInteger(count) || count < 1) throw new Error("--events needs a whole number ≥ 1");
 const readingOnly = argv.includes("--reading-only");
-
-/** Processes of a process group running `command` (Linux /proc). */
-async function groupProcesses(group: number, command: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === group && stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === command) pids.push(Number(name));
-  }
-  return pids;
-}
 
 async function main(): Promise<void> {
   if (spawnSync("perf", ["--version"]).status !== 0) throw new Error("needs Linux perf (`apt install linux-tools-generic` or your distribution's perf package)");
@@ -52,7 +41,7 @@ async function main(): Promise<void> {
     upstream.flood([warmUp]);
     await waitFor("the relay to receive the first event", async () => (await getJson<RelayStats>("/stats")).totalReceived >= 1, 60_000);
 
-    const pids = await groupProcesses(worker.process.pid!, "workerd");
+    const pids = groupProcesses(worker.process.pid!, "workerd");
     const data = join(folder, "perf.data");
     const perf = spawn("perf", ["record", "-q", "-F", "499", "-g", "-o", data, "-p", pids.join(",")], { stdio: ["ignore", "ignore", "pipe"] });
     let perfErrors = "";
