@@ -50,7 +50,7 @@ export interface RunResult {
   relayLatencyP99: number | null;
   queueMessages: number;
   queueBytes: number;
-  sendBatchCalls: number;
+  sendCalls: number;
   /** Billed operations: write + read + delete per 64 KB of each message. */
   queueOperations: number;
   webhookRequests: number;
@@ -130,7 +130,7 @@ export async function runOnce(
       relayLatencyP99: stats.delivery.latencyMs.p99,
       queueMessages: stats.queue.messagesSent,
       queueBytes: stats.queue.bytesSent,
-      sendBatchCalls: stats.queue.sendBatchCalls,
+      sendCalls: stats.queue.sendCalls,
       queueOperations: queueOperations(stats.queue.billedUnits),
       webhookRequests: receiver.requests,
       webhookConnections: receiver.connections,

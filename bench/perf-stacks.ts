@@ -12,9 +12,9 @@ export interface Part {
 }
 
 export const PARTS: Part[] = [
-  { name: "Durable Object: reading the WebSocket (frames, its JS, its sendBatch calls)", frames: ["WebSocket::readLoop"] },
+  { name: "Durable Object: reading the WebSocket (frames, its JS, its calls to the queue)", frames: ["WebSocket::readLoop"] },
   { name: "queue consumer: the worker's queue() handler", frames: ["QueueCustomEvent::run"] },
-  { name: "local queue broker: reading and parsing sendBatch bodies (JSON, base64)", frames: ["Body::json", "AllReader"] },
+  { name: "local queue broker: reading what is sent (a sendBatch body: JSON, base64)", frames: ["Body::json", "AllReader"] },
   { name: "requests into workers (the broker's routes, RPC to the Durable Object)", frames: ["WorkerEntrypoint::request", "WorkerEntrypoint::customEvent", "JsRpc"] },
   { name: "garbage collection outside these", frames: ["Heap::CollectGarbage", "MinorGCJob", "ScavengerCollector"] },
 ];

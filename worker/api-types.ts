@@ -148,7 +148,8 @@ export interface DeliveryStats {
 export interface QueueStats {
   eventsEnqueued: number;
   messagesSent: number;
-  sendBatchCalls: number;
+  /** Calls to the queue: `send` (one message) or `sendBatch` (several small ones). */
+  sendCalls: number;
   bytesSent: number;
   /** 64 KB units of the messages sent (each message counts its own started units): what Cloudflare bills. */
   billedUnits: number;

@@ -39,7 +39,7 @@ export interface IngestSettings {
   /** Backpressure bounds: past either, reading stops until the queue caught up. */
   maxBufferedEvents: number;
   maxBufferedBytes: number;
-  /** Consecutive failed sendBatch calls before reading stops. */
+  /** Consecutive failed attempts to enqueue before reading stops. */
   sendFailuresBeforePause: number;
   connectTimeoutMs: number;
   /** Health: disconnected for longer than this is unhealthy. */
@@ -75,7 +75,7 @@ export const INGEST_TUNING = {
   maxEventsPerMessage: { variable: "JETSTREAM_MAX_EVENTS_PER_MESSAGE", fallback: 1000, min: 1, max: 1000, integer: true, meaning: "events per queue message at most (1 = one message per event)" },
   maxBufferedEvents: { variable: "JETSTREAM_MAX_BUFFERED_EVENTS", fallback: 20_000, min: 100, max: 1_000_000, integer: true, meaning: "events waiting for the queue before reading pauses" },
   maxBufferedBytes: { variable: "JETSTREAM_MAX_BUFFERED_BYTES", fallback: 16_000_000, min: 300_000, max: 64_000_000, integer: true, meaning: "bytes waiting for the queue before reading pauses" },
-  sendFailuresBeforePause: { variable: "JETSTREAM_SEND_FAILURES_BEFORE_PAUSE", fallback: 3, min: 1, max: 1000, integer: true, meaning: "consecutive failed sendBatch calls before reading pauses" },
+  sendFailuresBeforePause: { variable: "JETSTREAM_SEND_FAILURES_BEFORE_PAUSE", fallback: 3, min: 1, max: 1000, integer: true, meaning: "consecutive failed attempts to enqueue before reading pauses" },
   connectTimeoutSeconds: { variable: "JETSTREAM_CONNECT_TIMEOUT_SECONDS", fallback: 15, min: 1, max: 120, integer: false, meaning: "longest wait for the server to accept the upgrade" },
   healthDisconnectedSeconds: { variable: "HEALTH_DISCONNECTED_SECONDS", fallback: 120, min: 1, max: 86_400, integer: false, meaning: "disconnected this long makes /health unhealthy" },
   healthStaleSeconds: { variable: "HEALTH_STALE_SECONDS", fallback: 300, min: 1, max: 86_400, integer: false, meaning: "no frame this long makes /health unhealthy" },

@@ -20,7 +20,8 @@ import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./ingest/jetstream-socket.ts";
 import { Ledger, resumeCursor } from "./ingest/ledger.ts";
-import { Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
+import { enqueue } from "./ingest/enqueue.ts";
+import { leadingMessages, Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
 import { eventToQueue, type EventToQueue } from "./ingest/queued-event.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
@@ -32,9 +33,9 @@ import { ReplayRunner } from "./ingest/replay-session.ts";
 /** Keys of the persisted state (Durable Object storage). */
 const KEY = { cursor: "cursor", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
 const LATENCY_SAMPLES = 1000;
-/** Retry of a failed sendBatch: first delay and cap. */
+/** Retry of a failed send to the queue: first delay and cap. */
 const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
-/** A sendBatch that has not settled by then counts as failed (and is retried: duplicates, never loss). */
+/** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
 /**
@@ -99,7 +100,11 @@ export class JetstreamRelay extends DurableObject<Env> {
     config: () => this.config,
     endpoint: () => this.config!.endpoints[this.endpointIndex],
     liveCursor: () => this.cursor(),
-    send: (bodies) => withTimeout(this.env.EVENTS.sendBatch(bodies.map((body) => ({ body, contentType: "v8" as const }))), SEND_TIMEOUT_MS, "sendBatch"),
+    send: async (bodies) => {
+      const outcome = await enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS);
+      this.counters.queue.sendCalls += outcome.calls;
+      return outcome;
+    },
     putBlob: (id, text) => this.blobs.put(id, text),
     recordGap: (gap) => recordGap(this.counters, gap),
   });
@@ -504,7 +509,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   }
 
   /**
-   * One sendBatch at a time, in arrival order; the events leave the buffer only once the queue has them.
+   * One batch at a time (ingest/enqueue.ts), in arrival order; the events leave the buffer only once the
+   * queue has them.
    * `fullOnly` (a message filled up): send full messages only; the rest waits for more events or the
    * flush interval, so that messages are not cut half-empty under load.
    */
@@ -517,14 +523,14 @@ export class JetstreamRelay extends DurableObject<Env> {
         // After a refusal, smaller messages: they fit even where a computed size fell short.
         const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly, cautious: this.sendFailures > 0 });
         if (!batch) break;
-        try {
-          await withTimeout(this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "v8" as const }))), SEND_TIMEOUT_MS, "sendBatch");
-        } catch (error) {
-          this.sendFailed(error);
+        const outcome = await enqueue(this.env.EVENTS, batch.messages.map((m) => m.body), SEND_TIMEOUT_MS);
+        this.counters.queue.sendCalls += outcome.calls;
+        if (outcome.accepted > 0) this.sent(leadingMessages(batch, outcome.accepted));
+        if (outcome.accepted < batch.messages.length) {
+          this.sendFailed(outcome.error);
           retryInMs = backoffDelay(this.sendFailures, SEND_RETRY, Math.random());
           break;
         }
-        this.sent(batch);
         if (this.state === "paused" && this.packer.size === 0) void this.openConnection();
         if (!this.packer.hasFullBatch) break;
         fullOnly = true;
@@ -547,7 +553,6 @@ export class JetstreamRelay extends DurableObject<Env> {
     for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs);
     this.packer.commit(batch);
     const q = this.counters.queue;
-    q.sendBatchCalls++;
     q.messagesSent += batch.messages.length;
     q.eventsEnqueued += batch.eventCount;
     q.bytesSent += batch.bytes;
@@ -556,7 +561,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private sendFailed(error: unknown): void {
     this.sendFailures++;
-    const message = `queue sendBatch failed (${this.sendFailures}× in a row): ${error instanceof Error ? error.message : String(error)}`;
+    const message = `queue send failed (${this.sendFailures}× in a row): ${error instanceof Error ? error.message : String(error)}`;
     console.warn(`jetstream-relay: ${message}`);
     this.lastError = { message, at: new Date().toISOString() };
     if (this.sendFailures >= this.config!.settings.sendFailuresBeforePause) this.pause("the queue refuses messages");
@@ -604,15 +609,6 @@ export class JetstreamRelay extends DurableObject<Env> {
     console.error(`jetstream-relay: storage failed, continuing in memory: ${this.storageError}`);
   }
 }
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 
 function lagSeconds(timeUs: number | null, nowMs: number): number | null {
   return timeUs === null ? null : Math.max(0, Math.round((nowMs - timeUs / 1000) / 100) / 10);

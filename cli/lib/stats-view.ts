@@ -116,7 +116,7 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
   const q = stats.queue;
   if (q) {
     lines.push(
-      `${c.bold("queue")}  ${c.dim(`enqueued ${formatCount(q.eventsEnqueued)} events in ${formatCount(q.messagesSent)} messages (${formatCount(q.sendBatchCalls)} sendBatch) · oversized ${formatCount(q.oversizedEvents)} · backpressure pauses ${formatCount(q.backpressurePauses)}`)}`,
+      `${c.bold("queue")}  ${c.dim(`enqueued ${formatCount(q.eventsEnqueued)} events in ${formatCount(q.messagesSent)} messages (${formatCount(q.sendCalls)} calls) · oversized ${formatCount(q.oversizedEvents)} · backpressure pauses ${formatCount(q.backpressurePauses)}`)}`,
     );
     lines.push("");
   }

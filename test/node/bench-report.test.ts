@@ -19,7 +19,7 @@ const run = (config: string, ingest: number, endToEnd: number): RunResult => ({
   relayLatencyP99: 9,
   queueMessages: 9,
   queueBytes: 900_000,
-  sendBatchCalls: 5,
+  sendCalls: 5,
   queueOperations: 54,
   webhookRequests: 9,
   webhookConnections: 1,

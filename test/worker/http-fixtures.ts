@@ -33,7 +33,7 @@ export function emptyStats(): RelayStats {
       latencyMs: { p50: null, p99: null },
       lagSeconds: null,
     },
-    queue: { eventsEnqueued: 0, messagesSent: 0, sendBatchCalls: 0, bytesSent: 0, billedUnits: 0, oversizedEvents: 0, backpressurePauses: 0 },
+    queue: { eventsEnqueued: 0, messagesSent: 0, sendCalls: 0, bytesSent: 0, billedUnits: 0, oversizedEvents: 0, backpressurePauses: 0 },
     reconnects: 0,
     gapsDetected: 0,
     gaps: [],
@@ -79,7 +79,7 @@ export function busyStats(): RelayStats {
     latencyMs: { p50: 120, p99: 1850 },
     lagSeconds: 6.1,
   };
-  stats.queue = { eventsEnqueued: 4607, messagesSent: 240, sendBatchCalls: 30, bytesSent: 2_400_000, billedUnits: 240, oversizedEvents: 1, backpressurePauses: 0 };
+  stats.queue = { eventsEnqueued: 4607, messagesSent: 240, sendCalls: 30, bytesSent: 2_400_000, billedUnits: 240, oversizedEvents: 1, backpressurePauses: 0 };
   stats.reconnects = 3;
   stats.gapsDetected = 1;
   stats.gaps = [

@@ -86,7 +86,7 @@ describe("full messages only (while events keep coming)", () => {
     expect(packer.peekBatch(nextId, { fullOnly: true })!.messages).toHaveLength(1);
   });
 
-  it("has a full batch once two full messages wait (what one sendBatch takes), not before", () => {
+  it("has a full batch once two full messages wait (what one round of sends takes), not before", () => {
     const packer = new Packer();
     fill(packer, 0, 200); // ~180 KB: one full message and more
     expect(packer.hasFullMessage).toBe(true);

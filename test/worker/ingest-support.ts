@@ -11,7 +11,7 @@
  *   it is constructed. To try another configuration in the same file, set `env` again and use the
  *   object under another name (`env.RELAY.getByName("other")`): every instance parses its own config.
  * - What the relay enqueues is observed with a tap on the producer binding: `env.EVENTS` is wrapped, every
- *   `sendBatch` goes on to the real local queue (whose real consumer delivers to the webhook receiver
+ *   `send` and `sendBatch` goes on to the real local queue (whose real consumer delivers to the webhook receiver
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
  *   make the next sends fail or be slow, which the local queue cannot be made to do.
  */
@@ -55,13 +55,19 @@ export interface QueueTap {
   bodies: QueueMessageBody[];
   /** The content type of every message sent (the size accounting assumes "v8"). */
   contentTypes: Set<string | undefined>;
+  /** Calls made (send and sendBatch), failed ones included. */
   calls: number;
+  /** Of those, accepted `send` and `sendBatch` calls. */
+  sends: number;
+  batches: number;
   failures: number;
-  /** The next N sendBatch calls throw. */
+  /** The next N calls (send or sendBatch) throw. */
   failNext: number;
-  /** Each sendBatch waits this long first. */
+  /** The calls of these numbers (counted by `calls`, from 1) throw. */
+  failCalls: Set<number>;
+  /** Each call waits this long first. */
   delayMs: number;
-  /** sendBatch throws, like the queue for a message over its limit, when a message's computed size exceeds this. */
+  /** A call throws, like the queue for a message over its limit, when a message's computed size exceeds this. */
   refuseAbove: number | null;
   events(): QueuedEvent[];
   timeUs(): Set<number>;
@@ -73,36 +79,50 @@ export function tapQueue(): QueueTap {
     bodies: [],
     contentTypes: new Set(),
     calls: 0,
+    sends: 0,
+    batches: 0,
     failures: 0,
     failNext: 0,
+    failCalls: new Set(),
     delayMs: 0,
     refuseAbove: null,
     // As the consumer reads them (live events travel compact: their did and time_us are in their text).
     events: () => tap.bodies.flatMap((b) => b.events.map((e) => completeEvent(e)!)),
     timeUs: () => new Set(tap.events().map((e) => e.timeUs)),
   };
+  /** What both calls do first: count, wait, fail as told. */
+  async function before(list: MessageSendRequest<QueueMessageBody>[]) {
+    const call = ++tap.calls;
+    if (tap.delayMs > 0) await new Promise((r) => setTimeout(r, tap.delayMs));
+    if (tap.failNext > 0 || tap.failCalls.has(call)) {
+      if (tap.failNext > 0) tap.failNext--;
+      tap.failures++;
+      throw new Error("injected queue failure");
+    }
+    if (tap.refuseAbove !== null && list.some((m) => serializedBytes(m.body) > tap.refuseAbove!)) {
+      tap.failures++;
+      throw new Error("Unknown Internal Error (15000)"); // what the queue says of a message over its limit
+    }
+  }
+  function record(list: MessageSendRequest<QueueMessageBody>[]) {
+    for (const m of list) {
+      tap.bodies.push(m.body);
+      tap.contentTypes.add(m.contentType);
+    }
+  }
   const producer = {
     async send(body: QueueMessageBody, options?: QueueSendOptions) {
-      await producer.sendBatch([{ body, ...options }]);
+      await before([{ body }]);
+      tap.sends++;
+      await real.send(body, options);
+      record([{ body, contentType: options?.contentType }]);
     },
     async sendBatch(messages: Iterable<MessageSendRequest<QueueMessageBody>>, options?: QueueSendBatchOptions) {
-      tap.calls++;
-      if (tap.delayMs > 0) await new Promise((r) => setTimeout(r, tap.delayMs));
-      if (tap.failNext > 0) {
-        tap.failNext--;
-        tap.failures++;
-        throw new Error("injected queue failure");
-      }
       const list = [...messages];
-      if (tap.refuseAbove !== null && list.some((m) => serializedBytes(m.body) > tap.refuseAbove!)) {
-        tap.failures++;
-        throw new Error("Unknown Internal Error (15000)"); // what the queue says of a message over its limit
-      }
+      await before(list);
+      tap.batches++;
       await real.sendBatch(list, options);
-      for (const m of list) {
-        tap.bodies.push(m.body);
-        tap.contentTypes.add(m.contentType);
-      }
+      record(list);
     },
   };
   (env as { EVENTS: unknown }).EVENTS = producer;

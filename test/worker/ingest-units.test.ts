@@ -7,7 +7,7 @@ import golden from "../fixtures/jetstream/jetstream-v2-golden_v1.jsonl?raw";
 import corpus from "../fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl?raw";
 import constellation from "../fixtures/jetstream/microcosm-constellation-tests.jsonl?raw";
 import { DEFAULT_ENDPOINTS, INGEST_TUNING, parseRelayConfig } from "../../worker/config.ts";
-import type { Env, QueuedEvent } from "../../worker/contract.ts";
+import type { Env, QueueMessageBody, QueuedEvent } from "../../worker/contract.ts";
 import { backoffDelay, planReconnect, type BackoffSettings } from "../../worker/ingest/backoff.ts";
 import { nextState } from "../../worker/ingest/connection-state.ts";
 import { parseFrame, shouldForward, type ForwardFilter } from "../../worker/ingest/event.ts";
@@ -15,7 +15,8 @@ import { detectGap } from "../../worker/ingest/gap.ts";
 import { healthReasons, type HealthInput } from "../../worker/ingest/health.ts";
 import { collectionMatcher, isValidDid, isValidNsid, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
 import { Ledger, resumeCursor } from "../../worker/ingest/ledger.ts";
-import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
+import { enqueue } from "../../worker/ingest/enqueue.ts";
+import { leadingMessages, Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
 import { completeEvent } from "../../worker/delivery/complete-event.ts";
 import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { buildSubscribeRequest, toHttp } from "../../worker/ingest/subscribe-url.ts";
@@ -191,6 +192,79 @@ describe("packing", () => {
     const batch = packer.peekBatch(nextId)!;
     expect(batch.messages.map((m) => m.body.events.length)).toEqual([2, 2]); // a third message would pass 250 KB
     expect(batch.messages.every((m) => m.bytes < 128_000)).toBe(true);
+  });
+
+  it("commits the leading messages of a batch only, when only they were accepted", () => {
+    const packer = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: 3 });
+    fill(packer, 8);
+    const batch = packer.peekBatch(nextId)!;
+    expect(batch.messages.map((m) => m.body.events.length)).toEqual([3, 3, 2]);
+    const first = leadingMessages(batch, 1);
+    expect(first.eventCount).toBe(3);
+    expect(first.bytes).toBe(batch.messages[0].bytes);
+    packer.commit(first);
+    expect(packer.size).toBe(5);
+    expect(packer.oldest!.timeUs).toBe(1003);
+    expect(leadingMessages(batch, 3).eventCount).toBe(8);
+    expect(leadingMessages(batch, 0)).toEqual({ messages: [], bytes: 0, eventCount: 0 });
+  });
+});
+
+describe("enqueue", () => {
+  const body = (n: number): QueueMessageBody => ({ v: 1, ledgerId: `m${n}`, events: [] });
+  /** A producer that records its calls and settles each as `outcome(call)` says. */
+  const producer = (outcome: (call: number) => "ok" | "fail" | "hang" = () => "ok") => {
+    const calls: { kind: "send" | "sendBatch"; ids: string[]; contentTypes: (string | undefined)[] }[] = [];
+    const settle = () => {
+      const o = outcome(calls.length);
+      return o === "ok" ? Promise.resolve() : o === "fail" ? Promise.reject(new Error(`call ${calls.length} refused`)) : new Promise<void>(() => {});
+    };
+    return {
+      calls,
+      send(b: QueueMessageBody, options?: QueueSendOptions) {
+        calls.push({ kind: "send", ids: [b.ledgerId], contentTypes: [options?.contentType] });
+        return settle();
+      },
+      sendBatch(list: Iterable<MessageSendRequest<QueueMessageBody>>) {
+        const items = [...list];
+        calls.push({ kind: "sendBatch", ids: items.map((m) => m.body.ledgerId), contentTypes: items.map((m) => m.contentType) });
+        return settle();
+      },
+    };
+  };
+
+  it("sends one or two messages one call each, both started at once, as v8", async () => {
+    const one = producer();
+    expect(await enqueue(one, [body(1)], 1000)).toEqual({ accepted: 1, error: null, calls: 1 });
+    expect(one.calls).toEqual([{ kind: "send", ids: ["m1"], contentTypes: ["v8"] }]);
+    const two = producer((n) => (n === 1 ? "hang" : "ok"));
+    const pending = enqueue(two, [body(1), body(2)], 50);
+    expect(two.calls.map((c) => c.kind)).toEqual(["send", "send"]); // the second did not wait for the first
+    expect((await pending).accepted).toBe(0);
+  });
+
+  it("sends three or more messages in one sendBatch, all or nothing", async () => {
+    const ok = producer();
+    expect(await enqueue(ok, [body(1), body(2), body(3)], 1000)).toEqual({ accepted: 3, error: null, calls: 1 });
+    expect(ok.calls).toEqual([{ kind: "sendBatch", ids: ["m1", "m2", "m3"], contentTypes: ["v8", "v8", "v8"] }]);
+    const refused = await enqueue(producer(() => "fail"), [body(1), body(2), body(3)], 1000);
+    expect(refused.accepted).toBe(0);
+    expect(String(refused.error)).toMatch(/call 1 refused/);
+  });
+
+  it("counts as accepted the messages before the first failure, and reports that failure", async () => {
+    const second = await enqueue(producer((n) => (n === 2 ? "fail" : "ok")), [body(1), body(2)], 1000);
+    expect(second.accepted).toBe(1);
+    expect(String(second.error)).toMatch(/call 2 refused/);
+    const first = await enqueue(producer((n) => (n === 1 ? "fail" : "ok")), [body(1), body(2)], 1000);
+    expect(first.accepted).toBe(0);
+    expect(String(first.error)).toMatch(/call 1 refused/);
+  });
+
+  it("gives up on a call that does not settle in time", async () => {
+    const outcome = await enqueue(producer(() => "hang"), [body(1)], 30);
+    expect(outcome).toMatchObject({ accepted: 0, calls: 1 });
+    expect(String(outcome.error)).toMatch(/send did not finish within 0.03 s/);
   });
 });
 

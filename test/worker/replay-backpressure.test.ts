@@ -30,7 +30,7 @@ describe("replay under backpressure", () => {
     expect(expected.length).toBeGreaterThan(400);
     await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "the live delivery enqueued", 30_000);
 
-    tap.delayMs = 150; // every sendBatch now takes a while: the replay's buffer fills faster than it drains
+    tap.delayMs = 150; // every call to the queue now takes a while: the replay's buffer fills faster than it drains
     const opened = (await connections(INSTANCE)).length;
     const started: ReplayProgress = await relay().startReplay({ fromUs: startUs });
     const done = await waitFor(async () => {

@@ -129,7 +129,7 @@ export function renderMetrics(data: MetricsData): string {
 
   m.add("queue_events_enqueued_total", "counter", "Events put on the queue.", q.eventsEnqueued);
   m.add("queue_messages_sent_total", "counter", "Queue messages sent.", q.messagesSent);
-  m.add("queue_send_batch_calls_total", "counter", "sendBatch calls made to the queue.", q.sendBatchCalls);
+  m.add("queue_send_calls_total", "counter", "Calls made to the queue (send or sendBatch).", q.sendCalls);
   m.add("queue_sent_bytes_total", "counter", "Bytes sent to the queue.", q.bytesSent);
   m.add("queue_billed_units_total", "counter", "64 KB units of the messages sent to the queue (Cloudflare bills a write, a read and a delete per unit).", q.billedUnits);
   m.add("oversized_events_total", "counter", "Events too large for a queue message, delivered from storage.", q.oversizedEvents);

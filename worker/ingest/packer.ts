@@ -101,8 +101,9 @@ export class Packer {
     return this.pendingBytes >= this.limits.messageTargetBytes || this.size >= this.limits.maxEventsPerMessage;
   }
   /**
-   * Whether enough is waiting to fill a whole sendBatch (as many full messages as its byte limit takes):
-   * sending then rather than per full message halves the sendBatch calls, each a subrequest with a cost.
+   * Whether enough is waiting to fill a whole batch (as many full messages as its byte limit takes, sent
+   * together: ingest/enqueue.ts): sending then rather than per full message halves the rounds of waiting
+   * for the queue.
    */
   get hasFullBatch(): boolean {
     return this.pendingBytes >= this.messagesPerBatch * this.limits.messageTargetBytes || this.size >= this.messagesPerBatch * this.limits.maxEventsPerMessage;
@@ -164,4 +165,14 @@ export class Packer {
       this.head = 0;
     }
   }
+}
+
+/** The first `count` messages of a batch as a batch of their own: what to commit when only they were accepted. */
+export function leadingMessages(batch: PackedBatch, count: number): PackedBatch {
+  const messages = batch.messages.slice(0, count);
+  return {
+    messages,
+    bytes: messages.reduce((n, m) => n + m.bytes, 0),
+    eventCount: messages.reduce((n, m) => n + m.body.events.length, 0),
+  };
 }

@@ -48,7 +48,7 @@ export function emptyCounters(): StatCounters {
     skipped: 0,
     malformed: 0,
     lastEventTime: null,
-    queue: { eventsEnqueued: 0, messagesSent: 0, sendBatchCalls: 0, bytesSent: 0, billedUnits: 0, oversizedEvents: 0, backpressurePauses: 0 },
+    queue: { eventsEnqueued: 0, messagesSent: 0, sendCalls: 0, bytesSent: 0, billedUnits: 0, oversizedEvents: 0, backpressurePauses: 0 },
     delivery: {
       delivered: 0,
       retried: 0,
@@ -73,7 +73,14 @@ export function restoreCounters(saved: unknown): StatCounters {
   const base = emptyCounters();
   if (typeof saved !== "object" || saved === null) return base;
   const s = saved as Partial<StatCounters>;
-  return { ...base, ...s, queue: { ...base.queue, ...s.queue }, delivery: { ...base.delivery, ...s.delivery } };
+  return { ...base, ...s, queue: knownFields(base.queue, s.queue), delivery: knownFields(base.delivery, s.delivery) };
+}
+
+/** Saved values of the fields `base` has (a field an older version saved, since renamed, is dropped). */
+function knownFields<T extends object>(base: T, saved: Partial<T> | undefined): T {
+  const result = { ...base };
+  for (const key of Object.keys(base) as (keyof T)[]) if (saved && saved[key] !== undefined) result[key] = saved[key] as T[keyof T];
+  return result;
 }
 
 export function countFrame(c: StatCounters, frame: ParsedFrame, forwarded: boolean, nowIso: string): void {

@@ -4,7 +4,8 @@ import { backoffDelay } from "./backoff.ts";
 import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
-import { Packer, QUEUE_LIMITS } from "./packer.ts";
+import type { EnqueueOutcome } from "./enqueue.ts";
+import { leadingMessages, Packer, QUEUE_LIMITS } from "./packer.ts";
 import { eventToQueue, type EventToQueue } from "./queued-event.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
 import { buildSubscribeRequest, displayEndpoint } from "./subscribe-url.ts";
@@ -21,7 +22,8 @@ export interface ReplayHost {
   endpoint(): string;
   /** The live cursor (never moved by a replay). */
   liveCursor(): number | null;
-  send(bodies: QueueMessageBody[]): Promise<unknown>;
+  /** Enqueues messages (ingest/enqueue.ts). */
+  send(bodies: QueueMessageBody[]): Promise<EnqueueOutcome>;
   /** Keeps an event too large for a queue message (see QueuedEvent.blob). */
   putBlob(id: string, text: string): void;
   recordGap(gap: Gap): void;
@@ -319,20 +321,23 @@ export class ReplayRunner {
     try {
       while (packer.size > 0 && packer === this.packer) {
         const batch = packer.peekBatch(() => `${progress.id}-${++this.ledgerSeq}`, { cautious: this.sendFailures > 0 })!;
-        try {
-          await this.host.send(batch.messages.map((m) => ({ ...m.body, replayId: progress.id })));
-        } catch (error) {
+        const outcome = await this.host.send(batch.messages.map((m) => ({ ...m.body, replayId: progress.id })));
+        if (packer !== this.packer || progress !== this.progress || progress.state !== "running") return;
+        if (outcome.accepted > 0) {
+          const accepted = leadingMessages(batch, outcome.accepted);
+          this.sendFailures = 0;
+          packer.commit(accepted);
+          progress.eventsReplayed += accepted.eventCount;
+          const newest = Math.max(...accepted.messages.map((m) => m.newestTimeUs));
+          this.enqueuedUs = Math.max(this.enqueuedUs ?? newest, newest);
+        }
+        if (outcome.accepted < batch.messages.length) {
           this.sendFailures++;
-          progress.error = `replay: queue sendBatch failed (${this.sendFailures}× in a row): ${error instanceof Error ? error.message : String(error)} (retrying)`;
+          const error = outcome.error;
+          progress.error = `replay: queue send failed (${this.sendFailures}× in a row): ${error instanceof Error ? error.message : String(error)} (retrying)`;
           retryInMs = backoffDelay(this.sendFailures, SEND_RETRY, Math.random());
           break;
         }
-        if (packer !== this.packer || progress !== this.progress || progress.state !== "running") return;
-        this.sendFailures = 0;
-        packer.commit(batch);
-        progress.eventsReplayed += batch.eventCount;
-        const newest = Math.max(...batch.messages.map((m) => m.newestTimeUs));
-        this.enqueuedUs = Math.max(this.enqueuedUs ?? newest, newest);
         if (!packer.hasFullBatch && this.phase !== "finishing" && this.phase !== "paused") break;
       }
     } finally {

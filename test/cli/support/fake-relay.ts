@@ -100,7 +100,7 @@ export function sampleStats(overrides: Partial<RelayStats & { deadLetters: { tot
       latencyMs: { p50: 120, p99: 950 },
       lagSeconds: 3,
     },
-    queue: { eventsEnqueued: 4656, messagesSent: 240, sendBatchCalls: 60, bytesSent: 2_400_000, billedUnits: 240, oversizedEvents: 0, backpressurePauses: 0 },
+    queue: { eventsEnqueued: 4656, messagesSent: 240, sendCalls: 60, bytesSent: 2_400_000, billedUnits: 240, oversizedEvents: 0, backpressurePauses: 0 },
     reconnects: 2,
     gapsDetected: 0,
     gaps: [],
