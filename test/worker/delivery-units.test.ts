@@ -280,4 +280,23 @@ describe("delivery plan", () => {
     );
     expect(sendBatches(many).map((b) => b.length)).toEqual([4, 3]);
   });
+
+  it("keeps each DID's follow-ups in one message, so that many handed-on events go on at once, not a second apart", () => {
+    const text = "y".repeat(1_000);
+    // A batch out of its request budget hands on 3 events of each of 100 DIDs (~300 KB): several messages.
+    const entries = Array.from({ length: 300 }, (_, i) => ({
+      event: { raw: text, did: `did:plc:${Math.floor(i / 3)}`, timeUs: i, receivedAt: i, attempts: 0 },
+      origin: Math.floor(i / 60),
+      group: "0",
+      delaySeconds: 0,
+    }));
+    const messages = packFollowUps(entries, (group) => `L${group}`);
+    expect(messages.length).toBeGreaterThanOrEqual(5);
+    expect(messages.map((m) => m.delaySeconds)).toEqual(messages.map(() => 0));
+    for (const m of messages) expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    const messageOf = new Map<string, Set<number>>();
+    messages.forEach((m, n) => m.body.events.forEach((e) => messageOf.set(e.did, (messageOf.get(e.did) ?? new Set()).add(n))));
+    expect([...messageOf.values()].every((set) => set.size === 1)).toBe(true);
+    expect(messages.flatMap((m) => m.body.events.map((e) => e.timeUs))).toEqual(entries.map((e) => e.event.timeUs));
+  });
 });

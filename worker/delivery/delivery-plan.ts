@@ -61,29 +61,40 @@ export const byteLength = (text: string) => encoder.encode(text).length;
 
 /**
  * Packs follow-up entries (in delivery order) into queue messages: one group per message as long as it
- * fits, each later message of an overflowing group one second later so that the queue keeps their order.
+ * fits, the events of one DID together in one message, so that the queue cannot reorder them. Only a DID
+ * whose events overflow a message spans several, each one second later than the one before, so that the
+ * queue keeps their order; the other messages go with the group's delay (the events a batch handed on
+ * unattempted, often a thousand, are back at once rather than one message per second).
  */
 export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: string) => string): FollowUpMessage[] {
-  const groups = new Map<string, FollowUpEntry[]>();
+  const groups = new Map<string, Map<string, FollowUpEntry[]>>();
   for (const entry of entries) {
-    const group = groups.get(entry.group);
-    if (group) group.push(entry);
-    else groups.set(entry.group, [entry]);
+    let byDid = groups.get(entry.group);
+    if (!byDid) groups.set(entry.group, (byDid = new Map()));
+    const run = byDid.get(entry.event.did);
+    if (run) run.push(entry);
+    else byDid.set(entry.event.did, [entry]);
   }
   const messages: FollowUpMessage[] = [];
-  for (const [group, list] of groups) {
+  for (const [group, byDid] of groups) {
     let current: FollowUpMessage | null = null;
-    let part = 0;
-    for (const entry of list) {
-      const size = elementBytes(entry.event);
-      if (!current || (current.bytes + size > MAX_MESSAGE_BYTES && current.body.events.length > 0)) {
-        const body: WholeEventsBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
-        current = { body, delaySeconds: Math.min(entry.delaySeconds + part++, 43_200), origins: new Set(), bytes: serializedBytes(body) };
-        messages.push(current);
-      }
-      current.body.events.push(entry.event);
-      current.origins.add(entry.origin);
-      current.bytes += size;
+    const open = (entry: FollowUpEntry, delaySeconds: number): FollowUpMessage => {
+      const body: WholeEventsBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
+      const message: FollowUpMessage = { body, delaySeconds: Math.min(delaySeconds, 43_200), origins: new Set(), bytes: serializedBytes(body) };
+      messages.push(message);
+      return message;
+    };
+    for (const run of byDid.values()) {
+      const sizes = run.map((entry) => elementBytes(entry.event));
+      const runBytes = sizes.reduce((n, size) => n + size, 0);
+      if (!current || (current.bytes + runBytes > MAX_MESSAGE_BYTES && current.body.events.length > 0)) current = open(run[0], run[0].delaySeconds);
+      run.forEach((entry, i) => {
+        // Only a run larger than a whole message gets here with a full message: it goes on one second later.
+        if (current!.bytes + sizes[i] > MAX_MESSAGE_BYTES && current!.body.events.length > 0) current = open(entry, current!.delaySeconds + 1);
+        current!.body.events.push(entry.event);
+        current!.origins.add(entry.origin);
+        current!.bytes += sizes[i];
+      });
     }
   }
   return messages;
