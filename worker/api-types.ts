@@ -148,7 +148,7 @@ export interface DeliveryStats {
 export interface QueueStats {
   eventsEnqueued: number;
   messagesSent: number;
-  /** Calls to the queue: `send` (one message) or `sendBatch` (several small ones). */
+  /** Calls the live stream made to the queue, failed ones included: `send` (one message) or `sendBatch` (several small ones). */
   sendCalls: number;
   bytesSent: number;
   /** 64 KB units of the messages sent (each message counts its own started units): what Cloudflare bills. */
