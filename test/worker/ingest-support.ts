@@ -113,15 +113,15 @@ export function tapQueue(): QueueTap {
   const producer = {
     async send(body: QueueMessageBody, options?: QueueSendOptions) {
       await before([{ body }]);
-      tap.sends++;
       await real.send(body, options);
+      tap.sends++;
       record([{ body, contentType: options?.contentType }]);
     },
     async sendBatch(messages: Iterable<MessageSendRequest<QueueMessageBody>>, options?: QueueSendBatchOptions) {
       const list = [...messages];
       await before(list);
-      tap.batches++;
       await real.sendBatch(list, options);
+      tap.batches++;
       record(list);
     },
   };
