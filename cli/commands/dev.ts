@@ -135,8 +135,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     const worker = await Promise.race([starting, stop.stopped.then(() => null)]);
     if (!worker) return;
 
-    process.stdout.write(`ready: ${worker.url}\n`);
-    process.stdout.write(`dashboard: ${worker.url}/stats/html\n`);
+    // One write: a reader that acts on "ready" finds the dashboard line with it.
+    process.stdout.write(`ready: ${worker.url}\ndashboard: ${worker.url}/stats/html\n`);
     // One request wakes the relay at once (it also starts by itself, from its cron and alarm).
     await fetch(`${worker.url}/health`, { signal: AbortSignal.timeout(10_000) })
       .then((r) => r.body?.cancel())
