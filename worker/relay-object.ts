@@ -11,118 +11,129 @@ import type {
   ReplayProgress,
   ReplayRequest,
 } from "./contract.ts";
-import { backoffDelay, planReconnect } from "./ingest/backoff.ts";
 import { BlobStore } from "./ingest/blob-store.ts";
-import { nextState, type ConnectionEvent } from "./ingest/connection-state.ts";
-import { parseFrame, shouldForward, type ForwardFilter } from "./ingest/event.ts";
+import type { LinkState } from "./ingest/connection-state.ts";
+import { enqueue } from "./ingest/enqueue.ts";
+import { shouldForward, type ForwardFilter, type ParsedFrame } from "./ingest/event.ts";
 import { detectGap, isoFromUs } from "./ingest/gap.ts";
 import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
-import { closeQuietly, frameText, subscribe } from "./ingest/jetstream-socket.ts";
-import { Ledger, resumeCursor } from "./ingest/ledger.ts";
-import { enqueue } from "./ingest/enqueue.ts";
-import { leadingMessages, Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
-import { eventToQueue, type EventToQueue } from "./ingest/queued-event.ts";
+import { Ledger } from "./ingest/ledger.ts";
+import { Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
-import { buildSubscribeRequest, displayEndpoint } from "./ingest/subscribe-url.ts";
-import { TrafficCounters } from "./ingest/traffic.ts";
-import { stalled, type TransportError } from "./ingest/transport-errors.ts";
 import { replaySettingProblems } from "./ingest/replay-plan.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
+import { displayEndpoint } from "./ingest/subscribe-url.ts";
+import { TrafficCounters } from "./ingest/traffic.ts";
+import { resumePosition, savedForm, type Position } from "./stream/position.ts";
+import { Stream } from "./stream/stream.ts";
 
-/** Keys of the persisted state (Durable Object storage). */
-const KEY = { cursor: "cursor", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
+/** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
+const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
 const LATENCY_SAMPLES = 1000;
-/** Retry of a failed send to the queue: first delay and cap. */
-const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
 /** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
+/** The parts of a relay whose configuration is valid. */
+interface Running {
+  config: RelayConfig;
+  stream: Stream;
+}
+
 /**
- * The ingestion Durable Object: holds the Jetstream WebSocket, filters, counts and packs events into
- * queue messages, keeps the cursor, and is the source of statistics, status and health.
+ * The ingestion Durable Object: a thin shell around the live stream (stream/stream.ts) — its RPC methods,
+ * its alarm and its storage — and the source of statistics, status and health.
  *
- * It starts by itself: the constructor loads the saved state and connects; a self-rescheduling alarm is
- * heartbeat and watchdog (persists state, replaces a silent socket, reconnects after eviction/deploy).
- * The saved cursor never passes an event that is not yet durably in the queue.
+ * It starts by itself: the constructor loads the saved position and connects; a self-rescheduling alarm
+ * is heartbeat and watchdog (saves position and statistics, replaces a silent socket, reconnects after
+ * eviction/deploy). The saved position never passes an event that is not yet durably in the queue.
  */
 export class JetstreamRelay extends DurableObject<Env> {
-  private readonly config: RelayConfig | null;
+  /** Null while the configuration is invalid: the object then only reports what is wrong. */
+  private readonly running: Running | null;
   private readonly problems: ConfigProblem[];
   private readonly warnings: ConfigProblem[];
-  private readonly filter: ForwardFilter | null;
   private readonly blobs: BlobStore;
-  private readonly packer: Packer;
   private readonly ledger = new Ledger();
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
   private ledgerSeq = 0;
-
-  private state: ConnectionState;
-  private socket: WebSocket | null = null;
-  /** Generation of the current attempt: events of older sockets are ignored. */
-  private generation = 0;
-  private endpointIndex = 0;
-  private failures = 0;
-  private rewindNext = false;
-  private attempts = 0;
-  private connectingSince: number | null = null;
-  private connectedAt: number | null = null;
-  private disconnectedSince: number | null = Date.now();
-  private lastFrameAt: number | null = null;
-  private nextAttemptAt: number | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastError: { message: string; at: string } | null = null;
-  /** Cursor asked for by the current connection (before any failover rewind), for gap detection. */
-  private gapBaseUs: number | null = null;
-  private awaitingFirstEvent = false;
-
-  /** Saved cursor as loaded at start (the resume point). */
-  private savedCursor: number | null = null;
-  /** time_us of the last event processed (any kind): the cursor when nothing waits for the queue. */
-  private lastReceivedUs: number | null = null;
   private newestEventUs: number | null = null;
-
-  private sending = false;
   private frameTimeMs = -1;
   private frameTimeIso = "";
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private sendFailures = 0;
 
   private counters: StatCounters = emptyCounters();
   private traffic = new TrafficCounters();
   private latencies: number[] = [];
   private storageError: string | null = null;
-  /** False until the saved state was read: without it the relay neither connects nor persists (it would lose its cursor). */
+  /** False until the saved state was read: without it the relay neither connects nor saves (it would lose its position). */
   private loaded = false;
-  /** Operator-requested replay of a past window (time travel): its own connection, never the live cursor. */
-  private readonly replays = new ReplayRunner(this.env, this.ctx.storage, {
-    config: () => this.config,
-    endpoint: () => this.config!.endpoints[this.endpointIndex],
-    liveCursor: () => this.cursor(),
-    send: (bodies) => enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS),
-    putBlob: (id, text) => this.blobs.put(id, text),
-    recordGap: (gap) => recordGap(this.counters, gap),
-  });
+  /** Operator-requested replay of a past window (time travel): its own stream, never the live position. */
+  private readonly replays: ReplayRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const parsed = parseRelayConfig(env);
-    this.config = parsed.config;
     this.problems = parsed.problems;
     this.warnings = replaySettingProblems(env);
-    this.state = this.config ? "backoff" : "config-error";
-    this.packer = new Packer({ ...QUEUE_LIMITS, maxEventsPerMessage: this.config?.settings.maxEventsPerMessage ?? QUEUE_LIMITS.maxEventsPerMessage });
-    this.filter = this.config
-      ? { wantsCollection: collectionMatcher(this.config.patterns), dids: this.config.dids.length > 0 ? new Set(this.config.dids) : null, kinds: new Set(this.config.kinds) }
-      : null;
     this.blobs = new BlobStore(ctx.storage.sql);
+    this.running = parsed.config ? { config: parsed.config, stream: this.liveStream(parsed.config) } : null;
+    this.replays = new ReplayRunner(env, ctx.storage, {
+      config: () => this.running?.config ?? null,
+      endpointIndex: () => this.running?.stream.connection.endpointNumber ?? 0,
+      liveCursor: () => this.cursor(),
+      send: (bodies) => enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS),
+      putBlob: (id, text) => this.blobs.put(id, text),
+      recordGap: (gap) => recordGap(this.counters, gap),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       await this.load();
-      if (this.config) await this.scheduleAlarm();
+      if (this.running) await this.scheduleAlarm();
     }).then(() => {
-      if (this.config && this.loaded) void this.openConnection();
+      if (this.loaded) this.running?.stream.start();
     });
+  }
+
+  private liveStream(config: RelayConfig): Stream {
+    const s = config.settings;
+    const filter: ForwardFilter = { wantsCollection: collectionMatcher(config.patterns), dids: config.dids.length > 0 ? new Set(config.dids) : null, kinds: new Set(config.kinds) };
+    const limits = { ...QUEUE_LIMITS, maxEventsPerMessage: s.maxEventsPerMessage };
+    return new Stream(
+      { endpoints: config.endpoints, connectTimeoutMs: s.connectTimeoutMs, stallMs: s.stallMs, backoff: s.backoff, flushMs: s.flushMs, maxBufferedEvents: s.maxBufferedEvents, maxBufferedBytes: s.maxBufferedBytes, sendFailuresBeforePause: s.sendFailuresBeforePause, failoverRewindUs: s.failoverRewindUs },
+      {
+        label: "jetstream-relay",
+        ready: () => this.loaded,
+        subscription: { collections: config.collections, dids: config.dids },
+        judge: (frame) => (shouldForward(frame, filter) ? "forward" : "skip"),
+        newPacker: () => new Packer(limits),
+        nextLedgerId: () => `${this.ledgerPrefix}-${++this.ledgerSeq}`,
+        send: (bodies) => enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS),
+        putBlob: (id, text) => this.blobs.put(id, text),
+      },
+      {
+        frame: (frame, forwarded, now) => this.counted(frame, forwarded, now),
+        firstEvent: (requestedUs, timeUs, endpoint, now) => {
+          const gap = detectGap(requestedUs, timeUs, s.gapThresholdUs, displayEndpoint(endpoint), new Date(now));
+          if (gap) {
+            recordGap(this.counters, gap);
+            console.warn(`jetstream-relay: gap detected, events from ${gap.from} to ${gap.to} were not available`);
+          }
+        },
+        reconnecting: () => void this.counters.reconnects++,
+        positionMoved: () => void this.savePosition(),
+        oversized: () => void this.counters.queue.oversizedEvents++,
+        called: (calls) => void (this.counters.queue.sendCalls += calls),
+        sent: (batch) => this.sent(batch),
+        trouble: (message) => {
+          if (message.startsWith("storage failed")) this.storageFailed(message);
+        },
+        paused: (why, waiting) => {
+          this.counters.queue.backpressurePauses++;
+          console.warn(`jetstream-relay: pausing ingestion (${why}): ${waiting} events wait for the queue`);
+        },
+      },
+      { state: "backoff", position: null },
+    );
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -130,9 +141,9 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** Start (or keep) the connection and the watchdog alarm; returns the status. */
   async ensureRunning(): Promise<RelayStatus> {
-    if (this.config) {
+    if (this.running) {
       await this.scheduleAlarm();
-      this.watchdog();
+      if (this.loaded) this.running.stream.watchdog(Date.now());
     }
     return this.getStatus();
   }
@@ -182,44 +193,49 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   async getStatus(): Promise<RelayStatus> {
     const cursor = this.cursor();
-    const endpoint = this.config ? displayEndpoint(this.config.endpoints[this.endpointIndex]) : null;
+    const connection = this.running?.stream.connection;
+    const times = connection?.times;
+    const error = connection?.error ?? null;
     return {
-      state: this.state,
-      connected: this.state === "connected",
-      endpoint,
-      endpoints: this.config?.endpoints ?? [],
+      state: connection ? publicState(connection.current) : "config-error",
+      connected: connection?.current === "connected",
+      endpoint: connection ? displayEndpoint(connection.endpoint) : null,
+      endpoints: this.running?.config.endpoints ?? [],
       cursor,
       cursorTime: cursor === null ? null : isoFromUs(cursor),
       lagSeconds: lagSeconds(this.newestEventUs, Date.now()),
-      lastError: this.lastError?.message ?? null,
-      lastErrorAt: this.lastError?.at ?? null,
+      lastError: error?.message ?? null,
+      lastErrorAt: error?.at ?? null,
       reconnects: this.counters.reconnects,
-      connectedSince: this.connectedAt === null ? null : new Date(this.connectedAt).toISOString(),
-      lastFrameAt: this.lastFrameAt === null ? null : new Date(this.lastFrameAt).toISOString(),
-      nextAttemptAt: this.state === "backoff" && this.nextAttemptAt !== null ? new Date(this.nextAttemptAt).toISOString() : null,
+      connectedSince: isoOrNull(times?.connectedAt),
+      lastFrameAt: isoOrNull(times?.lastFrameAt),
+      nextAttemptAt: isoOrNull(times?.nextAttemptAt),
       configErrors: this.problems,
       configWarnings: this.warnings,
-      config: this.config?.public ?? null,
+      config: this.running?.config.public ?? null,
     };
   }
 
   async getHealth(): Promise<HealthReport> {
     const now = Date.now();
+    const running = this.running;
+    const connection = running?.stream.connection;
     const reasons = healthReasons(
       {
         nowMs: now,
-        state: this.state,
+        state: connection ? publicState(connection.current) : "config-error",
         configErrors: this.problems,
-        disconnectedSinceMs: this.state === "connected" ? null : this.disconnectedSince,
-        lastError: this.lastError?.message ?? null,
-        lastFrameMs: this.lastFrameAt ?? this.startedAt.getTime(),
+        disconnectedSinceMs: connection?.times.disconnectedSince ?? null,
+        lastError: connection?.error?.message ?? null,
+        // A frame a resume sent again is no sign of life of the stream.
+        lastFrameMs: running?.stream.lastNewFrameAt ?? this.startedAt.getTime(),
         deliveryLastErrorAt: this.counters.delivery.lastErrorAt,
         deliveryLastSuccessAt: this.counters.delivery.lastSuccessAt,
         oldestUnackedUs: this.ledger.oldest(),
         storageError: this.storageError,
         gaps: this.counters.gaps,
       },
-      this.config?.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
+      running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
     return { healthy: reasons.length === 0, reasons, checkedAt: new Date(now).toISOString() };
   }
@@ -231,17 +247,13 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.counters = { ...emptyCounters(), gaps: openGaps, gapsDetected: openGaps.length, statsResetAt: resetAt };
     this.traffic = new TrafficCounters();
     this.latencies = [];
-    await this.persist();
+    await this.saveStats();
     return { resetAt };
   }
 
   /** Force a reconnect from the saved cursor. */
   async reconnect(): Promise<RelayStatus> {
-    if (this.config) {
-      this.dropSocket("reconnect requested");
-      this.failures = 0;
-      void this.openConnection();
-    }
+    if (this.loaded) this.running?.stream.reconnect("reconnect requested");
     return this.getStatus();
   }
 
@@ -254,7 +266,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         acknowledged++;
       }
     }
-    await this.persist();
+    await this.saveStats();
     return { acknowledged };
   }
 
@@ -293,261 +305,46 @@ export class JetstreamRelay extends DurableObject<Env> {
   // Heartbeat and watchdog
 
   override async alarm(): Promise<void> {
-    if (!this.config) return;
+    if (!this.running) return;
     try {
       if (!this.loaded) await this.load();
-      await this.persist();
-      this.watchdog();
-      await this.replays.tick();
+      if (this.loaded) {
+        await this.saveState();
+        this.running.stream.watchdog(Date.now());
+        await this.replays.tick();
+      }
     } finally {
       await this.scheduleAlarm();
     }
   }
 
   private async scheduleAlarm(): Promise<void> {
-    if (!this.config) return;
+    if (!this.running) return;
     try {
       const at = await this.ctx.storage.getAlarm();
-      const next = Date.now() + this.config.settings.alarmMs;
+      const next = Date.now() + this.running.config.settings.alarmMs;
       if (at === null || at > next) await this.ctx.storage.setAlarm(next);
     } catch (error) {
       this.storageFailed(error);
     }
   }
 
-  /** Brings the connection back to where it should be; called by the alarm and ensureRunning(). */
-  private watchdog(): void {
-    if (!this.loaded) return;
-    const settings = this.config!.settings;
-    const now = Date.now();
-    if (this.state === "connected" && now - Math.max(this.lastFrameAt ?? 0, this.connectedAt ?? 0) > settings.stallMs) {
-      this.connectionEnded(this.generation, stalled(settings.stallMs / 1000));
-    } else if (this.state === "connecting" && this.connectingSince !== null && now - this.connectingSince > settings.connectTimeoutMs * 2) {
-      this.connectionEnded(this.generation, { kind: "timeout", message: "connection attempt did not finish" });
-    } else if (this.state === "backoff" && (this.nextAttemptAt === null || now >= this.nextAttemptAt)) {
-      void this.openConnection();
-    } else if (this.state === "paused") {
-      if (this.packer.size === 0) void this.openConnection();
-      else void this.flush();
-    }
-    if (this.packer.size > 0 && !this.sending && this.flushTimer === null) void this.flush();
-  }
-
   // ------------------------------------------------------------------------------------------------
-  // Connection
+  // Frames and the queue
 
-  private transition(event: ConnectionEvent): boolean {
-    const next = nextState(this.state, event);
-    if (next === null) return false;
-    if (this.state === "connected" && next !== "connected") this.disconnectedSince = Date.now();
-    if (next === "connected") this.disconnectedSince = null;
-    this.state = next;
-    return true;
-  }
-
-  private async openConnection(): Promise<void> {
-    const config = this.config;
-    if (!config || !this.loaded || !this.transition("start")) return;
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    const generation = ++this.generation;
-    if (this.attempts++ > 0) this.counters.reconnects++;
-    this.connectingSince = Date.now();
-
-    const endpoint = config.endpoints[this.endpointIndex];
-    const base = this.cursor();
-    const rewind = this.rewindNext && base !== null ? config.settings.failoverRewindUs : 0;
-    this.rewindNext = false;
-    const cursor = base === null ? null : base - rewind;
-    const request = buildSubscribeRequest(endpoint, { collections: config.collections, dids: config.dids }, cursor);
-
-    const socket = await subscribe(request, config.settings.connectTimeoutMs, () => generation === this.generation, {
-      onFrame: (data) => this.onFrame(data, generation),
-      onEnd: (error) => this.connectionEnded(generation, error),
-    });
-    if (!socket) return;
-    this.socket = socket;
-
-    this.transition("opened");
-    this.connectingSince = null;
-    this.connectedAt = Date.now();
-    this.gapBaseUs = base;
-    this.awaitingFirstEvent = true;
-    // Events of this connection start at `cursor`: that is where the cursor stands before the first.
-    if (cursor !== null) this.lastReceivedUs = cursor;
-  }
-
-  /** The socket or the attempt ended (close, error, refusal, stall): plan the next attempt. */
-  private connectionEnded(generation: number, error: TransportError): void {
-    if (generation !== this.generation || (this.state !== "connecting" && this.state !== "connected")) return;
-    const config = this.config!;
-    // Measured before dropSocket(), which forgets when the connection was made.
-    const connectedForMs = this.connectedAt === null ? null : Date.now() - this.connectedAt;
-    this.generation++;
-    this.dropSocket(error.message);
-    this.lastError = { message: error.message, at: new Date().toISOString() };
-    this.connectedAt = null;
-    this.connectingSince = null;
-    const plan = planReconnect(
-      { failures: this.failures, endpointIndex: this.endpointIndex },
-      { connectedForMs },
-      config.endpoints.length,
-      config.settings.backoff,
-      Math.random(),
-    );
-    this.failures = plan.failures;
-    if (plan.switched) {
-      this.endpointIndex = plan.endpointIndex;
-      this.rewindNext = true;
-    }
-    console.warn(`jetstream-relay: ${error.message}; next attempt in ${plan.delayMs} ms on ${displayEndpoint(config.endpoints[this.endpointIndex])}`);
-    this.transition("failed");
-    this.nextAttemptAt = Date.now() + plan.delayMs;
-    this.reconnectTimer = setTimeout(() => void this.openConnection(), plan.delayMs);
-  }
-
-  private dropSocket(reason: string): void {
-    this.generation++;
-    if (this.socket) closeQuietly(this.socket, reason);
-    this.socket = null;
-    if (this.state === "connected" || this.state === "connecting") {
-      this.connectedAt = null;
-      this.connectingSince = null;
-    }
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Frames
-
-  private onFrame(data: string | ArrayBuffer, generation: number): void {
-    if (generation !== this.generation) return;
-    const now = Date.now();
-    this.lastFrameAt = now;
-    const text = frameText(data);
-    const frame = text === null ? ({ type: "malformed", reason: "binary frame" } as const) : parseFrame(text);
-    const forward = shouldForward(frame, this.filter!);
+  private counted(frame: ParsedFrame, forwarded: boolean, now: number): void {
     // Many frames arrive within one millisecond during a flood: format the time once per millisecond.
     if (now !== this.frameTimeMs) {
       this.frameTimeMs = now;
       this.frameTimeIso = new Date(now).toISOString();
     }
-    countFrame(this.counters, frame, forward, this.frameTimeIso);
-    this.traffic.record(now, 1, forward ? 1 : 0);
-    if (frame.type === "malformed") return;
-
-    if (this.awaitingFirstEvent) {
-      this.awaitingFirstEvent = false;
-      const gap = detectGap(this.gapBaseUs, frame.timeUs, this.config!.settings.gapThresholdUs, displayEndpoint(this.config!.endpoints[this.endpointIndex]), new Date(now));
-      if (gap) {
-        recordGap(this.counters, gap);
-        console.warn(`jetstream-relay: gap detected, events from ${gap.from} to ${gap.to} were not available`);
-      }
-    }
-    if (this.newestEventUs === null || frame.timeUs > this.newestEventUs) this.newestEventUs = frame.timeUs;
-
-    if (forward) {
-      let queued: EventToQueue;
-      try {
-        queued = eventToQueue(text!, frame.did, frame.timeUs, now, (id, blobText) => this.blobs.put(id, blobText));
-      } catch (error) {
-        // Without its blob the event cannot be queued: stop here, so the cursor stays before it and it is read again.
-        this.storageFailed(error);
-        this.dropSocket("storage failed");
-        this.transition("failed");
-        this.nextAttemptAt = Date.now() + 5000;
-        return;
-      }
-      if (queued.oversized) this.counters.queue.oversizedEvents++;
-      // Before the very first event there is no cursor: resuming at this event's own time (inclusive) then loses nothing.
-      this.packer.add({ event: queued.event, bytes: queued.bytes, timeUs: frame.timeUs, cursorBefore: this.lastReceivedUs ?? this.savedCursor ?? frame.timeUs });
-      this.lastReceivedUs = frame.timeUs;
-      const s = this.config!.settings;
-      if (this.packer.size > s.maxBufferedEvents || this.packer.bytes > s.maxBufferedBytes) this.pause("buffer full");
-      this.scheduleFlush();
-    } else {
-      this.lastReceivedUs = frame.timeUs;
-    }
-  }
-
-  /** Backpressure: stop reading; reading resumes from the cursor once everything is enqueued. */
-  private pause(why: string): void {
-    if (this.state === "paused") return;
-    this.counters.queue.backpressurePauses++;
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    console.warn(`jetstream-relay: pausing ingestion (${why}): ${this.packer.size} events wait for the queue`);
-    this.dropSocket(`paused: ${why}`);
-    this.lastError = { message: `paused: ${why}`, at: new Date().toISOString() };
-    this.transition("pause");
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Queue
-
-  private cursor(): number | null {
-    const oldest = this.packer.oldest;
-    if (oldest) return oldest.cursorBefore;
-    return this.lastReceivedUs ?? this.savedCursor;
-  }
-
-  private scheduleFlush(): void {
-    if (this.sending) return;
-    if (this.packer.hasFullBatch) {
-      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-      void this.flush(true);
-    } else if (this.flushTimer === null) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        void this.flush();
-      }, this.config!.settings.flushMs);
-    }
-  }
-
-  /**
-   * One batch at a time (ingest/enqueue.ts), in arrival order; the events leave the buffer only once the
-   * queue has them.
-   * `fullOnly` (a message filled up): send full messages only; the rest waits for more events or the
-   * flush interval, so that messages are not cut half-empty under load.
-   */
-  private async flush(fullOnly = false): Promise<void> {
-    if (this.sending || this.packer.size === 0) return;
-    this.sending = true;
-    let retryInMs: number | null = null;
-    try {
-      while (this.packer.size > 0) {
-        // After a refusal, smaller messages: they fit even where a computed size fell short.
-        const batch = this.packer.peekBatch(() => `${this.ledgerPrefix}-${++this.ledgerSeq}`, { fullOnly, cautious: this.sendFailures > 0 });
-        if (!batch) break;
-        const outcome = await enqueue(this.env.EVENTS, batch.messages.map((m) => m.body), SEND_TIMEOUT_MS);
-        this.counters.queue.sendCalls += outcome.calls;
-        if (outcome.accepted > 0) this.sent(leadingMessages(batch, outcome.accepted));
-        if (outcome.accepted < batch.messages.length) {
-          this.sendFailed(outcome.error);
-          retryInMs = backoffDelay(this.sendFailures, SEND_RETRY, Math.random());
-          break;
-        }
-        if (this.state === "paused" && this.packer.size === 0) void this.openConnection();
-        if (!this.packer.hasFullBatch) break;
-        fullOnly = true;
-      }
-    } finally {
-      this.sending = false;
-    }
-    if (retryInMs !== null) {
-      this.flushTimer ??= setTimeout(() => {
-        this.flushTimer = null;
-        void this.flush();
-      }, retryInMs);
-    } else if (this.packer.size > 0) {
-      this.scheduleFlush();
-    }
+    countFrame(this.counters, frame, forwarded, this.frameTimeIso);
+    this.traffic.record(now, 1, forwarded ? 1 : 0);
+    if (frame.type !== "malformed" && (this.newestEventUs === null || frame.timeUs > this.newestEventUs)) this.newestEventUs = frame.timeUs;
   }
 
   private sent(batch: PackedBatch): void {
-    this.sendFailures = 0;
     for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs);
-    this.packer.commit(batch);
     const q = this.counters.queue;
     q.messagesSent += batch.messages.length;
     q.eventsEnqueued += batch.eventCount;
@@ -555,48 +352,69 @@ export class JetstreamRelay extends DurableObject<Env> {
     for (const m of batch.messages) q.billedUnits += Math.max(1, Math.ceil(m.bytes / 65_536));
   }
 
-  private sendFailed(error: unknown): void {
-    this.sendFailures++;
-    const message = `queue send failed (${this.sendFailures}× in a row): ${error instanceof Error ? error.message : String(error)}`;
-    console.warn(`jetstream-relay: ${message}`);
-    this.lastError = { message, at: new Date().toISOString() };
-    if (this.sendFailures >= this.config!.settings.sendFailuresBeforePause) this.pause("the queue refuses messages");
+  private position(): Position | null {
+    return this.loaded ? (this.running?.stream.position() ?? null) : null;
+  }
+
+  private cursor(): number | null {
+    return this.position()?.timeUs ?? null;
   }
 
   // ------------------------------------------------------------------------------------------------
-  // Persistence
+  // Storage
 
   private async load(): Promise<void> {
     try {
-      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.oldestUnacked, KEY.stats]);
-      const cursor = saved.get(KEY.cursor);
-      const oldest = saved.get(KEY.oldestUnacked);
+      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.stats]);
       this.counters = restoreCounters(saved.get(KEY.stats));
       this.traffic = new TrafficCounters(this.counters.perMinute);
-      const maxRewindUs = this.config?.settings.maxRewindUs ?? 0;
-      this.savedCursor = resumeCursor(typeof cursor === "number" ? cursor : null, typeof oldest === "number" ? oldest : null, maxRewindUs);
-      this.lastReceivedUs = this.savedCursor;
+      const position = resumePosition(
+        { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked) },
+        this.running?.config.settings.maxRewindUs ?? 0,
+      );
+      this.running?.stream.restore(position);
       this.loaded = true;
       await this.replays.restore();
     } catch (error) {
       this.storageFailed(error);
-      if (!this.loaded) {
-        this.lastError = { message: "could not read the saved cursor: not connecting until storage answers (tried again on every alarm)", at: new Date().toISOString() };
-      }
+      if (!this.loaded) this.running?.stream.connection.note("could not read the saved cursor: not connecting until storage answers (tried again on every alarm)");
     }
   }
 
-  /** Writes cursor, oldest unacknowledged event and statistics: on every alarm, whatever the traffic. */
-  private async persist(): Promise<void> {
-    if (!this.loaded) return;
-    const cursor = this.cursor();
-    if (cursor !== null && this.config) this.ledger.pruneOlderThan(cursor - this.config.settings.maxRewindUs);
-    this.counters.perMinute = this.traffic.perMinute(Date.now());
+  /** Saves position and statistics: on every alarm, whatever the traffic. */
+  private async saveState(): Promise<void> {
+    const position = this.position();
+    if (position !== null && this.running) this.ledger.pruneOlderThan(position.timeUs - this.running.config.settings.maxRewindUs);
+    const positionSaved = await this.savePosition();
+    const statsSaved = await this.saveStats();
+    if (positionSaved && statsSaved) this.storageError = null;
+  }
+
+  /**
+   * The position on its own, so that statistics that cannot be written never keep it from being saved.
+   * Also written at once when the position first exists or moves to another instance (stream hook).
+   */
+  private async savePosition(): Promise<boolean> {
+    if (!this.loaded) return false;
+    const { position, cursor } = savedForm(this.position());
     try {
-      await this.ctx.storage.put({ [KEY.cursor]: cursor, [KEY.oldestUnacked]: this.ledger.oldest(), [KEY.stats]: this.counters });
-      this.storageError = null;
+      await this.ctx.storage.put({ [KEY.cursor]: cursor, [KEY.position]: position, [KEY.oldestUnacked]: this.ledger.oldest() });
+      return true;
     } catch (error) {
       this.storageFailed(error);
+      return false;
+    }
+  }
+
+  private async saveStats(): Promise<boolean> {
+    if (!this.loaded) return false;
+    this.counters.perMinute = this.traffic.perMinute(Date.now());
+    try {
+      await this.ctx.storage.put(KEY.stats, this.counters);
+      return true;
+    } catch (error) {
+      this.storageFailed(error);
+      return false;
     }
   }
 
@@ -604,6 +422,15 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.storageError = `${new Date().toISOString()}: ${error instanceof Error ? error.message : String(error)}`;
     console.error(`jetstream-relay: storage failed, continuing in memory: ${this.storageError}`);
   }
+}
+
+/** The stream's `stopped` never happens to the live relay; were it to, it would show as a backoff. */
+function publicState(state: LinkState): ConnectionState {
+  return state === "stopped" ? "backoff" : state;
+}
+
+function isoOrNull(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
 function lagSeconds(timeUs: number | null, nowMs: number): number | null {

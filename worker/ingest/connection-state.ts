@@ -1,22 +1,30 @@
 import type { ConnectionState } from "../contract.ts";
 
+/**
+ * The state of one stream's connection: the relay's public states, plus `stopped` for a stream that is
+ * not meant to read (a replay before it starts or after it ended). `config-error` leads nowhere: a relay
+ * with an invalid configuration has no stream at all.
+ */
+export type LinkState = ConnectionState | "stopped";
+
 /** What happens to the connection; the state machine below says where each leads. */
 export type ConnectionEvent =
   | "start" // begin an attempt (first start, after backoff, after a pause, or forced)
   | "opened" // the server accepted the upgrade
   | "failed" // the attempt failed or the socket ended (close, error, stall)
   | "pause" // backpressure: stop reading
-  | "config-invalid";
+  | "stop"; // stop reading for good (a replay reached its end, or was cancelled)
 
-const TRANSITIONS: Record<ConnectionState, Partial<Record<ConnectionEvent, ConnectionState>>> = {
+const TRANSITIONS: Record<LinkState, Partial<Record<ConnectionEvent, LinkState>>> = {
   "config-error": {},
-  backoff: { start: "connecting", pause: "paused", "config-invalid": "config-error" },
-  connecting: { opened: "connected", failed: "backoff", start: "connecting", pause: "paused", "config-invalid": "config-error" },
-  connected: { failed: "backoff", pause: "paused", start: "connecting", "config-invalid": "config-error" },
-  paused: { start: "connecting", pause: "paused", "config-invalid": "config-error" },
+  stopped: { start: "connecting", stop: "stopped" },
+  backoff: { start: "connecting", pause: "paused", stop: "stopped" },
+  connecting: { opened: "connected", failed: "backoff", start: "connecting", pause: "paused", stop: "stopped" },
+  connected: { failed: "backoff", pause: "paused", start: "connecting", stop: "stopped" },
+  paused: { start: "connecting", pause: "paused", stop: "stopped" },
 };
 
 /** The next state, or null when the event does not apply in this state (it is then ignored). */
-export function nextState(state: ConnectionState, event: ConnectionEvent): ConnectionState | null {
+export function nextState(state: LinkState, event: ConnectionEvent): LinkState | null {
   return TRANSITIONS[state][event] ?? null;
 }

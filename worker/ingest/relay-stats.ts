@@ -34,6 +34,16 @@ export interface StatCounters {
   statsResetAt: string | null;
 }
 
+/**
+ * Collections counted by name at most; past it the least counted are folded into `other`. Anyone can
+ * publish records of a collection nobody else uses, and a prefix filter forwards them all: unbounded, the
+ * counters would outgrow memory and the 2 MB a stored value may take.
+ */
+export const MAX_COLLECTIONS_COUNTED = 1000;
+/** What is kept by name when the counters are folded: the most counted. */
+const COLLECTIONS_KEPT = 500;
+export const OTHER_COLLECTIONS = "other";
+
 /** Gaps kept in the statistics (the oldest are dropped past this; the count stays). */
 export const MAX_GAPS_KEPT = 50;
 
@@ -73,7 +83,9 @@ export function restoreCounters(saved: unknown): StatCounters {
   const base = emptyCounters();
   if (typeof saved !== "object" || saved === null) return base;
   const s = saved as Partial<StatCounters>;
-  return { ...base, ...s, queue: knownFields(base.queue, s.queue), delivery: knownFields(base.delivery, s.delivery) };
+  const restored = { ...base, ...s, queue: knownFields(base.queue, s.queue), delivery: knownFields(base.delivery, s.delivery) };
+  foldCollections(restored);
+  return restored;
 }
 
 /** Saved values of the fields `base` has (a field an older version saved, since renamed, is dropped). */
@@ -99,9 +111,28 @@ export function countFrame(c: StatCounters, frame: ParsedFrame, forwarded: boole
   c.forwarded++;
   if (frame.type === "commit") {
     c.totalEvents++;
-    c.eventCounts[frame.collection] = (c.eventCounts[frame.collection] ?? 0) + 1;
-    const ops = (c.operationCounts[frame.collection] ??= {});
+    let key = frame.collection;
+    if (c.eventCounts[key] === undefined && Object.keys(c.eventCounts).length >= MAX_COLLECTIONS_COUNTED) {
+      foldCollections(c);
+      if (Object.keys(c.eventCounts).length >= MAX_COLLECTIONS_COUNTED) key = OTHER_COLLECTIONS;
+    }
+    c.eventCounts[key] = (c.eventCounts[key] ?? 0) + 1;
+    const ops = (c.operationCounts[key] ??= {});
     ops[frame.operation] = (ops[frame.operation] ?? 0) + 1;
+  }
+}
+
+/** Keeps the most counted collections by name and adds up the rest under `other` (totals unchanged). */
+export function foldCollections(c: Pick<StatCounters, "eventCounts" | "operationCounts">): void {
+  const names = Object.keys(c.eventCounts).filter((n) => n !== OTHER_COLLECTIONS);
+  if (names.length <= COLLECTIONS_KEPT) return;
+  names.sort((a, b) => c.eventCounts[b] - c.eventCounts[a]);
+  const otherOps = (c.operationCounts[OTHER_COLLECTIONS] ??= {});
+  for (const name of names.slice(COLLECTIONS_KEPT)) {
+    c.eventCounts[OTHER_COLLECTIONS] = (c.eventCounts[OTHER_COLLECTIONS] ?? 0) + c.eventCounts[name];
+    delete c.eventCounts[name];
+    for (const [op, n] of Object.entries(c.operationCounts[name] ?? {})) otherOps[op] = (otherOps[op] ?? 0) + n;
+    delete c.operationCounts[name];
   }
 }
 

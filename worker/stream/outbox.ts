@@ -1,0 +1,146 @@
+import type { QueueMessageBody } from "../contract.ts";
+import { backoffDelay } from "../ingest/backoff.ts";
+import type { EnqueueOutcome } from "../ingest/enqueue.ts";
+import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } from "../ingest/packer.ts";
+
+/** An event waiting for the queue, with the instance whose clock its `cursorBefore` is on. */
+export interface OutboxEvent extends PendingEvent {
+  instance: string | null;
+}
+
+export interface OutboxHooks {
+  send(bodies: QueueMessageBody[]): Promise<EnqueueOutcome>;
+  nextLedgerId(): string;
+  /** Calls made to the queue, accepted or not. */
+  called(calls: number): void;
+  /** The queue accepted these messages (their events have left the outbox). */
+  sent(batch: PackedBatch): void;
+  /** A send failed; `failures` counts them in a row. */
+  sendFailed(error: unknown, failures: number): void;
+  /** Nothing waits any more. */
+  drained(): void;
+  /** Everything waiting should go now, not only full messages (reading is paused, or the stream ends). */
+  urgent(): boolean;
+}
+
+/** Retry of a failed send to the queue: first delay and cap. */
+const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
+
+/**
+ * Events on their way into the queue: packed in arrival order (ingest/packer.ts), sent one batch at a
+ * time, and removed only once the queue accepted them, so a failed send is simply built again and
+ * retried with backoff. Partly filled messages wait for more events up to `flushMs`.
+ */
+export class Outbox {
+  private packer: Packer;
+  private sending = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly newPacker: () => Packer,
+    private readonly flushMs: number,
+    private readonly hooks: OutboxHooks,
+  ) {
+    this.packer = newPacker();
+  }
+
+  get size(): number {
+    return this.packer.size;
+  }
+  get bytes(): number {
+    return this.packer.bytes;
+  }
+  /** The oldest event not yet in the queue. */
+  get oldest(): OutboxEvent | undefined {
+    return this.packer.oldest as OutboxEvent | undefined;
+  }
+  get sendFailures(): number {
+    return this.failures;
+  }
+
+  add(event: OutboxEvent): void {
+    this.packer.add(event);
+    this.schedule();
+  }
+
+  /** Sends what waits if nothing is on its way (the watchdog calls it). */
+  kick(): void {
+    if (this.packer.size > 0 && !this.sending && this.timer === null) void this.flush();
+  }
+
+  /** Forgets everything waiting (a cancelled replay). */
+  clear(): void {
+    this.clearTimer();
+    this.packer = this.newPacker();
+    this.sending = false;
+    this.failures = 0;
+  }
+
+  private schedule(): void {
+    if (this.sending) return;
+    const urgent = this.hooks.urgent();
+    if (this.packer.hasFullBatch || urgent) {
+      this.clearTimer();
+      void this.flush(!urgent);
+    } else if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.flushMs);
+    }
+  }
+
+  /**
+   * One batch at a time, in arrival order. `fullOnly` (a message filled up): full messages only; the rest
+   * waits for more events or the flush interval, so that messages are not cut half-empty under load.
+   */
+  private async flush(fullOnly = false): Promise<void> {
+    if (this.sending || this.packer.size === 0) return;
+    const packer = this.packer;
+    this.sending = true;
+    let retryInMs: number | null = null;
+    try {
+      while (packer.size > 0) {
+        // After a refusal, smaller messages: they fit even where a computed size fell short.
+        const batch = packer.peekBatch(() => this.hooks.nextLedgerId(), { fullOnly, cautious: this.failures > 0 });
+        if (!batch) break;
+        const outcome = await this.hooks.send(batch.messages.map((m) => m.body));
+        if (packer !== this.packer) return;
+        this.hooks.called(outcome.calls);
+        if (outcome.accepted > 0) {
+          const accepted = leadingMessages(batch, outcome.accepted);
+          this.failures = 0;
+          packer.commit(accepted);
+          this.hooks.sent(accepted);
+        }
+        if (outcome.accepted < batch.messages.length) {
+          this.failures++;
+          this.hooks.sendFailed(outcome.error, this.failures);
+          retryInMs = backoffDelay(this.failures, SEND_RETRY, Math.random());
+          break;
+        }
+        if (packer.size === 0) this.hooks.drained();
+        const urgent = this.hooks.urgent();
+        if (!packer.hasFullBatch && !urgent) break;
+        fullOnly = !urgent;
+      }
+    } finally {
+      if (packer === this.packer) this.sending = false;
+    }
+    if (packer !== this.packer) return;
+    if (retryInMs !== null) {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, retryInMs);
+    } else if (this.packer.size > 0) {
+      this.schedule();
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,62 @@
+import { resumeCursor } from "../ingest/ledger.ts";
+
+/**
+ * Where a stream stands in Jetstream: the events of `instance` up to `timeUs` were handled, and a resume
+ * asks for `timeUs` again (replay is inclusive). Each instance stamps `time_us` with its own clock, so a
+ * time means something only together with the instance it came from. Pure.
+ */
+export interface Position {
+  /** The endpoint (as configured in JETSTREAM_URL) whose clock `timeUs` is on; null if unknown (saved by an older version). */
+  instance: string | null;
+  timeUs: number;
+}
+
+/**
+ * The cursor to ask `endpoint` for: the position itself on its own instance, rewound by `rewindUs` on any
+ * other (the other clock may run behind; the rewind makes up for it, at the price of a few duplicates).
+ */
+export function cursorFor(position: Position | null, endpoint: string, rewindUs: number): number | null {
+  if (position === null) return null;
+  return position.instance === endpoint ? position.timeUs : position.timeUs - rewindUs;
+}
+
+/** Whether two positions are the same place (what decides a save between alarms). */
+export function samePosition(a: Position | null, b: Position | null): boolean {
+  return a === b || (a !== null && b !== null && a.instance === b.instance && a.timeUs === b.timeUs);
+}
+
+/** The storage form of a position, and the bare `cursor` older versions read. */
+export interface SavedPosition {
+  position: Position | null;
+  cursor: number | null;
+}
+
+export function savedForm(position: Position | null): SavedPosition {
+  return { position, cursor: position?.timeUs ?? null };
+}
+
+/**
+ * The position to resume from after a start: the saved one (or, from an older version, its bare cursor
+ * of unknown instance), rewound to the oldest event the webhook has not acknowledged, at most
+ * `maxRewindUs` (ingest/ledger.ts resumeCursor).
+ */
+export function resumePosition(saved: { position: unknown; cursor: unknown; oldestUnacked: unknown }, maxRewindUs: number): Position | null {
+  const position = readPosition(saved.position);
+  const cursor = position?.timeUs ?? (typeof saved.cursor === "number" ? saved.cursor : null);
+  const oldest = typeof saved.oldestUnacked === "number" ? saved.oldestUnacked : null;
+  const timeUs = resumeCursor(cursor, oldest, maxRewindUs);
+  return timeUs === null ? null : { instance: position?.instance ?? null, timeUs };
+}
+
+function readPosition(value: unknown): Position | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { instance, timeUs } = value as Record<string, unknown>;
+  if (typeof timeUs !== "number" || !Number.isSafeInteger(timeUs)) return null;
+  return { instance: typeof instance === "string" ? instance : null, timeUs };
+}
+
+/** The configured endpoint a position came from, so that a start resumes there without a rewind; else the first. */
+export function startingEndpoint(position: Position | null, endpoints: readonly string[]): number {
+  const index = position?.instance ? endpoints.indexOf(position.instance) : -1;
+  return index === -1 ? 0 : index;
+}
