@@ -112,14 +112,32 @@ export function countFrame(c: StatCounters, frame: ParsedFrame, forwarded: boole
   if (frame.type === "commit") {
     c.totalEvents++;
     let key = frame.collection;
-    if (c.eventCounts[key] === undefined && Object.keys(c.eventCounts).length >= MAX_COLLECTIONS_COUNTED) {
-      foldCollections(c);
-      if (Object.keys(c.eventCounts).length >= MAX_COLLECTIONS_COUNTED) key = OTHER_COLLECTIONS;
+    const count = c.eventCounts[key];
+    if (count === undefined) {
+      let names = namesCounted(c.eventCounts);
+      if (names >= MAX_COLLECTIONS_COUNTED) {
+        foldCollections(c);
+        names = namesCounted(c.eventCounts);
+      }
+      if (names >= MAX_COLLECTIONS_COUNTED) key = OTHER_COLLECTIONS;
+      else if (key !== OTHER_COLLECTIONS) nameCounts.set(c.eventCounts, names + 1);
     }
     c.eventCounts[key] = (c.eventCounts[key] ?? 0) + 1;
     const ops = (c.operationCounts[key] ??= {});
     ops[frame.operation] = (ops[frame.operation] ?? 0) + 1;
   }
+}
+
+/** How many names a counter object holds, kept beside it rather than counted on every new name. */
+const nameCounts = new WeakMap<Record<string, number>, number>();
+
+function namesCounted(counts: Record<string, number>): number {
+  let n = nameCounts.get(counts);
+  if (n === undefined) {
+    n = Object.keys(counts).length;
+    nameCounts.set(counts, n);
+  }
+  return n;
 }
 
 /** Keeps the most counted collections by name and adds up the rest under `other` (totals unchanged). */
@@ -134,6 +152,7 @@ export function foldCollections(c: Pick<StatCounters, "eventCounts" | "operation
     for (const [op, n] of Object.entries(c.operationCounts[name] ?? {})) otherOps[op] = (otherOps[op] ?? 0) + n;
     delete c.operationCounts[name];
   }
+  nameCounts.delete(c.eventCounts);
 }
 
 export function countDelivery(c: StatCounters, report: DeliveryReport): void {
