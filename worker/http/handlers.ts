@@ -4,7 +4,7 @@ import { type DeadLetterCount, renderDashboard, renderDashboardError } from "./d
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { parsePaging, parseReplayRequest, parseSelection, readJsonObject } from "./request-input.ts";
 import { json, objectFailure, withTimeout } from "./responses.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
 
 export interface RouteContext {
   request: Request;

@@ -4,7 +4,7 @@ import * as handlers from "./handlers.ts";
 import { HttpFailure, type RouteContext } from "./handlers.ts";
 import { InputError } from "./request-input.ts";
 import { badRequest, errorResponse, json, methodNotAllowed, notFound } from "./responses.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
 
 export interface Route {
   method: "GET" | "POST";
