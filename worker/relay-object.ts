@@ -11,7 +11,7 @@ import type {
   ReplayProgress,
   ReplayRequest,
 } from "./contract.ts";
-import { backoffDelay, planReconnect } from "./ingest/backoff.ts";
+import { backoffDelay, planReconnect } from "./backoff.ts";
 import { BlobStore } from "./ingest/blob-store.ts";
 import { nextState, type ConnectionEvent } from "./ingest/connection-state.ts";
 import { parseFrame, shouldForward, type ForwardFilter } from "./ingest/event.ts";

@@ -9,6 +9,11 @@ export type Outcome =
 /** Longest delay a queue message can be given (Cloudflare Queues: 12 hours). */
 export const MAX_DELAY_SECONDS = 43_200;
 
+/** The delay of a retry: the backoff, or the webhook's `Retry-After` when that is longer. */
+export function retryDelaySeconds(backoff: number, retryAfterSeconds: number | undefined): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.max(backoff, retryAfterSeconds ?? 0));
+}
+
 export function classifyResponse(status: number, retryAfter: string | null, detail: string, nowMs: number): Outcome {
   if (status >= 200 && status < 300) return { kind: "ack" };
   const reason = `webhook answered HTTP ${status}${detail ? `: ${detail}` : ""}`;

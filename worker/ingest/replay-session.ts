@@ -1,6 +1,6 @@
 import type { RelayConfig } from "../config.ts";
 import type { Env, Gap, QueueMessageBody, ReplayProgress, ReplayRequest } from "../contract.ts";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay } from "../backoff.ts";
 import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
