@@ -1,4 +1,5 @@
 // Pure formatting helpers for the human-readable views.
+import { isoFromUs } from "../../worker/time-us.ts";
 
 // Not Intl.NumberFormat: creating one loads locale data and costs a short command 20-40 ms.
 const integer = {
@@ -47,7 +48,7 @@ export function formatTime(iso: string | null | undefined, now = Date.now()): st
 /** A Jetstream cursor (unix µs) with its time. */
 export function formatCursor(cursorUs: number | null | undefined, now = Date.now()): string {
   if (typeof cursorUs !== "number") return "—";
-  return `${cursorUs} · ${formatTime(new Date(Math.floor(cursorUs / 1000)).toISOString(), now)}`;
+  return `${cursorUs} · ${formatTime(isoFromUs(cursorUs), now)}`;
 }
 
 export function formatPercent(part: number, whole: number): string {

@@ -44,8 +44,3 @@ export function formatAgo(iso: string | null | undefined, now: Date): string | n
   const seconds = (now.getTime() - ms) / 1000;
   return seconds >= 0 ? `${formatDuration(seconds)} ago` : `in ${formatDuration(-seconds)}`;
 }
-
-/** Microseconds since the epoch → ISO time. */
-export function isoFromMicros(us: number | null | undefined): string | null {
-  return typeof us === "number" && Number.isFinite(us) ? new Date(Math.floor(us / 1000)).toISOString() : null;
-}
