@@ -1,6 +1,6 @@
 import type { ReplayProgress } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatDuration, formatTime } from "./format.ts";
+import { formatCount, formatDuration, formatTime } from "./terminal-format.ts";
 import { renderPairs } from "./table.ts";
 import { isoFromUs } from "../../worker/time-us.ts";
 

@@ -1,6 +1,6 @@
 import type { HealthReport, RelayStats, RelayStatus } from "../contract.ts";
 import { renderMinuteChart } from "./chart.ts";
-import { formatAgo, formatCount, formatDuration, formatPercent, formatRate, formatTime } from "./format.ts";
+import { formatAgo, formatCount, formatDuration, formatPercent, formatRate, formatTime } from "./dashboard-format.ts";
 import { isoFromUs } from "../time-us.ts";
 import { html, SafeHtml } from "./html.ts";
 

@@ -1,4 +1,5 @@
-// Pure formatting helpers for the human-readable views.
+// Number and time formatting for the CLI's terminal output (pure), compact: "3m05s", "2026-11-29 03:12:09Z
+// (4s ago)", "—" for a missing value (the dashboard's web page has its own style: worker/http/dashboard-format.ts).
 import { isoFromUs } from "../../worker/time-us.ts";
 
 // Not Intl.NumberFormat: creating one loads locale data and costs a short command 20-40 ms.
