@@ -1,5 +1,6 @@
 // What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
 // permanently refused.
+import { errorMessage } from "../errors.ts";
 
 export type Outcome =
   | { kind: "ack" }
@@ -29,7 +30,7 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
 export function classifyFailure(error: unknown, timeoutMs: number, webhookUrl: string): Outcome {
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `webhook did not answer within ${timeoutMs} ms` };
-  const message = (error instanceof Error ? error.message : String(error)).replaceAll(webhookUrl, "WEBHOOK_URL");
+  const message = errorMessage(error).replaceAll(webhookUrl, "WEBHOOK_URL");
   return { kind: "retry", reason: `webhook request failed: ${message}` };
 }
 
