@@ -16,6 +16,7 @@ import { startLocalWorker } from "../test/support/local-worker.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
 import { startFloodServer } from "./flood-server.ts";
+import { errorMessage } from "../worker/errors.ts";
 
 interface ProfileNode {
   id: number;
@@ -101,6 +102,6 @@ async function main(): Promise<void> {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 main().catch((error: unknown) => {
-  process.stderr.write(`cpu-profile: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`cpu-profile: ${errorMessage(error)}\n`);
   process.exit(1);
 });

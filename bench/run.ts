@@ -13,6 +13,7 @@ import { type Configuration, type RunResult, type Runtime, runOnce } from "./mea
 import { formatReport } from "./report.ts";
 import { processesNamed } from "./cpu-time.ts";
 import { median } from "./stats.ts";
+import { errorMessage } from "../worker/errors.ts";
 
 /** Collections the relay forwards in the benchmark; the rest of the mix is filtered out. */
 const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       try {
         results.get(config.name)!.push(await runOnce(config, warmUp, events, expected, COLLECTIONS.join(","), log, timeoutMs, options.runtime));
       } catch (error) {
-        log(`  ${config.name}: failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`  ${config.name}: failed: ${errorMessage(error)}`);
       }
     }
   }
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     log("CLI start-up…");
     startup = await measureCliStartup(7);
   } catch (error) {
-    log(`CLI start-up: failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(`CLI start-up: failed: ${errorMessage(error)}`);
   }
 
   const measured = [...results.values()].filter((runs) => runs.length > 0);
@@ -142,6 +143,6 @@ async function main(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(signal === "SIGINT" ? 130 : 143));
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`bench: ${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -18,6 +18,7 @@ import { groupProcesses } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
 import { breakdown, parsePerfScript } from "./perf-stacks.ts";
 import { startLocalRuntime } from "./start-runtime.ts";
+import { errorMessage } from "../worker/errors.ts";
 
 const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
 const argv = process.argv.slice(2);
@@ -73,6 +74,6 @@ async function main(): Promise<void> {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 main().catch((error: unknown) => {
-  process.stderr.write(`thread-profile: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`thread-profile: ${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { colorsFor } from "./lib/colors.ts";
 import { CliError, ExitCode } from "./lib/exit-codes.ts";
 import { EXIT_CODES_HELP, TARGET_HELP } from "./lib/help.ts";
-import { VERSION } from "./lib/version.ts";
+import { VERSION } from "../worker/version.ts";
 
 type CommandModule = { register(program: Command): void };
 

@@ -1,6 +1,6 @@
 import type { ConfigProblem, WorkerVars, PublicConfig } from "./api-types.ts";
 import { parseDeliveryConfig } from "./delivery/delivery-config.ts";
-import type { BackoffSettings } from "./ingest/backoff.ts";
+import type { BackoffSettings } from "./backoff.ts";
 import { parseTuning, type Tuning } from "./tuning.ts";
 import type { EventKind } from "./ingest/event.ts";
 import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "./ingest/identifiers.ts";

@@ -3,6 +3,7 @@ import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env, QueuedEvent,
 import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
 import { byteLength, MAX_MESSAGE_BYTES, MAX_SEND_BYTES, MAX_SEND_MESSAGES } from "./delivery/delivery-plan.ts";
 import { elementBytes, serializedBytes, stringBytes } from "./queue-message-size.ts";
+import { errorMessage } from "./errors.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {
@@ -127,7 +128,7 @@ export class DeadLetterStore extends DurableObject<Env> {
           await this.env.EVENTS.sendBatch(batch.messages);
         } catch (error) {
           this.sql.exec("UPDATE dead_letters SET replaying = 0 WHERE id IN (SELECT value FROM json_each(?))", marked);
-          throw new Error(`replay stopped after ${replayed} event(s): the queue refused the next ones (${error instanceof Error ? error.message : String(error)})`);
+          throw new Error(`replay stopped after ${replayed} event(s): the queue refused the next ones (${errorMessage(error)})`);
         }
         replayed += batch.ids.length;
       }

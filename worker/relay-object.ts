@@ -15,7 +15,8 @@ import { BlobStore } from "./ingest/blob-store.ts";
 import type { LinkState } from "./ingest/connection-state.ts";
 import { enqueue } from "./ingest/enqueue.ts";
 import { shouldForward, type ForwardFilter, type ParsedFrame } from "./ingest/event.ts";
-import { detectGap, isoFromUs } from "./ingest/gap.ts";
+import { detectGap } from "./ingest/gap.ts";
+import { isoFromUs } from "./time-us.ts";
 import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
 import { Ledger } from "./ingest/ledger.ts";
@@ -27,6 +28,7 @@ import { displayEndpoint } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
 import { resumePosition, savedForm, type Position } from "./stream/position.ts";
 import { Stream } from "./stream/stream.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
 const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
@@ -419,7 +421,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   }
 
   private storageFailed(error: unknown): void {
-    this.storageError = `${new Date().toISOString()}: ${error instanceof Error ? error.message : String(error)}`;
+    this.storageError = `${new Date().toISOString()}: ${errorMessage(error)}`;
     console.error(`jetstream-relay: storage failed, continuing in memory: ${this.storageError}`);
   }
 }

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection } from "../../worker/api-types.ts";
 import { ask, requireConfirmationPossible } from "../lib/confirm.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
-import { formatCount, formatTime } from "../lib/format.ts";
+import { formatCount, formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect, parseCount, parseOffset } from "../lib/operate-options.ts";
 import { renderPairs, renderTable } from "../lib/table.ts";

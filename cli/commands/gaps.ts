@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Gap } from "../../worker/api-types.ts";
-import { formatDuration, formatTime } from "../lib/format.ts";
+import { formatDuration, formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";
 import type { StatsAnswer } from "../lib/stats-view.ts";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { HealthReport } from "../../worker/api-types.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
-import { formatTime } from "../lib/format.ts";
+import { formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect, parseSeconds } from "../lib/operate-options.ts";
 import type { Output } from "../lib/output.ts";

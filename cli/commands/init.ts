@@ -17,6 +17,7 @@ import { PROJECT_FILE, type ProjectFile, readProjectFile, writeProjectFile } fro
 import { settingProblem } from "../lib/setting-checks.ts";
 import { canPrompt } from "../lib/terminal.ts";
 import { chooseConfigFile, GENERATED_MARKER, queueNames, renderWorkerConfig, workerNameProblem } from "../lib/worker-config.ts";
+import { errorMessage } from "../../worker/errors.ts";
 
 interface InitFlags {
   yes?: boolean;
@@ -337,7 +338,7 @@ async function progress(interactive: boolean): Promise<Progress> {
       start: (m) => s.start(m),
       done: (m) => s.stop(m),
       fail: (error) => {
-        s.error(error instanceof Error ? error.message : String(error));
+        s.error(errorMessage(error));
         throw error;
       },
     };

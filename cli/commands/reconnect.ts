@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { RelayStatus } from "../../worker/api-types.ts";
-import { formatCursor } from "../lib/format.ts";
+import { formatCursor } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ask, requireConfirmationPossible } from "../lib/confirm.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
-import { formatCount, formatCursor, formatTime } from "../lib/format.ts";
+import { formatCount, formatCursor, formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";
 import type { StatsAnswer } from "../lib/stats-view.ts";

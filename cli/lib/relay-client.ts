@@ -1,7 +1,7 @@
 import { CliError, ExitCode } from "./exit-codes.ts";
 import { type HttpAnswer, httpExchange } from "./http-request.ts";
 import type { Target } from "./target.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../../worker/version.ts";
 
 export interface RelayRequest {
   method?: "GET" | "POST";

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { RelayStatus, ReplayProgress } from "../../worker/api-types.ts";
 import { ask, requireConfirmationPossible } from "./confirm.ts";
 import { CliError, ExitCode } from "./exit-codes.ts";
-import { formatTime } from "./format.ts";
+import { formatTime } from "./terminal-format.ts";
 import { LiveScreen } from "./live-screen.ts";
 import { type ConnectionFlags, connect, DEFAULT_INTERVAL_S, parseSeconds, type WatchFlags } from "./operate-options.ts";
 import type { Output } from "./output.ts";

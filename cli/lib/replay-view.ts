@@ -1,7 +1,8 @@
 import type { ReplayProgress } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatDuration, formatTime } from "./format.ts";
+import { formatCount, formatDuration, formatTime } from "./terminal-format.ts";
 import { renderPairs } from "./table.ts";
+import { isoFromUs } from "../../worker/time-us.ts";
 
 /** The readable view of a replay's progress (pure). */
 export function renderReplay(replay: ReplayProgress | null, c: Colors, now = Date.now()): string[] {
@@ -12,7 +13,7 @@ export function renderReplay(replay: ReplayProgress | null, c: Colors, now = Dat
     ["progress", `${progressBar(replay.progress)} ${Math.round(replay.progress * 100)}%`],
     ["window", `${formatTime(replay.from, now)} → ${formatTime(replay.to, now)} (${formatDuration((replay.toUs - replay.fromUs) / 1e6)})`],
     ["collections", replay.collections.join(", ")],
-    ["position", replay.positionUs === null ? "—" : formatTime(new Date(Math.floor(replay.positionUs / 1000)).toISOString(), now)],
+    ["position", replay.positionUs === null ? "—" : formatTime(isoFromUs(replay.positionUs), now)],
     ["events", `${formatCount(replay.eventsReplayed)} re-delivered (same webhook-id as the first time)`],
     ["started", formatTime(replay.startedAt, now)],
   ];

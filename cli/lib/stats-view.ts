@@ -1,6 +1,6 @@
 import type { RelayStats } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatRate, formatTime } from "./format.ts";
+import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatRate, formatTime } from "./terminal-format.ts";
 import { renderPairs, renderTable } from "./table.ts";
 import { failureLines, type WatchState } from "./watch-view.ts";
 

@@ -1,6 +1,6 @@
 import type { ConfigProblem, RelayStatus } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatCursor, formatDuration, formatTime } from "./format.ts";
+import { formatCount, formatCursor, formatDuration, formatTime } from "./terminal-format.ts";
 import { renderPairs } from "./table.ts";
 
 /** The human-readable connection status, with the configuration (secrets never included) and its problems. */

@@ -2,7 +2,7 @@
 // rates between polls, formatting.
 import { describe, expect, it } from "vitest";
 import { colorEnabled, stripAnsi, visibleLength } from "../../cli/lib/colors.ts";
-import { formatCount, formatDuration, formatRate } from "../../cli/lib/format.ts";
+import { formatCount, formatDuration, formatRate } from "../../cli/lib/terminal-format.ts";
 import { fitFrame } from "../../cli/lib/live-screen.ts";
 import { ratesBetween } from "../../cli/lib/stats-view.ts";
 import { renderTable, truncateVisible, wrapText } from "../../cli/lib/table.ts";

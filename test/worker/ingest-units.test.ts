@@ -8,7 +8,7 @@ import corpus from "../fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl?
 import constellation from "../fixtures/jetstream/microcosm-constellation-tests.jsonl?raw";
 import { DEFAULT_ENDPOINTS, INGEST_TUNING, parseRelayConfig } from "../../worker/config.ts";
 import type { Env, QueueMessageBody, QueuedEvent } from "../../worker/contract.ts";
-import { backoffDelay, planReconnect, type BackoffSettings } from "../../worker/ingest/backoff.ts";
+import { backoffDelay, planReconnect, type BackoffSettings } from "../../worker/backoff.ts";
 import { nextState } from "../../worker/ingest/connection-state.ts";
 import { parseFrame, shouldForward, type ForwardFilter } from "../../worker/ingest/event.ts";
 import { detectGap } from "../../worker/ingest/gap.ts";

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.ts";
 /** Runs an operation, once more if it fails; false (and a log line) if both fail. */
 export async function twice(operation: () => Promise<unknown>, what: string): Promise<boolean> {
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -5,12 +6,8 @@ export async function twice(operation: () => Promise<unknown>, what: string): Pr
       await operation();
       return true;
     } catch (error) {
-      if (attempt === 2) console.error(`jetstream-relay delivery: could not ${what}: ${messageOf(error)}`);
+      if (attempt === 2) console.error(`jetstream-relay delivery: could not ${what}: ${errorMessage(error)}`);
     }
   }
   return false;
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

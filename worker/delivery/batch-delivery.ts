@@ -1,7 +1,6 @@
 // Delivery of one queue batch to the webhook: lanes of requests, what became of each event.
 import type { QueuedEvent } from "../contract.ts";
 import type { DeadLetterInput } from "../dead-letter-store.ts";
-import { messageOf } from "./attempt-twice.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
 import { batchId, describeEvent, eventId } from "./event-id.ts";
@@ -10,6 +9,7 @@ import { eventStub, eventText } from "./event-text.ts";
 import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
 import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
 const PAUSE_AFTER_FAILURES = 3;
@@ -114,7 +114,7 @@ export class BatchDelivery {
     try {
       raw = await eventText(item.event, this.ports);
     } catch (error) {
-      this.fail(item, { kind: "retry", reason: `could not read the oversized event ${item.event.blob}: ${messageOf(error)}` }, blocked);
+      this.fail(item, { kind: "retry", reason: `could not read the oversized event ${item.event.blob}: ${errorMessage(error)}` }, blocked);
       return false;
     }
     if (raw === null) {

@@ -1,5 +1,6 @@
 // What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
 // permanently refused.
+import { errorMessage } from "../errors.ts";
 
 export type Outcome =
   | { kind: "ack" }
@@ -8,6 +9,11 @@ export type Outcome =
 
 /** Longest delay a queue message can be given (Cloudflare Queues: 12 hours). */
 export const MAX_DELAY_SECONDS = 43_200;
+
+/** The delay of a retry: the backoff, or the webhook's `Retry-After` when that is longer. */
+export function retryDelaySeconds(backoff: number, retryAfterSeconds: number | undefined): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.max(backoff, retryAfterSeconds ?? 0));
+}
 
 export function classifyResponse(status: number, retryAfter: string | null, detail: string, nowMs: number): Outcome {
   if (status >= 200 && status < 300) return { kind: "ack" };
@@ -24,7 +30,7 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
 export function classifyFailure(error: unknown, timeoutMs: number, webhookUrl: string): Outcome {
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `webhook did not answer within ${timeoutMs} ms` };
-  const message = (error instanceof Error ? error.message : String(error)).replaceAll(webhookUrl, "WEBHOOK_URL");
+  const message = errorMessage(error).replaceAll(webhookUrl, "WEBHOOK_URL");
   return { kind: "retry", reason: `webhook request failed: ${message}` };
 }
 

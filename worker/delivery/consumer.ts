@@ -4,7 +4,8 @@
 import type { ConfigProblem, DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
 import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
 import { twice } from "./attempt-twice.ts";
-import { backoffSeconds, retryDelaySeconds } from "./backoff.ts";
+import { backoffSeconds } from "../backoff.ts";
+import { retryDelaySeconds } from "./classify-response.ts";
 import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
 import { parseDeliveryConfig, type DeliveryConfig } from "./delivery-config.ts";
 import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type FollowUpMessage } from "./delivery-plan.ts";

@@ -2,12 +2,13 @@
 // there. Their events are kept in the dead-letter store (listable, replayable) instead of expiring.
 import type { DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
 import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
-import { messageOf, twice } from "./attempt-twice.ts";
+import { twice } from "./attempt-twice.ts";
 import { completeEvent } from "./complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { eventStub, eventText, relayBlob } from "./event-text.ts";
 import { isMessageBody } from "./message-body.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Delay before the dead-letter queue delivers messages again that the store could not take. */
 const STORE_RETRY_SECONDS = 60;
@@ -42,7 +43,7 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
       try {
         raw = await eventText(event, ports);
       } catch (error) {
-        readError = `; its text could not be read: ${messageOf(error)}`;
+        readError = `; its text could not be read: ${errorMessage(error)}`;
       }
       const text = raw ?? eventStub(event);
       letters.push({ id: eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });

@@ -1,6 +1,6 @@
 import type { DeliveryConfig } from "./delivery-config.ts";
 import type { Signer } from "./signing.ts";
-import { USER_AGENT } from "./version.ts";
+import { USER_AGENT } from "../version.ts";
 
 export interface WebhookRequest {
   url: string;

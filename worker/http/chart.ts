@@ -1,5 +1,5 @@
 import type { MinuteBucket } from "../contract.ts";
-import { formatCount } from "./format.ts";
+import { formatCount } from "./dashboard-format.ts";
 import { html, type SafeHtml } from "./html.ts";
 
 export const CHART_MINUTES = 60;

@@ -1,6 +1,7 @@
 import type { HealthReport, RelayStats, RelayStatus } from "../contract.ts";
 import { renderMinuteChart } from "./chart.ts";
-import { formatAgo, formatCount, formatDuration, formatPercent, formatRate, formatTime, isoFromMicros } from "./format.ts";
+import { formatAgo, formatCount, formatDuration, formatPercent, formatRate, formatTime } from "./dashboard-format.ts";
+import { isoFromUs } from "../time-us.ts";
 import { html, SafeHtml } from "./html.ts";
 
 export const DASHBOARD_REFRESH_SECONDS = 30;
@@ -74,7 +75,7 @@ ${card("total-received", "Total received", formatCount(stats.totalReceived), for
 ${card("efficiency", "Processing efficiency", formatPercent(stats.totalEvents, stats.totalReceived), "commit events / received")}
 ${card("unique-collections", "Unique collections", formatCount(collections), "")}
 ${card("last-event", "Last event", formatAgo(stats.lastEventTime, now) ?? "never", formatTime(stats.lastEventTime) ?? "")}
-${card("lag", "Lag behind real time", formatDuration(stats.lagSeconds), stats.cursor === null ? "no cursor yet" : html`cursor ${formatTime(isoFromMicros(stats.cursor))}`)}
+${card("lag", "Lag behind real time", formatDuration(stats.lagSeconds), stats.cursor === null ? "no cursor yet" : html`cursor ${formatTime(isoFromUs(stats.cursor))}`)}
 </section>`;
 }
 

@@ -4,7 +4,8 @@ import { type DeadLetterCount, renderDashboard, renderDashboardError } from "./d
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { parsePaging, parseReplayRequest, parseSelection, readJsonObject } from "./request-input.ts";
 import { json, objectFailure, withTimeout } from "./responses.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface RouteContext {
   request: Request;
@@ -42,7 +43,7 @@ async function tryAsk<T>(what: string, call: () => Promise<T>): Promise<{ value:
   try {
     return { value: await withTimeout(call(), RPC_TIMEOUT_MS), problem: null };
   } catch (error) {
-    return { value: null, problem: `${what}: ${error instanceof Error ? error.message : String(error)}` };
+    return { value: null, problem: `${what}: ${errorMessage(error)}` };
   }
 }
 

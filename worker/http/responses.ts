@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.ts";
 /** JSON error body of every failed request: a sentence for people, a stable code for programs. */
 export interface ApiError {
   error: string;
@@ -37,7 +38,7 @@ export function badRequest(message: string): Response {
  * platform says the object is unavailable or overloaded (worth retrying), 500 for any other failure.
  */
 export function objectFailure(what: string, error: unknown): Response {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (/not implemented/i.test(message)) return errorResponse(501, "not-implemented", `${what}: ${message}`);
   // The object declined the request (e.g. a replay older than the server keeps): the caller's to change.
   if (message.startsWith("refused: ")) return errorResponse(409, "refused", message.slice("refused: ".length));

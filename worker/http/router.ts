@@ -4,7 +4,8 @@ import * as handlers from "./handlers.ts";
 import { HttpFailure, type RouteContext } from "./handlers.ts";
 import { InputError } from "./request-input.ts";
 import { badRequest, errorResponse, json, methodNotAllowed, notFound } from "./responses.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface Route {
   method: "GET" | "POST";
@@ -81,7 +82,7 @@ export async function handleHttp(request: Request, env: Env, ctx: ExecutionConte
     else if (error instanceof InputError) response = badRequest(error.message);
     else {
       console.error(`${request.method} ${path} failed:`, error);
-      response = errorResponse(500, "internal-error", `${request.method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
+      response = errorResponse(500, "internal-error", `${request.method} ${path} failed: ${errorMessage(error)}`);
     }
   }
   return request.method === "HEAD" ? new Response(null, response) : response;

@@ -1,4 +1,6 @@
 import type { Gap } from "../api-types.ts";
+import { isoFromUs } from "../time-us.ts";
+
 
 /**
  * A resume whose first event is much later than the cursor asked for means the server no longer had the
@@ -15,8 +17,4 @@ export function detectGap(requestedCursorUs: number | null, firstEventUs: number
     endpoint,
     acknowledged: false,
   };
-}
-
-export function isoFromUs(timeUs: number): string {
-  return new Date(Math.floor(timeUs / 1000)).toISOString();
 }

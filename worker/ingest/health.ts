@@ -1,5 +1,6 @@
 import type { ConfigProblem, ConnectionState, Gap, HealthReason } from "../contract.ts";
 import type { IngestSettings } from "../config.ts";
+import { isoFromUs } from "../time-us.ts";
 
 /** What the health verdict looks at (a snapshot of the relay object's state). */
 export interface HealthInput {
@@ -36,7 +37,7 @@ export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDis
   }
   const failing = h.deliveryLastErrorAt !== null && (h.deliveryLastSuccessAt === null || h.deliveryLastErrorAt > h.deliveryLastSuccessAt);
   if (failing && h.oldestUnackedUs !== null && h.nowMs - h.oldestUnackedUs / 1000 > s.healthDeliveryMs) {
-    reasons.push({ code: "delivery-failing", message: `Webhook delivery is failing (last error at ${h.deliveryLastErrorAt}) and events wait since ${new Date(Math.floor(h.oldestUnackedUs / 1000)).toISOString()}.` });
+    reasons.push({ code: "delivery-failing", message: `Webhook delivery is failing (last error at ${h.deliveryLastErrorAt}) and events wait since ${isoFromUs(h.oldestUnackedUs)}.` });
   }
   if (h.storageError !== null) {
     reasons.push({ code: "storage", message: `Durable Object storage is failing (working in memory, cursor not saved): ${h.storageError}` });

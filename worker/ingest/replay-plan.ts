@@ -1,6 +1,6 @@
 import type { ConfigProblem, Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
 import { parseTuning, type Tuning } from "../tuning.ts";
-import { isoFromUs } from "./gap.ts";
+import { isoFromUs } from "../time-us.ts";
 import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "./identifiers.ts";
 
 /**

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.ts";
 /** A small classification of why a Jetstream connection attempt or socket ended, for status and logs. */
 export type TransportErrorKind =
   | "refused" // the server answered the upgrade with an HTTP error (4xx/5xx)
@@ -21,7 +22,7 @@ export function refused(status: number, body: string): TransportError {
 }
 
 export function fromException(error: unknown): TransportError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return { kind: "timeout", message: "the server did not answer the upgrade in time" };
   }

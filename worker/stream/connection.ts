@@ -1,4 +1,4 @@
-import { planReconnect, type BackoffSettings } from "../ingest/backoff.ts";
+import { planReconnect, type BackoffSettings } from "../backoff.ts";
 import { nextState, type ConnectionEvent, type LinkState } from "../ingest/connection-state.ts";
 import { closeQuietly, subscribe } from "../ingest/jetstream-socket.ts";
 import { displayEndpoint, type SubscribeRequest } from "../ingest/subscribe-url.ts";

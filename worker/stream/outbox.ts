@@ -1,5 +1,5 @@
 import type { QueueMessageBody } from "../contract.ts";
-import { backoffDelay } from "../ingest/backoff.ts";
+import { backoffDelay } from "../backoff.ts";
 import type { EnqueueOutcome } from "../ingest/enqueue.ts";
 import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } from "../ingest/packer.ts";
 

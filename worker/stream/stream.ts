@@ -9,6 +9,7 @@ import type { TransportError } from "../ingest/transport-errors.ts";
 import { Connection, type ConnectionSettings } from "./connection.ts";
 import { Outbox } from "./outbox.ts";
 import { cursorFor, startingEndpoint, type Position } from "./position.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface StreamSettings extends ConnectionSettings {
   flushMs: number;
@@ -259,7 +260,7 @@ export class Stream {
       queued = eventToQueue(text, frame.did, frame.timeUs, now, (id, blobText) => this.policy.putBlob(id, blobText));
     } catch (error) {
       // Without its blob the event cannot be queued: the position stays before it and it is read again.
-      const message = `storage failed: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `storage failed: ${errorMessage(error)}`;
       this.hooks.trouble?.(message);
       this.connection.fail({ kind: "protocol", message });
       return false;
@@ -287,7 +288,7 @@ export class Stream {
   }
 
   private sendFailed(error: unknown, failures: number): void {
-    const message = `queue send failed (${failures}× in a row): ${error instanceof Error ? error.message : String(error)}`;
+    const message = `queue send failed (${failures}× in a row): ${errorMessage(error)}`;
     console.warn(`${this.policy.label}: ${message}`);
     this.connection.note(message);
     this.hooks.trouble?.(message);

@@ -1,6 +1,8 @@
 /**
- * Reconnection policy: exponential backoff with jitter and a cap, reset after a healthy connection, and
- * failover to the next endpoint after repeated failures. Pure: time and randomness come from the caller.
+ * Backoff: exponential delays with jitter and a cap, for the Jetstream reconnects and queue-send retries
+ * (milliseconds) and the webhook delivery retries (seconds). The reconnection policy also resets after a
+ * healthy connection and fails over to the next endpoint after repeated failures. Pure: time and
+ * randomness come from the caller.
  */
 
 export interface BackoffSettings {
@@ -12,11 +14,27 @@ export interface BackoffSettings {
   failoverAfter: number;
 }
 
-/** "Equal jitter": half the exponential delay is fixed, half random, so attempts spread but still grow. */
+/**
+ * "Equal jitter" after `failures` (≥ 1) failed attempts: half the exponential delay (from `base`, capped at
+ * `max`) is fixed, half random, so attempts spread but still grow. Unrounded, in the unit of `base`.
+ */
+function equalJitter(failures: number, base: number, max: number, random: number): number {
+  const exponential = Math.min(max, base * 2 ** Math.min(failures - 1, 30));
+  return exponential / 2 + (exponential / 2) * random;
+}
+
+/** Delay in milliseconds before the next attempt after `failures` failed ones (0 when none failed). */
 export function backoffDelay(failures: number, settings: BackoffSettings, random: number): number {
   if (failures <= 0) return 0;
-  const exponential = Math.min(settings.maxMs, settings.baseMs * 2 ** Math.min(failures - 1, 30));
-  return Math.round(exponential / 2 + (exponential / 2) * random);
+  return Math.round(equalJitter(failures, settings.baseMs, settings.maxMs, random));
+}
+
+/**
+ * Delay in whole seconds (at least 1) before attempt `attempts + 1`, after `attempts` failed ones (≥ 1):
+ * exponential from `baseSeconds`, capped at `maxSeconds`, with equal jitter.
+ */
+export function backoffSeconds(attempts: number, baseSeconds: number, maxSeconds: number, random: () => number): number {
+  return Math.max(1, Math.ceil(equalJitter(Math.max(attempts, 1), baseSeconds, maxSeconds, random())));
 }
 
 export interface ReconnectPlan {

@@ -1,4 +1,6 @@
-// Pure formatting helpers for the human-readable views.
+// Number and time formatting for the CLI's terminal output (pure), compact: "3m05s", "2026-11-29 03:12:09Z
+// (4s ago)", "—" for a missing value (the dashboard's web page has its own style: worker/http/dashboard-format.ts).
+import { isoFromUs } from "../../worker/time-us.ts";
 
 // Not Intl.NumberFormat: creating one loads locale data and costs a short command 20-40 ms.
 const integer = {
@@ -47,7 +49,7 @@ export function formatTime(iso: string | null | undefined, now = Date.now()): st
 /** A Jetstream cursor (unix µs) with its time. */
 export function formatCursor(cursorUs: number | null | undefined, now = Date.now()): string {
   if (typeof cursorUs !== "number") return "—";
-  return `${cursorUs} · ${formatTime(new Date(Math.floor(cursorUs / 1000)).toISOString(), now)}`;
+  return `${cursorUs} · ${formatTime(isoFromUs(cursorUs), now)}`;
 }
 
 export function formatPercent(part: number, whole: number): string {

@@ -1,4 +1,6 @@
-// Number and time formatting shared by the dashboard (pure; English, UTC).
+// Number and time formatting for the dashboard's web page (pure; English, UTC), in words and spaced units:
+// "3 min 5 s", "2026-11-29 03:10:05 UTC", with null for a missing time (the CLI's terminal output has its
+// own, compact style: cli/lib/terminal-format.ts).
 
 const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
@@ -43,9 +45,4 @@ export function formatAgo(iso: string | null | undefined, now: Date): string | n
   if (Number.isNaN(ms)) return null;
   const seconds = (now.getTime() - ms) / 1000;
   return seconds >= 0 ? `${formatDuration(seconds)} ago` : `in ${formatDuration(-seconds)}`;
-}
-
-/** Microseconds since the epoch → ISO time. */
-export function isoFromMicros(us: number | null | undefined): string | null {
-  return typeof us === "number" && Number.isFinite(us) ? new Date(Math.floor(us / 1000)).toISOString() : null;
 }
