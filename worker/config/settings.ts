@@ -117,7 +117,7 @@ export interface WorkerSettings {
 }
 
 // The same env object serves every request of an isolate: its settings are read once. The raw values are
-// compared too, since tests (and `dev` reloads) may change a variable on the same object.
+// compared too (38 reads), since tests change variables on the same object.
 const cache = new WeakMap<object, { raw: unknown[]; settings: WorkerSettings }>();
 
 /** The settings of these variables; read once per env object, shared (frozen: do not change them). */
