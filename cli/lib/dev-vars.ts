@@ -1,23 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { INGEST_TUNING } from "../../worker/config.ts";
-import { TUNING } from "../../worker/delivery/delivery-config.ts";
-import { REPLAY_TUNING } from "../../worker/ingest/replay-plan.ts";
+import { VARIABLE_NAMES } from "../../worker/config/registry.ts";
 
-/** Every variable the worker reads (the brief's, and each tuning variable). */
-export const WORKER_VARIABLES: readonly string[] = [
-  "WEBHOOK_URL",
-  "JETSTREAM_COLLECTIONS",
-  "WEBHOOK_BEARER_TOKEN",
-  "WEBHOOK_SECRET",
-  "ADMIN_TOKEN",
-  "JETSTREAM_URL",
-  "JETSTREAM_DIDS",
-  "JETSTREAM_KINDS",
-  "PROTECT_READ_ROUTES",
-  ...Object.values(TUNING).map((t) => t.variable),
-  ...Object.values(INGEST_TUNING).map((t) => t.variable),
-  ...Object.values(REPLAY_TUNING).map((t) => t.variable),
-];
+/** Every variable the worker reads (the configuration registry's). */
+export const WORKER_VARIABLES: readonly string[] = VARIABLE_NAMES;
 
 /** Parses dotenv text (.dev.vars): NAME=value, optional quotes, # comments. */
 export function parseDotenv(text: string): Record<string, string> {

@@ -1,11 +1,10 @@
-import type { WorkerVars } from "../../worker/api-types.ts";
-import type { ConfigProblem } from "../../worker/api-types.ts";
-import { parseRelayConfig } from "../../worker/config.ts";
-import { replaySettingProblems } from "../../worker/ingest/replay-plan.ts";
+import type { ConfigProblem, WorkerVars } from "../../worker/api-types.ts";
+import { readSettings } from "../../worker/config/settings.ts";
 
-/** Everything the relay would report about these variables: errors (it does not start) and warnings (replays are refused). */
+/** Everything the worker would report about these variables: errors (a part stops) and warnings (replays are refused). */
 function problemsOf(env: WorkerVars): ConfigProblem[] {
-  return [...parseRelayConfig(env).problems, ...replaySettingProblems(env)];
+  const { problems, warnings } = readSettings(env);
+  return [...problems, ...warnings];
 }
 
 /**

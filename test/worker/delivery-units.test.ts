@@ -66,7 +66,7 @@ describe("delivery configuration", () => {
     expect(problems[0].variable).toBe("WEBHOOK_BEARER_TOKEN");
   });
 
-  it("reports each bad tuning value and uses its default", () => {
+  it("reports each bad tuning value and delivers nothing meanwhile (no default in its place)", () => {
     const { config, problems } = parseDeliveryConfig(
       withVars({
         WEBHOOK_BATCH_SIZE: "0",
@@ -80,16 +80,29 @@ describe("delivery configuration", () => {
     expect(problems.map((p) => p.variable).sort()).toEqual(
       ["DEAD_LETTER_MAX_EVENTS", "WEBHOOK_BATCH_SIZE", "WEBHOOK_CONCURRENCY", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"],
     );
-    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.message).toContain("using the default 10");
-    expect(config).toMatchObject({ batchSize: 1, concurrency: 10, timeoutMs: 10_000, maxAttempts: 10, retryBaseSeconds: 5, deadLetterMaxEvents: 100_000 });
+    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.message).toContain("webhook delivery is paused until it is fixed");
+    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.fix).toBe("Set WEBHOOK_CONCURRENCY to a whole number from 1 to 100, or unset it for the default 10.");
+    expect(config).toBeNull();
   });
 
-  it("accepts tuning values as strings or numbers, and a max delay below the base is raised to it", () => {
+  it("accepts tuning values as strings or numbers", () => {
     const { config, problems } = parseDeliveryConfig(
-      withVars({ WEBHOOK_BATCH_SIZE: 25, WEBHOOK_TIMEOUT_SECONDS: "0.5", WEBHOOK_RETRY_BASE_SECONDS: "60", WEBHOOK_RETRY_MAX_SECONDS: "30" }),
+      withVars({ WEBHOOK_BATCH_SIZE: 25, WEBHOOK_TIMEOUT_SECONDS: "0.5", WEBHOOK_RETRY_BASE_SECONDS: "60", WEBHOOK_RETRY_MAX_SECONDS: "120" }),
     );
-    expect(config).toMatchObject({ batchSize: 25, timeoutMs: 500, retryBaseSeconds: 60, retryMaxSeconds: 60 });
-    expect(problems.map((p) => p.variable)).toEqual(["WEBHOOK_RETRY_MAX_SECONDS"]);
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({ batchSize: 25, timeoutMs: 500, retryBaseSeconds: 60, retryMaxSeconds: 120 });
+  });
+
+  it("refuses a max delay below the base, like any bad value", () => {
+    const { config, problems } = parseDeliveryConfig(withVars({ WEBHOOK_RETRY_BASE_SECONDS: "60", WEBHOOK_RETRY_MAX_SECONDS: "30" }));
+    expect(config).toBeNull();
+    expect(problems).toEqual([
+      {
+        variable: "WEBHOOK_RETRY_MAX_SECONDS",
+        message: expect.stringContaining("WEBHOOK_RETRY_MAX_SECONDS (30) is below WEBHOOK_RETRY_BASE_SECONDS (60)"),
+        fix: "Set WEBHOOK_RETRY_MAX_SECONDS to at least WEBHOOK_RETRY_BASE_SECONDS, or unset both.",
+      },
+    ]);
   });
 });
 

@@ -1,10 +1,9 @@
+import { readSettings } from "../config/settings.ts";
 import type { ConfigProblem, Env } from "../contract.ts";
 import { errorResponse } from "./responses.ts";
 
 /** Who may call a route: anyone, anyone unless read routes are protected, or the admin only. */
 export type Access = "public" | "read" | "admin";
-
-export const PROTECT_READ_ROUTES = "PROTECT_READ_ROUTES";
 
 /** The HTTP layer's own settings, validated. */
 export interface HttpConfig {
@@ -14,31 +13,10 @@ export interface HttpConfig {
   problems: ConfigProblem[];
 }
 
+/** The HTTP layer's settings, from the configuration registry (config/registry.ts, read by config/settings.ts). */
 export function parseHttpConfig(env: Env): HttpConfig {
-  const problems: ConfigProblem[] = [];
-  const token = typeof env.ADMIN_TOKEN === "string" && env.ADMIN_TOKEN !== "" ? env.ADMIN_TOKEN : null;
-  const raw = env[PROTECT_READ_ROUTES];
-  const text = raw === undefined || raw === null ? "" : String(raw).trim().toLowerCase();
-  let protectReadRoutes: boolean;
-  if (text === "" || text === "false" || text === "0" || text === "no") protectReadRoutes = false;
-  else if (text === "true" || text === "1" || text === "yes") protectReadRoutes = true;
-  else {
-    // Fail closed: a typo must not leave the read routes open when the operator meant to protect them.
-    protectReadRoutes = true;
-    problems.push({
-      variable: PROTECT_READ_ROUTES,
-      message: `PROTECT_READ_ROUTES is ${JSON.stringify(String(raw))}, which is neither true nor false; the read routes are protected until it is fixed.`,
-      fix: "Set PROTECT_READ_ROUTES to true or false (or remove it: the default is false).",
-    });
-  }
-  if (protectReadRoutes && token === null) {
-    problems.push({
-      variable: "ADMIN_TOKEN",
-      message: "PROTECT_READ_ROUTES is on but ADMIN_TOKEN is not set: every read route refuses.",
-      fix: "Set the token with `npx wrangler secret put ADMIN_TOKEN` (locally: ADMIN_TOKEN in .dev.vars).",
-    });
-  }
-  return { adminToken: token, protectReadRoutes, problems };
+  const { http, byPart } = readSettings(env);
+  return { ...http, problems: [...byPart.http] };
 }
 
 /** Compares through SHA-256 digests so that neither the length nor the content leaks through timing. */

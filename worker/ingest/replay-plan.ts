@@ -1,5 +1,5 @@
 import type { ConfigProblem, Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
-import { parseTuning, type Tuning } from "../tuning.ts";
+import { readSettings, type ReplaySettings } from "../config/settings.ts";
 import { isoFromUs } from "../time-us.ts";
 import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "./identifiers.ts";
 
@@ -8,23 +8,13 @@ import { collectionMatcher, parseWantedCollections, type CollectionPattern } fro
  * means, the replay's settings, and its progress. The I/O shell is replay-session.ts.
  */
 
-/** Variables of the replay (documented in the README's time-travel section). */
-export const REPLAY_TUNING = {
-  retentionHours: { variable: "JETSTREAM_RETENTION_HOURS", fallback: 24, min: 0.001, max: 720, integer: false, meaning: "how far back the Jetstream server keeps events; older replay requests are refused" },
-  idleSeconds: { variable: "JETSTREAM_REPLAY_IDLE_SECONDS", fallback: 10, min: 0.1, max: 3600, integer: false, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay" },
-} satisfies Record<string, Tuning>;
+export { REPLAY_TUNING } from "../config/registry.ts";
+export type { ReplaySettings } from "../config/settings.ts";
 
-export interface ReplaySettings {
-  retentionUs: number;
-  idleMs: number;
-}
-
-/** The replay's variables, or the sentence that says which one is wrong (the replay is then refused). */
+/** The replay's settings (config/registry.ts), or the sentence that says which variable is wrong (the replay is then refused). */
 export function parseReplaySettings(env: WorkerVars): { settings: ReplaySettings } | { error: string } {
-  const problems: ConfigProblem[] = [];
-  const { hours, idle } = readReplayVariables(env, problems);
-  if (problems.length > 0) return { error: problems[0].message };
-  return { settings: { retentionUs: Math.round(hours * 3600e6), idleMs: Math.round(idle * 1000) } };
+  const { replay, byPart } = readSettings(env);
+  return replay ? { settings: replay } : { error: byPart.replay[0].message };
 }
 
 /**
@@ -32,14 +22,7 @@ export function parseReplaySettings(env: WorkerVars): { settings: ReplaySettings
  * refused until they are fixed), so they are reported as warnings (GET /status `configWarnings`).
  */
 export function replaySettingProblems(env: WorkerVars): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  readReplayVariables(env, problems);
-  return problems;
-}
-
-function readReplayVariables(env: WorkerVars, problems: ConfigProblem[]): { hours: number; idle: number } {
-  const read = (t: Tuning) => parseTuning(env[t.variable], t, problems, "; replays are refused until it is fixed");
-  return { hours: read(REPLAY_TUNING.retentionHours), idle: read(REPLAY_TUNING.idleSeconds) };
+  return [...readSettings(env).warnings];
 }
 
 /** An accepted request: the window [fromUs, toUs) and the collections to replay. */

@@ -1,0 +1,182 @@
+import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../ingest/identifiers.ts";
+import { parseCollections, parseDids, parseEndpoints, parseKinds } from "./filter-parsers.ts";
+import { isUnset, numberVariable, type Variable } from "./variable.ts";
+import { parseBearerToken, parseWebhookSecret, parseWebhookUrl } from "./webhook-parsers.ts";
+
+/**
+ * Every variable the worker reads: its part, whether it is required, its default, what it accepts, its
+ * parser and its meaning. The README's configuration table (bin/config-table.ts), the CLI's `dev` and
+ * `init` checks and the worker's settings (settings.ts) all come from here; add a variable here only.
+ */
+
+export const DEFAULT_ENDPOINTS = [
+  "wss://jetstream1.us-east.bsky.network/subscribe",
+  "wss://jetstream2.us-east.bsky.network/subscribe",
+  "wss://jetstream1.us-west.bsky.network/subscribe",
+  "wss://jetstream2.us-west.bsky.network/subscribe",
+];
+
+const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ",");
+
+/** The relay's filter: what it asks Jetstream for and forwards. */
+export const INGEST_FILTER = {
+  collections: {
+    variable: "JETSTREAM_COLLECTIONS",
+    part: "ingest",
+    required: "yes",
+    shownDefault: "—",
+    accepts: `comma-separated NSIDs or prefixes ending in \`.*\`, at most ${MAX_WANTED_COLLECTIONS}`,
+    doc: "the collections to forward, e.g. `app.bsky.feed.post,app.bsky.graph.*`",
+    parse: parseCollections,
+  },
+  endpoints: {
+    variable: "JETSTREAM_URL",
+    part: "ingest",
+    required: "no",
+    shownDefault: "the public Bluesky instances",
+    accepts: "comma-separated `ws://` or `wss://…/subscribe` URLs without query string",
+    doc: "the Jetstream endpoints, tried in order with failover",
+    parse: (raw: unknown) => parseEndpoints(raw, DEFAULT_ENDPOINTS),
+  },
+  dids: {
+    variable: "JETSTREAM_DIDS",
+    part: "ingest",
+    required: "no",
+    shownDefault: "— (every repository)",
+    accepts: `comma-separated DIDs (\`did:plc:…\`, \`did:web:…\`), at most ${thousands(MAX_WANTED_DIDS)}`,
+    doc: "forward the events of these repositories only",
+    parse: parseDids,
+  },
+  kinds: {
+    variable: "JETSTREAM_KINDS",
+    part: "ingest",
+    required: "no",
+    shownDefault: "`commit`",
+    accepts: "any of `commit,identity,account`",
+    doc: "which kinds of events to forward",
+    parse: parseKinds,
+  },
+} satisfies Record<string, Variable>;
+
+/** The ingestion tuning variables. */
+export const INGEST_TUNING = {
+  alarmSeconds: numberVariable({ variable: "JETSTREAM_ALARM_SECONDS", part: "ingest", fallback: 5, min: 1, max: 60, integer: false, meaning: "heartbeat/watchdog period; state is persisted this often", doc: "heartbeat/watchdog period: the relay's alarm persists cursor and statistics this often and checks the socket" }),
+  stallSeconds: numberVariable({ variable: "JETSTREAM_STALL_SECONDS", part: "ingest", fallback: 60, min: 1, max: 3600, integer: false, meaning: "a socket silent this long is replaced", doc: "a socket without any frame for this long is replaced" }),
+  connectTimeoutSeconds: numberVariable({ variable: "JETSTREAM_CONNECT_TIMEOUT_SECONDS", part: "ingest", fallback: 15, min: 1, max: 120, integer: false, meaning: "longest wait for the server to accept the upgrade", doc: "longest wait for Jetstream to accept the WebSocket upgrade" }),
+  backoffBaseSeconds: numberVariable({ variable: "JETSTREAM_BACKOFF_BASE_SECONDS", part: "ingest", fallback: 1, min: 0.01, max: 60, integer: false, meaning: "first reconnect delay, doubled per failure, with jitter", doc: "first reconnect delay, doubled per consecutive failure, with jitter" }),
+  backoffMaxSeconds: numberVariable({ variable: "JETSTREAM_BACKOFF_MAX_SECONDS", part: "ingest", fallback: 60, min: 0.01, max: 3600, integer: false, meaning: "longest reconnect delay", doc: "longest reconnect delay (at least the base)" }),
+  healthySeconds: numberVariable({ variable: "JETSTREAM_HEALTHY_SECONDS", part: "ingest", fallback: 30, min: 1, max: 3600, integer: false, meaning: "a connection up this long resets the backoff", doc: "a connection that stayed up this long resets the backoff" }),
+  failoverAfter: numberVariable({ variable: "JETSTREAM_FAILOVER_AFTER", part: "ingest", fallback: 2, min: 1, max: 100, integer: true, meaning: "consecutive failures on one endpoint before trying the next", doc: "consecutive failures on one endpoint before moving to the next of `JETSTREAM_URL`" }),
+  failoverRewindSeconds: numberVariable({ variable: "JETSTREAM_FAILOVER_REWIND_SECONDS", part: "ingest", fallback: 10, min: 0, max: 3600, integer: false, meaning: "cursor rewind when switching endpoints", doc: "cursor rewind when switching endpoints (instances stamp `time_us` differently)" }),
+  maxRewindSeconds: numberVariable({ variable: "JETSTREAM_MAX_REWIND_SECONDS", part: "ingest", fallback: 3600, min: 0, max: 172_800, integer: false, meaning: "on start, resume at most this far behind the saved cursor", doc: "on start, resume at most this far behind the saved cursor" }),
+  gapThresholdSeconds: numberVariable({ variable: "JETSTREAM_GAP_THRESHOLD_SECONDS", part: "ingest", fallback: 60, min: 1, max: 86_400, integer: false, meaning: "first event after a resume later than the cursor by more than this is a gap", doc: "a resume whose first event is this much later than the cursor is recorded as a gap" }),
+  flushMs: numberVariable({ variable: "JETSTREAM_FLUSH_MS", part: "ingest", fallback: 200, min: 1, max: 10_000, integer: true, meaning: "longest wait before a partly filled queue message is sent", doc: "longest wait before a partly filled queue message is sent" }),
+  maxEventsPerMessage: numberVariable({ variable: "JETSTREAM_MAX_EVENTS_PER_MESSAGE", part: "ingest", fallback: 1000, min: 1, max: 1000, integer: true, meaning: "events per queue message at most (1 = one message per event)", doc: "events per queue message at most (messages also stay under ~120 KB, which binds first by default); `1` = one message per event, as the original design did (the benchmark's baseline)" }),
+  maxBufferedEvents: numberVariable({ variable: "JETSTREAM_MAX_BUFFERED_EVENTS", part: "ingest", fallback: 20_000, min: 100, max: 1_000_000, integer: true, meaning: "events waiting for the queue before reading pauses", doc: "events waiting for the queue before reading pauses" }),
+  maxBufferedBytes: numberVariable({ variable: "JETSTREAM_MAX_BUFFERED_BYTES", part: "ingest", fallback: 16_000_000, min: 300_000, max: 64_000_000, integer: true, meaning: "bytes waiting for the queue before reading pauses", doc: "bytes waiting for the queue before reading pauses" }),
+  sendFailuresBeforePause: numberVariable({ variable: "JETSTREAM_SEND_FAILURES_BEFORE_PAUSE", part: "ingest", fallback: 3, min: 1, max: 1000, integer: true, meaning: "consecutive failed attempts to enqueue before reading pauses", doc: "consecutive failed attempts to enqueue before reading pauses" }),
+  healthDisconnectedSeconds: numberVariable({ variable: "HEALTH_DISCONNECTED_SECONDS", part: "ingest", fallback: 120, min: 1, max: 86_400, integer: false, meaning: "disconnected this long makes /health unhealthy", doc: "`/health` reports `disconnected` after this long without a connection" }),
+  healthStaleSeconds: numberVariable({ variable: "HEALTH_STALE_SECONDS", part: "ingest", fallback: 300, min: 1, max: 86_400, integer: false, meaning: "no frame this long makes /health unhealthy", doc: "`/health` reports `stale` after this long without any frame" }),
+  healthDeliverySeconds: numberVariable({ variable: "HEALTH_DELIVERY_SECONDS", part: "ingest", fallback: 300, min: 1, max: 86_400, integer: false, meaning: "failing delivery with events unacknowledged this long makes /health unhealthy", doc: "`/health` reports `delivery-failing` when delivery fails and an event waits longer than this" }),
+};
+
+/** Where and how the queue consumer delivers. */
+export const DELIVERY_WEBHOOK = {
+  webhookUrl: {
+    variable: "WEBHOOK_URL",
+    part: "delivery",
+    required: "yes",
+    shownDefault: "—",
+    accepts: "an `http://` or `https://` URL",
+    doc: "where events are POSTed",
+    parse: parseWebhookUrl,
+  },
+  bearerToken: {
+    variable: "WEBHOOK_BEARER_TOKEN",
+    part: "delivery",
+    required: "no",
+    shownDefault: "—",
+    accepts: "printable ASCII without spaces",
+    doc: "sent as `Authorization: Bearer …`",
+    parse: parseBearerToken,
+  },
+  signingKey: {
+    variable: "WEBHOOK_SECRET",
+    part: "delivery",
+    required: "no",
+    shownDefault: "— (unsigned)",
+    accepts: "`whsec_` followed by base64",
+    doc: "Standard Webhooks signing secret; when set every request is signed",
+    parse: parseWebhookSecret,
+  },
+} satisfies Record<string, Variable>;
+
+/** The delivery tuning variables. */
+export const DELIVERY_TUNING = {
+  batchSize: numberVariable({ variable: "WEBHOOK_BATCH_SIZE", part: "delivery", fallback: 1, min: 1, max: 100, integer: true, meaning: "events per webhook request (1 = one POST per event; more = batch mode, a JSON array)", doc: "events per webhook request; more than 1 turns on batch mode (a JSON array per request)" }),
+  concurrency: numberVariable({ variable: "WEBHOOK_CONCURRENCY", part: "delivery", fallback: 10, min: 1, max: 100, integer: true, meaning: "repositories (DIDs) delivered in parallel", doc: "repositories (DIDs) delivered in parallel per queue batch" }),
+  timeoutSeconds: numberVariable({ variable: "WEBHOOK_TIMEOUT_SECONDS", part: "delivery", fallback: 10, min: 0.1, max: 300, integer: false, meaning: "timeout of one webhook request", doc: "timeout of one webhook request (a timeout is retried)" }),
+  maxAttempts: numberVariable({ variable: "WEBHOOK_MAX_ATTEMPTS", part: "delivery", fallback: 10, min: 1, max: 100, integer: true, meaning: "delivery attempts per event before it is dead-lettered", doc: "delivery attempts per event before it is dead-lettered" }),
+  maxRequestsPerBatch: numberVariable({ variable: "WEBHOOK_MAX_REQUESTS_PER_BATCH", part: "delivery", fallback: 1000, min: 1, max: 10_000, integer: true, meaning: "webhook requests per queue batch; keep it below your plan's subrequests per invocation (Paid 10,000, Free 50) with ~10 to spare", doc: "webhook requests one queue batch starts at most; the rest of its events go on at once in a follow-up message (no attempt counted). Each request is a subrequest, which Cloudflare limits per invocation (Workers Paid 10,000, Workers Free 50): keep it ~10 below yours, e.g. `40` on the Free plan" }),
+  retryBaseSeconds: numberVariable({ variable: "WEBHOOK_RETRY_BASE_SECONDS", part: "delivery", fallback: 5, min: 1, max: 3600, integer: true, meaning: "first retry delay, doubled per attempt, with jitter", doc: "first retry delay, doubled per attempt with jitter" }),
+  retryMaxSeconds: numberVariable({ variable: "WEBHOOK_RETRY_MAX_SECONDS", part: "delivery", fallback: 900, min: 1, max: 43200, integer: true, meaning: "longest retry delay", doc: "longest retry delay, at least the base (a longer `Retry-After` is still honoured, up to 12 h)" }),
+  deadLetterMaxEvents: numberVariable({ variable: "DEAD_LETTER_MAX_EVENTS", part: "delivery", fallback: 100_000, min: 1, max: 1_000_000, integer: true, meaning: "bound of the dead-letter store; past it the oldest are evicted and counted", doc: "bound of the dead-letter store; past it the oldest entries are evicted and counted" }),
+};
+
+/** Time travel's variables. */
+export const REPLAY_TUNING = {
+  retentionHours: numberVariable({ variable: "JETSTREAM_RETENTION_HOURS", part: "replay", fallback: 24, min: 0.001, max: 720, integer: false, meaning: "how far back the Jetstream server keeps events; older replay requests are refused", doc: 'how far back the Jetstream server keeps events; an older replay start is refused (see "Incident response")' }),
+  idleSeconds: numberVariable({ variable: "JETSTREAM_REPLAY_IDLE_SECONDS", part: "replay", fallback: 10, min: 0.1, max: 3600, integer: false, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay", doc: "a replay connection quiet this long is renewed from its position, or ends a replay whose window is past" }),
+};
+
+const TRUE = ["true", "1", "yes"];
+const FALSE = ["false", "0", "no"];
+
+/** Who may call the HTTP routes. */
+export const HTTP_ACCESS = {
+  adminToken: {
+    variable: "ADMIN_TOKEN",
+    part: "http",
+    required: "for control",
+    shownDefault: "— (control routes refuse)",
+    accepts: "any text",
+    doc: "bearer token the control endpoints require",
+    parse: (raw: unknown) => ({ value: typeof raw === "string" && raw !== "" ? raw : null }),
+  },
+  protectReadRoutes: {
+    variable: "PROTECT_READ_ROUTES",
+    part: "http",
+    required: "no",
+    shownDefault: "`false`",
+    accepts: "`true` or `false` (also `1`/`0`, `yes`/`no`)",
+    doc: "`true`: the read routes (`/stats`, `/stats/html`, `/status`, `/metrics`, `GET /replay`) need the admin token too; `/` and `/health` stay open",
+    parse(raw: unknown) {
+      const text = isUnset(raw) ? "false" : String(raw).trim().toLowerCase();
+      if (TRUE.includes(text)) return { value: true };
+      if (FALSE.includes(text)) return { value: false };
+      return {
+        wrong: `PROTECT_READ_ROUTES is ${JSON.stringify(String(raw))}, which is neither true nor false`,
+        fix: "Set PROTECT_READ_ROUTES to true or false (or remove it: the default is false).",
+      };
+    },
+  },
+} satisfies Record<string, Variable>;
+
+/** Every variable, in the README's order. */
+export const VARIABLES: readonly Variable[] = [
+  DELIVERY_WEBHOOK.webhookUrl,
+  INGEST_FILTER.collections,
+  DELIVERY_WEBHOOK.bearerToken,
+  DELIVERY_WEBHOOK.signingKey,
+  HTTP_ACCESS.adminToken,
+  INGEST_FILTER.endpoints,
+  INGEST_FILTER.dids,
+  INGEST_FILTER.kinds,
+  ...Object.values(DELIVERY_TUNING),
+  HTTP_ACCESS.protectReadRoutes,
+  ...Object.values(INGEST_TUNING),
+  ...Object.values(REPLAY_TUNING),
+];
+
+/** Every variable's name. */
+export const VARIABLE_NAMES: readonly string[] = VARIABLES.map((v) => v.variable);
