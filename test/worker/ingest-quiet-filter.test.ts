@@ -58,7 +58,7 @@ describe("a quiet DID filter", () => {
     await control(INSTANCE, "append", { events: [commitEvent({ did: QUIET_DID, timeUs: Date.now() * 1000, collection: "app.bsky.feed.post", rkey: "closing" })] });
     await waitFor(() => enqueuedKeys().includes("closing"), "the closing event enqueued");
     const conns = await connections(INSTANCE);
-    expect(conns.length).toBe(REPLACEMENTS + 1);
+    expect(conns.length).toBeGreaterThanOrEqual(REPLACEMENTS + 1);
     expect(enqueuedKeys().filter((k) => k === "only").length, `cursors asked: ${JSON.stringify(conns.map((c) => c.cursor))}, events sent: ${JSON.stringify(conns.map((c) => c.sent))}`).toBe(1);
   });
 });
