@@ -8,7 +8,12 @@
  * relay was connected is enqueued at least once, whichever instance it came from.
  * - A failover whose first attempt on the new endpoint is refused.
  * - A restart (eviction: abortAllDurableObjects, then the alarm alone) after a failover, in both skew
- *   directions (the relay may resume on either endpoint).
+ *   directions (the relay may resume on either endpoint). Resuming on the first endpoint with the second's
+ *   cursor loses events only when the first stamps earlier; the other direction fails over to the
+ *   instance that stamps earlier, so it holds the fix to the same: no skipping of what the new instance
+ *   stamped below the old instance's position (by a missing rewind or a dedupe across instances).
+ * Before the restart every message has been delivered, so that the relay resumes from its saved position
+ * rather than from an older unacknowledged event.
  * Each test starts a fresh relay object (storage and alarm deleted, then evicted) on its own pair of server
  * instances. The alarm period is 60 s so that only runDurableObjectAlarm() runs it.
  * Isolation and configuration: see ingest-support.ts (server instances "sk…", webhook path /hook-skew).
