@@ -10,6 +10,8 @@
  *   `env` (from cloudflare:workers) BEFORE the relay object is first used — the object reads `env` when
  *   it is constructed. To try another configuration in the same file, set `env` again and use the
  *   object under another name (`env.RELAY.getByName("other")`): every instance parses its own config.
+ *   Beware: the queue consumer settles every message on the object named "relay" (RELAY_OBJECT_NAME),
+ *   which that call constructs with the `env` of the moment if it is not running.
  * - What the relay enqueues is observed with a tap on the producer binding: `env.EVENTS` is wrapped, every
  *   `send` and `sendBatch` goes on to the real local queue (whose real consumer delivers to the webhook receiver
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
@@ -192,6 +194,19 @@ export function configure(instance: string, overrides: Record<string, string> = 
 }
 
 export const COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.graph.*"];
+
+/**
+ * A small commit event in Jetstream's own field order, for tests that need many events or events they
+ * can tell apart by content (`rkey`) when two server instances stamp the same event differently.
+ */
+export function commitEvent(e: { did: string; timeUs: number; collection: string; rkey: string }): string {
+  return `{"did":"${e.did}","time_us":${e.timeUs},"kind":"commit","commit":{"rev":"${e.rkey}","operation":"create","collection":"${e.collection}","rkey":"${e.rkey}","record":{"$type":"${e.collection}"},"cid":"bafytest"}}`;
+}
+
+/** The rkey of a commit event's text (the content key of events built by commitEvent). */
+export function rkeyOf(raw: string): string | null {
+  return /"rkey":"([^"]*)"/.exec(raw)?.[1] ?? null;
+}
 
 /** Appends the real fixture events 1 ms apart from `startUs`; returns the time_us of those the relay should forward. */
 export async function appendFixtureEvents(instance: string, startUs: number): Promise<number[]> {
