@@ -16,8 +16,12 @@
  *   `send` and `sendBatch` goes on to the real local queue (whose real consumer delivers to the webhook receiver
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
  *   make the next sends fail or be slow, which the local queue cannot be made to do.
+ *   The consumer and the dead-letter store send on the same binding (follow-ups of what a batch did not
+ *   deliver, dead-letter replays; they keep a replay's `replayId`): those are not the relay's enqueues, so
+ *   they pass straight through, uncounted, undelayed, never failed, and are recorded in `followUps`.
  */
 import { completeEvent } from "../../worker/delivery/complete-event.ts";
+import { DEAD_LETTER_LEDGER_PREFIX } from "../../worker/dead-letter-store.ts";
 import { serializedBytes } from "../../worker/queue-message-size.ts";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
@@ -54,7 +58,10 @@ export const connections = (instance: string) => control<ConnectionInfo[]>(insta
 export const serverLog = (instance: string) => control<{ count: number; timeUs: number[]; events: string[]; oldestUs: number | null; newestUs: number | null }>(instance, "log?full=1");
 
 export interface QueueTap {
+  /** What the relay object enqueued (live and replay messages). */
   bodies: QueueMessageBody[];
+  /** What the delivery side put back on the queue (see the file comment); not in `bodies` or the counts. */
+  followUps: QueueMessageBody[];
   /** The content type of every message sent (the size accounting assumes "v8"). */
   contentTypes: Set<string | undefined>;
   /** Calls made (send and sendBatch), failed ones included. */
@@ -75,10 +82,19 @@ export interface QueueTap {
   timeUs(): Set<number>;
 }
 
+/**
+ * Messages the delivery side makes: the consumer's follow-ups ("retry-…", e.g. the events past a batch's
+ * request budget, WEBHOOK_MAX_REQUESTS_PER_BATCH) and dead-letter ones ("dlq-…"). The relay object's
+ * ledger ids never start so.
+ */
+const deliverySide = (list: MessageSendRequest<QueueMessageBody>[]) =>
+  list.length > 0 && list.every((m) => m.body.ledgerId.startsWith("retry-") || m.body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX));
+
 export function tapQueue(): QueueTap {
   const real = env.EVENTS;
   const tap: QueueTap = {
     bodies: [],
+    followUps: [],
     contentTypes: new Set(),
     calls: 0,
     sends: 0,
@@ -114,6 +130,11 @@ export function tapQueue(): QueueTap {
   }
   const producer = {
     async send(body: QueueMessageBody, options?: QueueSendOptions) {
+      if (deliverySide([{ body }])) {
+        await real.send(body, options);
+        tap.followUps.push(body);
+        return;
+      }
       await before([{ body }]);
       await real.send(body, options);
       tap.sends++;
@@ -121,6 +142,11 @@ export function tapQueue(): QueueTap {
     },
     async sendBatch(messages: Iterable<MessageSendRequest<QueueMessageBody>>, options?: QueueSendBatchOptions) {
       const list = [...messages];
+      if (deliverySide(list)) {
+        await real.sendBatch(list, options);
+        tap.followUps.push(...list.map((m) => m.body));
+        return;
+      }
       await before(list);
       await real.sendBatch(list, options);
       tap.batches++;

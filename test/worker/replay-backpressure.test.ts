@@ -31,6 +31,10 @@ describe("replay under backpressure", () => {
     await waitFor(() => expected.every((t) => tap.timeUs().has(t)), "the live delivery enqueued", 30_000);
 
     tap.delayMs = 150; // every call to the queue now takes a while: the replay's buffer fills faster than it drains
+    // The consumer reads this per batch. With a small request budget it always puts the rest of a batch back
+    // on the queue (follow-ups, keeping the replay's id), as it does on a loaded machine when ten full
+    // messages top the default 1,000: those are the delivery's messages, not the replay's enqueues.
+    Object.assign(env, { WEBHOOK_MAX_REQUESTS_PER_BATCH: "50" });
     const opened = (await connections(INSTANCE)).length;
     const started: ReplayProgress = await relay().startReplay({ fromUs: startUs });
     const done = await waitFor(async () => {
@@ -38,6 +42,7 @@ describe("replay under backpressure", () => {
       return r?.state === "done" ? r : null;
     }, "the replay done", 60_000);
     tap.delayMs = 0;
+    await waitFor(() => tap.followUps.some((b) => b.replayId === started.id), "the consumer's follow-up of replayed events", 30_000);
 
     const replayed = tap.bodies.filter((b) => b.replayId === started.id).flatMap((b) => b.events.map((e) => completeEvent(e)!.timeUs));
     expect(replayed).toEqual(expected); // in order, each once
