@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env, QueuedEvent, QueueMessageBody } from "./contract.ts";
 import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
 import { byteLength, MAX_MESSAGE_BYTES, MAX_SEND_BYTES, MAX_SEND_MESSAGES } from "./delivery/delivery-plan.ts";
-import { elementBytes, serializedBytes, stringBytes } from "./queue-message-size.ts";
+import { elementBytes, serializedBytes, stringBytes } from "./queue/message-size.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {

@@ -3,8 +3,8 @@
 import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
 import type { CompactEvent, QueuedEvent } from "../../worker/api-types.ts";
-import { Packer, QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue-message-size.ts";
+import { Packer, QUEUE_LIMITS } from "../../worker/queue/packer.ts";
+import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue/message-size.ts";
 import { fixtureEvents } from "../support/jetstream-test-server.ts";
 
 const actual = (value: unknown) => serialize(value).length;

@@ -6,7 +6,7 @@ import { backoffSeconds, retryDelaySeconds } from "../../worker/delivery/backoff
 import { classifyFailure, classifyResponse, parseRetryAfter } from "../../worker/delivery/classify-response.ts";
 import { parseDeliveryConfig } from "../../worker/delivery/delivery-config.ts";
 import { assignLanes, MAX_MESSAGE_BYTES, packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
-import { completeEvent } from "../../worker/delivery/complete-event.ts";
+import { completeEvent } from "../../worker/queue/complete-event.ts";
 import { batchId, eventId } from "../../worker/delivery/event-id.ts";
 import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";

@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, expect, it } from "vitest";
-import { QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { serializedBytes } from "../../worker/queue-message-size.ts";
+import { QUEUE_LIMITS } from "../../worker/queue/packer.ts";
+import { serializedBytes } from "../../worker/queue/message-size.ts";
 import { COLLECTIONS, configure, control, expectedForwarded, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
 
 const INSTANCE = "refusal";

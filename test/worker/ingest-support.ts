@@ -15,8 +15,8 @@
  *   and settles the ledger) and its bodies are recorded once the queue accepted them. The tap can also
  *   make the next sends fail or be slow, which the local queue cannot be made to do.
  */
-import { completeEvent } from "../../worker/delivery/complete-event.ts";
-import { serializedBytes } from "../../worker/queue-message-size.ts";
+import { completeEvent } from "../../worker/queue/complete-event.ts";
+import { serializedBytes } from "../../worker/queue/message-size.ts";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { QueueMessageBody, QueuedEvent, RelayStatus } from "../../worker/contract.ts";

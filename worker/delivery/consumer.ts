@@ -8,10 +8,10 @@ import { backoffSeconds, retryDelaySeconds } from "./backoff.ts";
 import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
 import { parseDeliveryConfig, type DeliveryConfig } from "./delivery-config.ts";
 import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type FollowUpMessage } from "./delivery-plan.ts";
-import { completeEvent } from "./complete-event.ts";
+import { completeEvent } from "../queue/complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { relayBlob } from "./event-text.ts";
-import { isMessageBody } from "./message-body.ts";
+import { isMessageBody } from "../queue/read-message.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 import { createSigner } from "./signing.ts";
 

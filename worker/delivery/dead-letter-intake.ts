@@ -3,10 +3,10 @@
 import type { DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
 import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
 import { messageOf, twice } from "./attempt-twice.ts";
-import { completeEvent } from "./complete-event.ts";
+import { completeEvent } from "../queue/complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { eventStub, eventText, relayBlob } from "./event-text.ts";
-import { isMessageBody } from "./message-body.ts";
+import { isMessageBody } from "../queue/read-message.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 
 /** Delay before the dead-letter queue delivers messages again that the store could not take. */

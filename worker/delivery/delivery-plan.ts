@@ -1,7 +1,7 @@
 // Pure planning of a batch: which lane (parallel worker) delivers which events, and how the events
 // that must be tried again are packed into follow-up queue messages.
 import type { QueuedEvent, WholeEventsBody } from "../contract.ts";
-import { elementBytes, serializedBytes } from "../queue-message-size.ts";
+import { elementBytes, serializedBytes } from "../queue/message-size.ts";
 
 /**
  * Splits events into at most `lanes` ordered lists. All events of one DID land in the same lane, in the

@@ -1,5 +1,5 @@
 import type { CompactEvent, QueuedEvent } from "../contract.ts";
-import { compactEventBytes } from "../queue-message-size.ts";
+import { compactEventBytes } from "./message-size.ts";
 import { QUEUE_LIMITS, queuedEventBytes } from "./packer.ts";
 
 export interface EventToQueue {

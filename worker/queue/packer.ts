@@ -1,5 +1,5 @@
 import type { CompactEvent, QueueMessageBody, QueuedEvent } from "../contract.ts";
-import { elementBytes, serializedBytes } from "../queue-message-size.ts";
+import { elementBytes, serializedBytes } from "./message-size.ts";
 
 /**
  * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
