@@ -1,9 +1,12 @@
 /**
- * The worker's bindings, and (re-exported) the shapes every part agrees on — see api-types.ts.
+ * The worker's bindings, and (re-exported) the shapes every part agrees on — see api-types.ts — and
+ * what travels through the queue (queue/message.ts).
  */
-import type { QueueMessageBody, WorkerVars } from "./api-types.ts";
+import type { WorkerVars } from "./api-types.ts";
+import type { QueueMessageBody } from "./queue/message.ts";
 
 export * from "./api-types.ts";
+export type { CompactEvent, LegacyMessageBody, MessageOrigin, QueuedEvent, QueueMessage, QueueMessageBody, WholeEventsBody } from "./queue/message.ts";
 
 /** Bindings of the worker, and its variables. */
 export interface Env extends WorkerVars {
@@ -14,4 +17,3 @@ export interface Env extends WorkerVars {
   /** Producer binding of the events queue. */
   EVENTS: Queue<QueueMessageBody>;
 }
-

@@ -1,8 +1,8 @@
-// The queue-size bound (worker/queue-message-size.ts) against the real V8 serializer: Node's
+// The queue-size bound (worker/queue/message-size.ts) against the real V8 serializer: Node's
 // `v8.serialize` writes the same format (header, tags, strings) that workerd sends with contentType "v8".
 import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
-import type { CompactEvent, QueuedEvent } from "../../worker/api-types.ts";
+import type { CompactEvent, QueuedEvent } from "../../worker/queue/message.ts";
 import { Packer, QUEUE_LIMITS } from "../../worker/queue/packer.ts";
 import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue/message-size.ts";
 import { fixtureEvents } from "../support/jetstream-test-server.ts";

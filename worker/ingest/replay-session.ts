@@ -5,6 +5,7 @@ import { parseFrame } from "./event.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
 import { closeQuietly, frameText, subscribe } from "./jetstream-socket.ts";
 import type { EnqueueOutcome } from "../queue/enqueue.ts";
+import { replayOrigin } from "../queue/message.ts";
 import { leadingMessages, Packer, QUEUE_LIMITS } from "../queue/packer.ts";
 import { eventToQueue, type EventToQueue } from "../queue/queued-event.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
@@ -37,8 +38,6 @@ interface SavedReplay {
 
 type Phase = "idle" | "connecting" | "connected" | "backoff" | "paused" | "finishing";
 
-/** Each message carries `replayId` on top of what the packer counts: keep room for it in every batch. */
-const REPLAY_LIMITS = { ...QUEUE_LIMITS, messageTargetBytes: QUEUE_LIMITS.messageTargetBytes - 100, batchMaxBytes: QUEUE_LIMITS.batchMaxBytes - 100 * 100 };
 const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
 
 /**
@@ -56,7 +55,8 @@ export class ReplayRunner {
   private enqueuedUs: number | null = null;
   /** Newest time_us handled (forwarded or skipped); events at or before it are not taken again. */
   private receivedUs: number | null = null;
-  private packer = new Packer(REPLAY_LIMITS);
+  /** Takes events only while a replay runs: `start` and `restore` give it the replay's origin. */
+  private packer = new Packer(QUEUE_LIMITS);
   private ledgerSeq = 0;
   private socket: WebSocket | null = null;
   private generation = 0;
@@ -99,6 +99,7 @@ export class ReplayRunner {
     if ("refusal" in outcome) throw new Error(`refused: ${outcome.refusal}`);
     this.reset();
     this.progress = startedProgress(`replay-${crypto.randomUUID().slice(0, 8)}`, outcome.plan, new Date());
+    this.packer = new Packer(QUEUE_LIMITS, replayOrigin(this.progress.id));
     this.enqueuedUs = null;
     this.receivedUs = null;
     this.gapChecked = false;
@@ -122,6 +123,7 @@ export class ReplayRunner {
     const saved = await this.storage.get<SavedReplay>(REPLAY_STORAGE_KEY);
     if (!saved || typeof saved !== "object" || !saved.progress) return;
     this.progress = saved.progress;
+    this.packer = new Packer(QUEUE_LIMITS, replayOrigin(this.progress.id));
     this.enqueuedUs = saved.enqueuedUs ?? null;
     this.receivedUs = this.enqueuedUs;
     this.progress.positionUs = this.enqueuedUs;
@@ -198,7 +200,7 @@ export class ReplayRunner {
     this.dropSocket(error.message);
     if (error.kind === "refused" && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
       // The server rejected the request itself: trying again would not change its answer.
-      this.packer = new Packer(REPLAY_LIMITS);
+      this.packer = new Packer(QUEUE_LIMITS);
       this.end("failed", `replay: ${error.message}`);
       void this.save();
       return;
@@ -321,7 +323,7 @@ export class ReplayRunner {
     try {
       while (packer.size > 0 && packer === this.packer) {
         const batch = packer.peekBatch(() => `${progress.id}-${++this.ledgerSeq}`, { cautious: this.sendFailures > 0 })!;
-        const outcome = await this.host.send(batch.messages.map((m) => ({ ...m.body, replayId: progress.id })));
+        const outcome = await this.host.send(batch.messages.map((m) => m.body));
         if (packer !== this.packer || progress !== this.progress || progress.state !== "running") return;
         if (outcome.accepted > 0) {
           const accepted = leadingMessages(batch, outcome.accepted);
@@ -372,7 +374,7 @@ export class ReplayRunner {
     this.dropSocket("replay cancelled");
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.packer = new Packer(REPLAY_LIMITS);
+    this.packer = new Packer(QUEUE_LIMITS);
     this.phase = "idle";
     this.failures = 0;
     this.sendFailures = 0;
