@@ -1,6 +1,6 @@
 /**
  * A queue that refuses a message (its size limit) gets the batch again in messages of half the size, and
- * full-size messages again afterwards: a size computed too short (queue-message-size.ts) cannot stall the
+ * full-size messages again afterwards: a size computed too short (queue/message-size.ts) cannot stall the
  * relay. Isolation and configuration: see ingest-support.ts (server instance "refusal").
  */
 import { env } from "cloudflare:workers";
