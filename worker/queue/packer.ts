@@ -5,7 +5,7 @@ import { LIVE, messageBody, type CompactEvent, type MessageOrigin, type QueuedEv
 export { cautious, QUEUE_LIMITS, type QueueLimits } from "./limits.ts";
 
 export interface PendingEvent {
-  /** Live events travel compact (their did and time_us are in their text); blobs and replays whole. */
+  /** Events read from Jetstream travel compact (their did and time_us are in their text); blobs and follow-ups whole. */
   event: QueuedEvent | CompactEvent;
   /** The event's time_us. */
   timeUs: number;
