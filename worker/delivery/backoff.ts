@@ -1,4 +1,4 @@
-import { MAX_DELAY_SECONDS } from "./classify-response.ts";
+import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
 
 /**
  * Delay before attempt `attempts + 1`, after `attempts` failed ones (≥ 1): exponential from `baseSeconds`,

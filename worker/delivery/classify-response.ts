@@ -1,13 +1,11 @@
 // What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
 // permanently refused.
+import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
 
 export type Outcome =
   | { kind: "ack" }
   | { kind: "retry"; reason: string; retryAfterSeconds?: number }
   | { kind: "permanent"; reason: string };
-
-/** Longest delay a queue message can be given (Cloudflare Queues: 12 hours). */
-export const MAX_DELAY_SECONDS = 43_200;
 
 export function classifyResponse(status: number, retryAfter: string | null, detail: string, nowMs: number): Outcome {
   if (status >= 200 && status < 300) return { kind: "ack" };
