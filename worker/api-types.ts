@@ -1,7 +1,6 @@
 /**
- * The shapes every part of jetstream-relay agrees on: the worker's variables, what travels through the
- * queue, what the Durable Objects' RPC methods take and return, and therefore what the HTTP API
- * serves as JSON and what the CLI reads. Change a shape here and every part follows.
+ * The shapes every part of jetstream-relay agrees on: the worker's variables, what the Durable Objects'
+ * RPC methods take and return, and therefore what the HTTP API serves as JSON and what the CLI reads. Change a shape here and every part follows.
  * Pure types only (no Workers runtime types), so that the CLI can share them; the worker's bindings
  * are in contract.ts.
  */
@@ -29,52 +28,7 @@ export const RELAY_OBJECT_NAME = "relay";
 export const DEAD_LETTER_OBJECT_NAME = "dead-letters";
 
 // ---------------------------------------------------------------------------------------------------
-// What travels through the queue
-
-/** One Jetstream event on its way to the webhook. */
-export interface QueuedEvent {
-  /** The event exactly as received from Jetstream (JSON text). Absent when it travels as a blob. */
-  raw?: string;
-  /** Id of the blob in the relay object's storage holding an event too large for a queue message. */
-  blob?: string;
-  /** The event's `did` (repository); deliveries are ordered per DID. */
-  did: string;
-  /** The event's `time_us`. */
-  timeUs: number;
-  /** Epoch milliseconds at which the relay received it from Jetstream (for delivery latency). */
-  receivedAt: number;
-  /** Delivery attempts already made (0 when first enqueued). */
-  attempts: number;
-  /** Set on events replayed from the dead-letter store: once delivered, the consumer removes them there. */
-  fromDeadLetters?: boolean;
-}
-
-/**
- * A live event as the relay object enqueues it: only its text and when it arrived. Its `did` and
- * `time_us` are in the text, where the consumer reads them (worker/delivery/complete-event.ts); not
- * repeating them takes ~12% off every message, so off the queue's bill too. Everything else (follow-ups,
- * replays, blobs) travels as a whole QueuedEvent.
- */
-export interface CompactEvent {
-  raw: string;
-  receivedAt: number;
-}
-
-/** The body of one queue message: many events packed together. */
-export interface QueueMessageBody {
-  v: 1;
-  /**
-   * Ledger id. The relay object counts the message as unacknowledged until the consumer reports it
-   * settled (see DeliveryReport); on restart it resumes from the oldest unacknowledged event.
-   */
-  ledgerId: string;
-  events: (QueuedEvent | CompactEvent)[];
-  /** Set when the message belongs to an operator-requested replay (time travel). */
-  replayId?: string;
-}
-
-/** A message of whole events: what the consumer sends again, replays and dead-letter replays. */
-export type WholeEventsBody = Omit<QueueMessageBody, "events"> & { events: QueuedEvent[] };
+// What the queue consumer reports (the messages themselves are in worker/queue/message.ts)
 
 /** What the queue consumer tells the relay object after handling a batch. */
 export interface DeliveryReport {

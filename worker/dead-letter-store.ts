@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env, QueuedEvent, QueueMessageBody } from "./contract.ts";
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env } from "./contract.ts";
 import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
-import { byteLength, MAX_MESSAGE_BYTES, MAX_SEND_BYTES, MAX_SEND_MESSAGES } from "./delivery/delivery-plan.ts";
-import { elementBytes, serializedBytes, stringBytes } from "./queue-message-size.ts";
+import { CAUTIOUS_LIMITS, QUEUE_LIMITS } from "./queue/limits.ts";
+import { elementBytes } from "./queue/message-size.ts";
+import { DEAD_LETTER, type QueuedEvent } from "./queue/message.ts";
+import { Packer } from "./queue/packer.ts";
 import { errorMessage } from "./errors.ts";
 
 /** A dead letter as the consumer hands it over. */
@@ -17,15 +19,8 @@ export interface DeadLetterInput {
   failedAt: number;
 }
 
-/** Ledger ids of replay messages start with this; the relay object does not track them. */
-export const DEAD_LETTER_LEDGER_PREFIX = "dlq-";
-/** A replayed event too large for a queue message travels as this blob id; the consumer reads it here. */
-export const DEAD_LETTER_BLOB_PREFIX = "dead-letter:";
-
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
-/** Inline events up to this size in replay messages; larger ones travel by reference. */
-const INLINE_LIMIT = 60_000;
 /** Rows read per step of a replay. */
 const REPLAY_STEP = 500;
 /** SQLite rows hold at most 2 MB: a larger event keeps only what identifies it. */
@@ -120,17 +115,29 @@ export class DeadLetterStore extends DurableObject<Env> {
       ).toArray();
       if (rows.length === 0) return { replayed };
       afterSeq = rows[rows.length - 1].seq;
-      for (const batch of replayBatches(rows, Date.now())) {
+      // Dead-letter messages, packed like any other (cautious: their texts come from storage, and a
+      // refused batch is not sent again smaller).
+      const packer = new Packer(CAUTIOUS_LIMITS, DEAD_LETTER);
+      const now = Date.now();
+      for (const row of rows) {
+        const event = replayEvent(row, now);
+        packer.add({ event, bytes: elementBytes(event), timeUs: event.timeUs, cursorBefore: null });
+      }
+      let done = 0;
+      while (packer.size > 0) {
+        const batch = packer.peekBatch(() => crypto.randomUUID())!;
         // Marked before sending: the consumer may deliver (and remove) them before sendBatch returns.
-        const marked = JSON.stringify(batch.ids);
+        const marked = JSON.stringify(rows.slice(done, done + batch.eventCount).map((row) => row.id));
         this.sql.exec("UPDATE dead_letters SET replaying = 1 WHERE id IN (SELECT value FROM json_each(?))", marked);
         try {
-          await this.env.EVENTS.sendBatch(batch.messages);
+          await this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "v8" })));
         } catch (error) {
           this.sql.exec("UPDATE dead_letters SET replaying = 0 WHERE id IN (SELECT value FROM json_each(?))", marked);
           throw new Error(`replay stopped after ${replayed} event(s): the queue refused the next ones (${errorMessage(error)})`);
         }
-        replayed += batch.ids.length;
+        packer.commit(batch);
+        done += batch.eventCount;
+        replayed += batch.eventCount;
       }
     }
   }
@@ -174,6 +181,10 @@ function selectedIds(selection: DeadLetterSelection): string | null {
   return JSON.stringify(ids);
 }
 
+const encoder = new TextEncoder();
+/** UTF-8 bytes of a text (SQLite's measure; queue sizes are queue/message-size.ts's). */
+const byteLength = (text: string) => encoder.encode(text).length;
+
 /** An event too large for a row is kept as its identifying fields, and the error says so. */
 function fitForStorage(raw: string, error: string): { raw: string; error: string } {
   const bytes = byteLength(raw);
@@ -204,42 +215,6 @@ function toDeadLetter(row: Row): DeadLetter {
   return letter;
 }
 
-interface ReplayMessage {
-  body: QueueMessageBody;
-  ids: string[];
-  bytes: number;
-}
-
-/** Queue messages (and the ids they carry) for replaying rows, in sendBatch-sized groups. */
-function replayBatches(rows: Row[], now: number): { messages: MessageSendRequest<QueueMessageBody>[]; ids: string[] }[] {
-  const messages: ReplayMessage[] = [];
-  let current: ReplayMessage | null = null;
-  for (const row of rows) {
-    const event = replayEvent(row, now);
-    const size = elementBytes(event);
-    if (!current || current.bytes + size > MAX_MESSAGE_BYTES) {
-      const body: QueueMessageBody = { v: 1, ledgerId: `${DEAD_LETTER_LEDGER_PREFIX}${crypto.randomUUID()}`, events: [] };
-      current = { body, ids: [], bytes: serializedBytes(body) };
-      messages.push(current);
-    }
-    current.body.events.push(event);
-    current.ids.push(row.id);
-    current.bytes += size;
-  }
-  const batches: { messages: MessageSendRequest<QueueMessageBody>[]; ids: string[]; bytes: number }[] = [];
-  for (const message of messages) {
-    let batch = batches[batches.length - 1];
-    if (!batch || batch.messages.length >= MAX_SEND_MESSAGES || batch.bytes + message.bytes > MAX_SEND_BYTES) {
-      batch = { messages: [], ids: [], bytes: 0 };
-      batches.push(batch);
-    }
-    batch.messages.push({ body: message.body, contentType: "v8" });
-    batch.ids.push(...message.ids);
-    batch.bytes += message.bytes;
-  }
-  return batches;
-}
-
 function replayEvent(row: Row, now: number): QueuedEvent {
   let did = "";
   let timeUs = 0;
@@ -250,8 +225,8 @@ function replayEvent(row: Row, now: number): QueuedEvent {
   } catch {
     // Not JSON (a malformed message kept as is): delivered as it is.
   }
-  const event: QueuedEvent = { did, timeUs, receivedAt: now, attempts: 0, fromDeadLetters: true };
-  if (stringBytes(row.raw) <= INLINE_LIMIT) event.raw = row.raw;
-  else event.blob = `${DEAD_LETTER_BLOB_PREFIX}${row.id}`;
-  return event;
+  // Inline when it fits like a live event would; else by reference (the consumer reads it from this store).
+  const inline: QueuedEvent = { raw: row.raw, did, timeUs, receivedAt: now, attempts: 0 };
+  if (elementBytes(inline) <= QUEUE_LIMITS.maxInlineEventBytes) return inline;
+  return { blob: row.id, did, timeUs, receivedAt: now, attempts: 0 };
 }

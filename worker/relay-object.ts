@@ -13,14 +13,14 @@ import type {
 } from "./contract.ts";
 import { BlobStore } from "./ingest/blob-store.ts";
 import type { LinkState } from "./ingest/connection-state.ts";
-import { enqueue } from "./ingest/enqueue.ts";
+import { enqueue } from "./queue/enqueue.ts";
 import { shouldForward, type ForwardFilter, type ParsedFrame } from "./ingest/event.ts";
 import { detectGap } from "./ingest/gap.ts";
 import { isoFromUs } from "./time-us.ts";
 import { healthReasons } from "./ingest/health.ts";
 import { collectionMatcher } from "./ingest/identifiers.ts";
 import { Ledger } from "./ingest/ledger.ts";
-import { Packer, QUEUE_LIMITS, type PackedBatch } from "./ingest/packer.ts";
+import { Packer, QUEUE_LIMITS, type PackedBatch } from "./queue/packer.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { replaySettingProblems } from "./ingest/replay-plan.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";

@@ -1,10 +1,13 @@
-// The queue-size bound (worker/queue-message-size.ts) against the real V8 serializer: Node's
+// The queue-size bound (worker/queue/message-size.ts) against the real V8 serializer: Node's
 // `v8.serialize` writes the same format (header, tags, strings) that workerd sends with contentType "v8".
 import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
-import type { CompactEvent, QueuedEvent } from "../../worker/api-types.ts";
-import { Packer, QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue-message-size.ts";
+import type { CompactEvent, QueuedEvent } from "../../worker/queue/message.ts";
+import { Packer, QUEUE_LIMITS } from "../../worker/queue/packer.ts";
+import { compactEventBytes, elementBytes, serializedBytes } from "../../worker/queue/message-size.ts";
+import { CAUTIOUS_LIMITS } from "../../worker/queue/limits.ts";
+import { DEAD_LETTER, LIVE, replayOrigin, RETRY } from "../../worker/queue/message.ts";
+import { packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
 import { fixtureEvents } from "../support/jetstream-test-server.ts";
 
 const actual = (value: unknown) => serialize(value).length;
@@ -94,5 +97,34 @@ describe("serialized size bound", () => {
       expect(Math.max(...real)).toBeGreaterThan(QUEUE_LIMITS.messageTargetBytes / 2); // the case is real: twice the computed size
       packer.commit(batch);
     }
+  });
+
+  it("sizes the messages of every origin with what their origin adds (a replay's id, a follow-up's), at least as V8 does", () => {
+    const texts = fixtureEvents().slice(0, 400).map((line) => Buffer.from(line, "utf8").toString("utf8"));
+    const replay = new Packer(QUEUE_LIMITS, replayOrigin(`replay-${"f".repeat(8)}`));
+    for (const [i, raw] of texts.entries()) replay.add({ event: { raw, receivedAt: 1_732_000_000_000 }, bytes: compactEventBytes(raw), timeUs: i, cursorBefore: null });
+    let ids = 0;
+    while (replay.size > 0) {
+      const batch = replay.peekBatch(() => `replay-ffffffff-${++ids}`)!;
+      for (const m of batch.messages) {
+        expect(m.body).toMatchObject({ origin: "replay", replayId: "replay-ffffffff" });
+        expect(m.bytes).toBeGreaterThanOrEqual(actual(m.body));
+        expect(m.bytes).toBeLessThanOrEqual(actual(m.body) + 9 * m.body.events.length + 64);
+      }
+      replay.commit(batch);
+    }
+    // Follow-ups of each origin, packed by the consumer within the cautious limits.
+    const origins = [LIVE, RETRY, DEAD_LETTER, replayOrigin("replay-ffffffff")];
+    const entries = texts.map((raw, i) => {
+      const { did, time_us: timeUs } = JSON.parse(raw) as { did: string; time_us: number };
+      return { event: { raw, did, timeUs, receivedAt: 1_732_000_000_000, attempts: 3 }, origin: i, group: String(i % 4), delaySeconds: 5, from: origins[i % 4] };
+    });
+    const followUps = packFollowUps(entries, () => crypto.randomUUID());
+    expect(new Set(followUps.map((m) => m.body.origin))).toEqual(new Set(["retry", "dead-letter", "replay"]));
+    for (const m of followUps) {
+      expect(m.bytes).toBeGreaterThanOrEqual(actual(m.body));
+      expect(m.bytes).toBeLessThanOrEqual(CAUTIOUS_LIMITS.messageTargetBytes);
+    }
+    for (const batch of sendBatches(followUps)) expect(batch.reduce((n, m) => n + actual(m.body), 0)).toBeLessThanOrEqual(CAUTIOUS_LIMITS.batchMaxBytes);
   });
 });

@@ -4,7 +4,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { CompactEvent, DeadLetterPage, DeliveryReport, Env, QueuedEvent, QueueMessageBody, WholeEventsBody } from "../../worker/contract.ts";
+import type { CompactEvent, DeadLetterPage, DeliveryReport, Env, LegacyMessageBody, QueuedEvent, QueueMessageBody, WholeEventsBody } from "../../worker/contract.ts";
 import { deliverBatch } from "../../worker/delivery/consumer.ts";
 import { portsFromEnv, type DeliveryPorts } from "../../worker/delivery/ports.ts";
 import golden from "../fixtures/jetstream/jetstream-v2-golden_v1.jsonl?raw";
@@ -71,7 +71,12 @@ export function queued(raw: string, fields: Partial<QueuedEvent> = {}): QueuedEv
   return { raw, did: parsed.did, timeUs: parsed.time_us, receivedAt: Date.now(), attempts: 0, ...fields };
 }
 
-export function messageBody(events: (QueuedEvent | CompactEvent)[], ledgerId = `ledger-${crypto.randomUUID()}`): QueueMessageBody {
+/**
+ * A message body as relays before the explicit origin wrote it (v1): what a deployed queue may still
+ * hold, so every consumer test built on it shows the consumer still reads them. The follow-ups the
+ * consumer sends (and tests feed back) are the current version.
+ */
+export function messageBody(events: (QueuedEvent | CompactEvent)[], ledgerId = `ledger-${crypto.randomUUID()}`): LegacyMessageBody {
   return { v: 1, ledgerId, events };
 }
 

@@ -5,14 +5,16 @@ import type { Env } from "../../worker/contract.ts";
 import { backoffSeconds } from "../../worker/backoff.ts";
 import { classifyFailure, classifyResponse, parseRetryAfter, retryDelaySeconds } from "../../worker/delivery/classify-response.ts";
 import { parseDeliveryConfig } from "../../worker/delivery/delivery-config.ts";
-import { assignLanes, MAX_MESSAGE_BYTES, packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
-import { completeEvent } from "../../worker/delivery/complete-event.ts";
+import { assignLanes, packFollowUps, sendBatches } from "../../worker/delivery/delivery-plan.ts";
+import { CAUTIOUS_LIMITS } from "../../worker/queue/limits.ts";
+import { completeEvent } from "../../worker/queue/complete-event.ts";
 import { batchId, eventId } from "../../worker/delivery/event-id.ts";
 import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";
 import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
 import { CORPUS, GOLDEN } from "./delivery-support.ts";
 
+const MAX_MESSAGE_BYTES = CAUTIOUS_LIMITS.messageTargetBytes; // follow-up messages
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const withVars = (vars: Record<string, unknown>) => ({ ...env, WEBHOOK_URL: "https://example.com/hook", ...vars }) as Env;
 

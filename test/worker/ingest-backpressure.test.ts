@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 describe("backpressure", () => {
   it("pauses reading while sending keeps failing, retries, and resumes from the cursor without loss", async () => {
-    // Six failed calls: at least three failed attempts in a row (an attempt is one or two calls, ingest/enqueue.ts).
+    // Six failed calls: at least three failed attempts in a row (an attempt is one or two calls, queue/enqueue.ts).
     tap.failNext = 6;
     const startUs = Date.now() * 1000;
     await control(INSTANCE, "append", { fixtures: true, startUs, stepUs: 1000 });

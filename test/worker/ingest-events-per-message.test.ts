@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { parseRelayConfig } from "../../worker/config.ts";
 import type { Env, QueuedEvent } from "../../worker/contract.ts";
-import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/ingest/packer.ts";
+import { Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/queue/packer.ts";
 
 const env = (value?: string) =>
   ({ WEBHOOK_URL: "https://example.com/hook", JETSTREAM_COLLECTIONS: "app.bsky.feed.post", ...(value === undefined ? {} : { JETSTREAM_MAX_EVENTS_PER_MESSAGE: value }) }) as unknown as Env;

@@ -8,8 +8,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { inject } from "vitest";
-import { QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { serializedBytes } from "../../worker/queue-message-size.ts";
+import { QUEUE_LIMITS } from "../../worker/queue/packer.ts";
+import { serializedBytes } from "../../worker/queue/message-size.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { COLLECTIONS, configure, connections, control, expectedForwarded, missingBelowCursor, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
 

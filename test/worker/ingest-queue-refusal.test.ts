@@ -1,12 +1,12 @@
 /**
  * A queue that refuses a message (its size limit) gets the batch again in messages of half the size, and
- * full-size messages again afterwards: a size computed too short (queue-message-size.ts) cannot stall the
+ * full-size messages again afterwards: a size computed too short (queue/message-size.ts) cannot stall the
  * relay. Isolation and configuration: see ingest-support.ts (server instance "refusal").
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, expect, it } from "vitest";
-import { QUEUE_LIMITS } from "../../worker/ingest/packer.ts";
-import { serializedBytes } from "../../worker/queue-message-size.ts";
+import { QUEUE_LIMITS } from "../../worker/queue/packer.ts";
+import { serializedBytes } from "../../worker/queue/message-size.ts";
 import { COLLECTIONS, configure, control, expectedForwarded, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
 
 const INSTANCE = "refusal";

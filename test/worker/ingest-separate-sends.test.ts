@@ -1,5 +1,5 @@
 /**
- * How packed messages reach the queue (worker/ingest/enqueue.ts): one `send` per message, two in
+ * How packed messages reach the queue (worker/queue/enqueue.ts): one `send` per message, two in
  * parallel, and when only the first of the two is accepted, only the second's events go again; when
  * only the second is, everything goes again (duplicates, never loss). Isolation and configuration: see
  * ingest-support.ts (server instances "sends" and "sends-flood").

@@ -20,9 +20,8 @@
  *   deliver, dead-letter replays; they keep a replay's `replayId`): those are not the relay's enqueues, so
  *   they pass straight through, uncounted, undelayed, never failed, and are recorded in `followUps`.
  */
-import { completeEvent } from "../../worker/delivery/complete-event.ts";
-import { DEAD_LETTER_LEDGER_PREFIX } from "../../worker/dead-letter-store.ts";
-import { serializedBytes } from "../../worker/queue-message-size.ts";
+import { completeEvent } from "../../worker/queue/complete-event.ts";
+import { serializedBytes } from "../../worker/queue/message-size.ts";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { QueueMessageBody, QueuedEvent, RelayStatus } from "../../worker/contract.ts";
@@ -83,12 +82,12 @@ export interface QueueTap {
 }
 
 /**
- * Messages the delivery side makes: the consumer's follow-ups ("retry-…", e.g. the events past a batch's
- * request budget, WEBHOOK_MAX_REQUESTS_PER_BATCH) and dead-letter ones ("dlq-…"). The relay object's
- * ledger ids never start so.
+ * Messages the delivery side makes: the consumer's follow-ups (e.g. the events past a batch's request
+ * budget, WEBHOOK_MAX_REQUESTS_PER_BATCH; a replay's keep the replay's origin) and dead-letter ones.
+ * Their ledger ids are UUIDs; the relay object's are "<prefix>-<n>" (a replay's "replay-<id>-<n>").
  */
-const deliverySide = (list: MessageSendRequest<QueueMessageBody>[]) =>
-  list.length > 0 && list.every((m) => m.body.ledgerId.startsWith("retry-") || m.body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const deliverySide = (list: MessageSendRequest<QueueMessageBody>[]) => list.length > 0 && list.every((m) => UUID.test(m.body.ledgerId));
 
 export function tapQueue(): QueueTap {
   const real = env.EVENTS;

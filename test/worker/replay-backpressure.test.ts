@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ReplayProgress } from "../../worker/contract.ts";
 import { COLLECTIONS, configure, connections, control, expectedForwarded, serverLog, statusOf, tapQueue, waitFor, type QueueTap } from "./ingest-support.ts";
-import { completeEvent } from "../../worker/delivery/complete-event.ts";
+import { completeEvent } from "../../worker/queue/complete-event.ts";
 
 const INSTANCE = "rewind-bp";
 let tap: QueueTap;

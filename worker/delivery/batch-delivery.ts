@@ -1,6 +1,6 @@
 // Delivery of one queue batch to the webhook: lanes of requests, what became of each event.
-import type { QueuedEvent } from "../contract.ts";
 import type { DeadLetterInput } from "../dead-letter-store.ts";
+import type { MessageOrigin, QueuedEvent } from "../queue/message.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
 import { batchId, describeEvent, eventId } from "./event-id.ts";
@@ -33,15 +33,16 @@ export type Fate =
   | { kind: "dead"; letter: DeadLetterInput; permanent: boolean; hasContent: boolean };
 
 export interface Item {
+  /** Index of the batch message it came in. */
   origin: number;
+  /** That message's origin (its follow-up keeps to it). */
+  from: MessageOrigin;
   event: QueuedEvent;
   did: string;
   receivedAt: number;
   raw?: string;
   id?: string;
   fate?: Fate;
-  /** Set when the event's message belongs to an operator replay (QueueMessageBody.replayId). */
-  replayId?: string;
 }
 
 export interface Tally {
@@ -112,7 +113,7 @@ export class BatchDelivery {
   private async readAndTake(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
     let raw: string | null;
     try {
-      raw = await eventText(item.event, this.ports);
+      raw = await eventText(item.event, item.from, this.ports);
     } catch (error) {
       this.fail(item, { kind: "retry", reason: `could not read the oversized event ${item.event.blob}: ${errorMessage(error)}` }, blocked);
       return false;

@@ -1,14 +1,12 @@
 // What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
 // permanently refused.
 import { errorMessage } from "../errors.ts";
+import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
 
 export type Outcome =
   | { kind: "ack" }
   | { kind: "retry"; reason: string; retryAfterSeconds?: number }
   | { kind: "permanent"; reason: string };
-
-/** Longest delay a queue message can be given (Cloudflare Queues: 12 hours). */
-export const MAX_DELAY_SECONDS = 43_200;
 
 /** The delay of a retry: the backoff, or the webhook's `Retry-After` when that is longer. */
 export function retryDelaySeconds(backoff: number, retryAfterSeconds: number | undefined): number {

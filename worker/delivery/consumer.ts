@@ -1,18 +1,19 @@
 // The queue consumer: delivers the events of a batch to the webhook (per-DID order, DIDs in parallel),
 // re-enqueues only the events that must be tried again, dead-letters the rest, and reports to the
 // relay object what is settled.
-import type { ConfigProblem, DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
-import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
+import type { ConfigProblem, DeliveryReport, Env } from "../contract.ts";
+import type { DeadLetterInput } from "../dead-letter-store.ts";
+import { completeEvent } from "../queue/complete-event.ts";
+import { heldByLedger, type QueueMessageBody } from "../queue/message.ts";
+import { readMessage, type ReadMessage } from "../queue/read-message.ts";
 import { twice } from "./attempt-twice.ts";
 import { backoffSeconds } from "../backoff.ts";
 import { retryDelaySeconds } from "./classify-response.ts";
 import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
 import { parseDeliveryConfig, type DeliveryConfig } from "./delivery-config.ts";
 import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type FollowUpMessage } from "./delivery-plan.ts";
-import { completeEvent } from "./complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { relayBlob } from "./event-text.ts";
-import { isMessageBody } from "./message-body.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 import { createSigner } from "./signing.ts";
 
@@ -36,23 +37,17 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   const signer = config.signingKey ? await createSigner(config.signingKey) : null;
   const items: Item[] = [];
   const malformed: { origin: number; letter: DeadLetterInput }[] = [];
-  for (const [origin, message] of batch.messages.entries()) {
-    const body: unknown = message.body;
-    if (!isMessageBody(body)) {
-      const raw = JSON.stringify(body) ?? "null";
+  const read: (ReadMessage | null)[] = batch.messages.map((message) => readMessage(message.body));
+  for (const [origin, message] of read.entries()) {
+    if (!message) {
+      const raw = JSON.stringify(batch.messages[origin].body) ?? "null";
       malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queue message", attempts: 0, failedAt: ports.now() } });
       continue;
     }
-    for (const element of body.events) {
+    for (const element of message.events) {
       const event = completeEvent(element);
       if (event) {
-        items.push({
-          origin,
-          event,
-          did: event.did,
-          receivedAt: Number(event.receivedAt) || 0,
-          ...(typeof body.replayId === "string" ? { replayId: body.replayId } : {}),
-        });
+        items.push({ origin, from: message.from, event, did: event.did, receivedAt: Number(event.receivedAt) || 0 });
       } else {
         const raw = JSON.stringify(element) ?? "null";
         malformed.push({ origin, letter: { id: eventId(raw), raw, error: "malformed queued event", attempts: 0, failedAt: ports.now() } });
@@ -76,9 +71,9 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     const sent = await twice(() => ports.send(group.map((m) => ({ body: m.body, contentType: "v8", delaySeconds: m.delaySeconds }))), "enqueue follow-up messages");
     for (const message of group) {
       if (!sent) for (const origin of message.origins) retryOrigins.add(origin);
-      // Retries of dead-letter and operator replays are not the live stream's: they must not pull back
-      // the point the relay resumes from after a restart.
-      else if (!message.body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX) && !message.body.replayId) {
+      // Only the live stream's follow-ups: those of replays must not pull back the point the relay
+      // resumes from after a restart.
+      else if (heldByLedger(message.body)) {
         pending.push({ ledgerId: message.body.ledgerId, oldestTimeUs: Math.min(...message.body.events.map((e) => e.timeUs)) });
       }
     }
@@ -91,11 +86,12 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
       continue;
     }
     message.ack();
-    const ledgerId = isMessageBody(message.body) ? message.body.ledgerId : null;
-    if (ledgerId && !ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX)) settled.push(ledgerId);
+    // The relay object ignores ledger ids it does not hold (a replay's); dead-letter replays have none to settle.
+    const settles = read[origin];
+    if (settles && settles.from.origin !== "dead-letter") settled.push(settles.ledgerId);
   }
 
-  const replayed = ordered.filter((i) => i.fate?.kind === "delivered" && i.event.fromDeadLetters).map((i) => i.id as string);
+  const replayed = ordered.filter((i) => i.fate?.kind === "delivered" && i.from.origin === "dead-letter").map((i) => i.id as string);
   if (replayed.length > 0) await twice(() => ports.deadLetters.remove(replayed), "remove replayed dead letters");
 
   const report = buildReport(ordered, malformed.length, settled, pending, retryOrigins, tally);
@@ -110,8 +106,8 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
  */
 function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryPorts): FollowUpMessage[] {
   const waiting = ordered.flatMap((item) => (item.fate?.kind === "follow-up" ? [{ item, fate: item.fate }] : []));
-  const keyOf = (item: Item, group: RetryGroup) =>
-    `${group.attempts}${item.replayId ? `|replay:${item.replayId}` : ""}${item.event.fromDeadLetters ? "|dead-letters" : ""}`;
+  // Events of different origins never share a follow-up message.
+  const keyOf = (item: Item, group: RetryGroup) => `${group.attempts}|${item.from.origin}|${item.from.replayId ?? ""}`;
   const retryAfter = new Map<string, number>();
   for (const { item, fate } of waiting) {
     const key = keyOf(item, fate.group);
@@ -126,9 +122,9 @@ function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryP
       delaySeconds = retryDelaySeconds(backoff, retryAfter.get(group));
       delays.set(group, delaySeconds);
     }
-    return { event: { ...item.event, attempts: fate.attempts }, origin: item.origin, group, delaySeconds, replayId: item.replayId };
+    return { event: { ...item.event, attempts: fate.attempts }, origin: item.origin, from: item.from, group, delaySeconds };
   });
-  return packFollowUps(entries, (group) => `${group.endsWith("|dead-letters") ? DEAD_LETTER_LEDGER_PREFIX : "retry-"}${crypto.randomUUID()}`);
+  return packFollowUps(entries, () => crypto.randomUUID());
 }
 
 function buildReport(
@@ -159,7 +155,7 @@ function buildReport(
     if (fate.kind === "delivered") {
       report.delivered += 1;
       if (report.latenciesMs.length < MAX_LATENCY_SAMPLES) report.latenciesMs.push(Math.max(0, fate.at - item.receivedAt));
-      if (!item.event.fromDeadLetters) report.newestDeliveredTimeUs = Math.max(report.newestDeliveredTimeUs ?? 0, item.event.timeUs);
+      if (item.from.origin !== "dead-letter") report.newestDeliveredTimeUs = Math.max(report.newestDeliveredTimeUs ?? 0, item.event.timeUs);
       blobDone = true;
     } else if (fate.kind === "follow-up") {
       if (fate.counted) report.retried += 1;
@@ -168,7 +164,7 @@ function buildReport(
       if (fate.permanent) report.failed += 1;
       blobDone = fate.hasContent;
     }
-    const blob = relayBlob(item.event);
+    const blob = relayBlob(item.event, item.from);
     if (blobDone && blob && !retryOrigins.has(item.origin)) report.blobsDone.push(blob);
   }
   return report;

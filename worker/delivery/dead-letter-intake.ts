@@ -1,12 +1,13 @@
 // Consumer of the Cloudflare dead-letter queue: messages whose consumer failed past max_retries land
 // there. Their events are kept in the dead-letter store (listable, replayable) instead of expiring.
-import type { DeliveryReport, Env, QueueMessageBody } from "../contract.ts";
-import { DEAD_LETTER_LEDGER_PREFIX, type DeadLetterInput } from "../dead-letter-store.ts";
+import type { DeliveryReport, Env } from "../contract.ts";
+import type { DeadLetterInput } from "../dead-letter-store.ts";
+import { completeEvent } from "../queue/complete-event.ts";
+import type { QueueMessageBody } from "../queue/message.ts";
+import { readMessage } from "../queue/read-message.ts";
 import { twice } from "./attempt-twice.ts";
-import { completeEvent } from "./complete-event.ts";
 import { eventId } from "./event-id.ts";
 import { eventStub, eventText, relayBlob } from "./event-text.ts";
-import { isMessageBody } from "./message-body.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -25,13 +26,13 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
   const blobsDone: string[] = [];
   const failedAt = ports.now();
   for (const message of batch.messages) {
-    const body: unknown = message.body;
-    if (!isMessageBody(body)) {
-      const raw = JSON.stringify(body) ?? "null";
+    const read = readMessage(message.body);
+    if (!read) {
+      const raw = JSON.stringify(message.body) ?? "null";
       letters.push({ id: eventId(raw), raw, error: `malformed queue message; ${REASON}`, attempts: message.attempts, failedAt });
       continue;
     }
-    for (const element of body.events) {
+    for (const element of read.events) {
       const event = completeEvent(element);
       if (!event) {
         const raw = JSON.stringify(element) ?? "null";
@@ -41,16 +42,16 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
       let raw: string | null = null;
       let readError = "";
       try {
-        raw = await eventText(event, ports);
+        raw = await eventText(event, read.from, ports);
       } catch (error) {
         readError = `; its text could not be read: ${errorMessage(error)}`;
       }
       const text = raw ?? eventStub(event);
       letters.push({ id: eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });
-      const blob = relayBlob(event);
+      const blob = relayBlob(event, read.from);
       if (raw !== null && blob) blobsDone.push(blob);
     }
-    if (!body.ledgerId.startsWith(DEAD_LETTER_LEDGER_PREFIX)) settled.push(body.ledgerId);
+    if (read.from.origin !== "dead-letter") settled.push(read.ledgerId);
   }
   if (letters.length > 0 && !(await twice(() => ports.deadLetters.add(letters), "store dead letters"))) {
     // Not stored: let the queue deliver these messages again, a minute later.

@@ -1,7 +1,8 @@
 // Pure planning of a batch: which lane (parallel worker) delivers which events, and how the events
 // that must be tried again are packed into follow-up queue messages.
-import type { QueuedEvent, WholeEventsBody } from "../contract.ts";
-import { elementBytes, serializedBytes } from "../queue-message-size.ts";
+import { CAUTIOUS_LIMITS, fitsBatch, fitsMessage, MAX_DELAY_SECONDS } from "../queue/limits.ts";
+import { elementBytes, envelopeBytes } from "../queue/message-size.ts";
+import { followUpOrigin, LIVE, messageBody, type MessageOrigin, type QueuedEvent, type WholeEventsBody } from "../queue/message.ts";
 
 /**
  * Splits events into at most `lanes` ordered lists. All events of one DID land in the same lane, in the
@@ -34,8 +35,8 @@ export interface FollowUpEntry {
   /** Events of one group travel together with one delay (the consumer groups by attempt count). */
   group: string;
   delaySeconds: number;
-  /** The operator replay the event belongs to: its follow-up stays part of that replay. */
-  replayId?: string;
+  /** The origin of the message it came in (default: the live stream); the follow-up's origin follows from it. */
+  from?: MessageOrigin;
 }
 
 export interface FollowUpMessage {
@@ -48,19 +49,8 @@ export interface FollowUpMessage {
 }
 
 /**
- * Queue messages hold 128,000 bytes and one sendBatch 256 KB: half of each, so that they fit even if V8
- * held the strings with two bytes per character (worker/queue-message-size.ts).
- */
-export const MAX_MESSAGE_BYTES = 63_000;
-export const MAX_SEND_MESSAGES = 100;
-export const MAX_SEND_BYTES = 125_000;
-
-const encoder = new TextEncoder();
-/** UTF-8 bytes of a text (for storage limits; queue sizes use worker/queue-message-size.ts). */
-export const byteLength = (text: string) => encoder.encode(text).length;
-
-/**
- * Packs follow-up entries (in delivery order) into queue messages: one group per message as long as it
+ * Packs follow-up entries (in delivery order) into queue messages within the cautious limits (they are
+ * sent once: a refusal sends their batch round again): one group per message as long as it
  * fits, the events of one DID together in one message, so that the queue cannot reorder them. Only a DID
  * whose events overflow a message spans several, each one second later than the one before, so that the
  * queue keeps their order; the other messages go with the group's delay (the events a batch handed on
@@ -79,18 +69,18 @@ export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: str
   for (const [group, byDid] of groups) {
     let current: FollowUpMessage | null = null;
     const open = (entry: FollowUpEntry, delaySeconds: number): FollowUpMessage => {
-      const body: WholeEventsBody = { v: 1, ledgerId: newLedgerId(group), events: [], ...(entry.replayId ? { replayId: entry.replayId } : {}) };
-      const message: FollowUpMessage = { body, delaySeconds: Math.min(delaySeconds, 43_200), origins: new Set(), bytes: serializedBytes(body) };
+      const body: WholeEventsBody = messageBody(followUpOrigin(entry.from ?? LIVE), newLedgerId(group), []);
+      const message: FollowUpMessage = { body, delaySeconds: Math.min(delaySeconds, MAX_DELAY_SECONDS), origins: new Set(), bytes: envelopeBytes(body) };
       messages.push(message);
       return message;
     };
     for (const run of byDid.values()) {
       const sizes = run.map((entry) => elementBytes(entry.event));
       const runBytes = sizes.reduce((n, size) => n + size, 0);
-      if (!current || (current.bytes + runBytes > MAX_MESSAGE_BYTES && current.body.events.length > 0)) current = open(run[0], run[0].delaySeconds);
+      if (!current || !fitsMessage(CAUTIOUS_LIMITS, current.bytes, current.body.events.length, runBytes, run.length)) current = open(run[0], run[0].delaySeconds);
       run.forEach((entry, i) => {
         // Only a run larger than a whole message gets here with a full message: it goes on one second later.
-        if (current!.bytes + sizes[i] > MAX_MESSAGE_BYTES && current!.body.events.length > 0) current = open(entry, current!.delaySeconds + 1);
+        if (!fitsMessage(CAUTIOUS_LIMITS, current!.bytes, current!.body.events.length, sizes[i])) current = open(entry, current!.delaySeconds + 1);
         current!.body.events.push(entry.event);
         current!.origins.add(entry.origin);
         current!.bytes += sizes[i];
@@ -100,13 +90,13 @@ export function packFollowUps(entries: FollowUpEntry[], newLedgerId: (group: str
   return messages;
 }
 
-/** Splits messages into sendBatch calls within the queue's limits. */
+/** Splits messages into sendBatch calls within the queue's limits (cautious, like the messages). */
 export function sendBatches(messages: FollowUpMessage[]): FollowUpMessage[][] {
   const batches: FollowUpMessage[][] = [];
   let current: FollowUpMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
-    if (current.length > 0 && (current.length >= MAX_SEND_MESSAGES || bytes + message.bytes > MAX_SEND_BYTES)) {
+    if (current.length > 0 && !fitsBatch(CAUTIOUS_LIMITS, bytes, current.length, message.bytes)) {
       batches.push(current);
       current = [];
       bytes = 0;

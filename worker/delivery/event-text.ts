@@ -1,16 +1,15 @@
-import type { QueuedEvent } from "../contract.ts";
-import { DEAD_LETTER_BLOB_PREFIX } from "../dead-letter-store.ts";
+import type { MessageOrigin, QueuedEvent } from "../queue/message.ts";
 import type { DeliveryPorts } from "./ports.ts";
 
 /**
- * The text of a queued event: inline, from the relay object's blob (oversized events), or from the
- * dead-letter store (oversized dead letters being replayed). Null when it is gone.
+ * The text of a queued event: inline, else from its blob, which a dead-letter message's events have in
+ * the dead-letter store (oversized dead letters being replayed) and the others in the relay object.
+ * Null when it is gone.
  */
-export function eventText(event: QueuedEvent, ports: DeliveryPorts): Promise<string | null> {
+export function eventText(event: QueuedEvent, from: MessageOrigin, ports: DeliveryPorts): Promise<string | null> {
   if (typeof event.raw === "string") return Promise.resolve(event.raw);
   if (typeof event.blob !== "string") return Promise.resolve(null);
-  if (event.blob.startsWith(DEAD_LETTER_BLOB_PREFIX)) return ports.deadLetters.getRaw(event.blob.slice(DEAD_LETTER_BLOB_PREFIX.length));
-  return ports.getBlob(event.blob);
+  return from.origin === "dead-letter" ? ports.deadLetters.getRaw(event.blob) : ports.getBlob(event.blob);
 }
 
 /** What is kept of an event whose text could not be read: its reference. */
@@ -19,6 +18,6 @@ export function eventStub(event: QueuedEvent): string {
 }
 
 /** Whether the relay object may delete this event's blob once the event is delivered or dead-lettered. */
-export function relayBlob(event: QueuedEvent): string | null {
-  return event.blob && !event.blob.startsWith(DEAD_LETTER_BLOB_PREFIX) ? event.blob : null;
+export function relayBlob(event: QueuedEvent, from: MessageOrigin): string | null {
+  return event.blob && from.origin !== "dead-letter" ? event.blob : null;
 }

@@ -1,10 +1,11 @@
 import type { RelayConfig } from "../config.ts";
 import type { Env, Gap, QueueMessageBody, ReplayProgress, ReplayRequest } from "../contract.ts";
+import { replayOrigin } from "../queue/message.ts";
 import { Stream } from "../stream/stream.ts";
 import type { Position } from "../stream/position.ts";
 import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
-import type { EnqueueOutcome } from "./enqueue.ts";
-import { Packer, QUEUE_LIMITS } from "./packer.ts";
+import type { EnqueueOutcome } from "../queue/enqueue.ts";
+import { Packer, QUEUE_LIMITS } from "../queue/packer.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
 import { displayEndpoint } from "./subscribe-url.ts";
 import type { TransportError } from "./transport-errors.ts";
@@ -20,7 +21,7 @@ export interface ReplayHost {
   endpointIndex(): number;
   /** The live cursor (never moved by a replay). */
   liveCursor(): number | null;
-  /** Enqueues messages (ingest/enqueue.ts). */
+  /** Enqueues messages (queue/enqueue.ts). */
   send(bodies: QueueMessageBody[]): Promise<EnqueueOutcome>;
   /** Keeps an event too large for a queue message (see QueuedEvent.blob). */
   putBlob(id: string, text: string): void;
@@ -34,9 +35,6 @@ interface SavedReplay {
   /** Where a restarted object resumes (inclusive), on the instance it came from. */
   position?: Position | null;
 }
-
-/** Each message carries `replayId` on top of what the packer counts: keep room for it in every batch. */
-const REPLAY_LIMITS = { ...QUEUE_LIMITS, messageTargetBytes: QUEUE_LIMITS.messageTargetBytes - 100, batchMaxBytes: QUEUE_LIMITS.batchMaxBytes - 100 * 100 };
 
 /**
  * One operator-requested replay at a time: a stream of its own (stream/stream.ts, the engine the live
@@ -152,9 +150,9 @@ export class ReplayRunner {
           const verdict = judgeEvent({ timeUs: frame.timeUs, isWantedCommit: wanted }, progress, null);
           return verdict === "before" ? "skip" : verdict;
         },
-        newPacker: () => new Packer(REPLAY_LIMITS),
+        newPacker: () => new Packer(QUEUE_LIMITS, replayOrigin(progress.id)),
         nextLedgerId: () => `${progress.id}-${++this.ledgerSeq}`,
-        send: (bodies) => this.host.send(bodies.map((body) => ({ ...body, replayId: progress.id }))),
+        send: (bodies) => this.host.send(bodies),
         putBlob: (id, text) => this.host.putBlob(id, text),
       },
       {

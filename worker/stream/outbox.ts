@@ -1,7 +1,7 @@
 import type { QueueMessageBody } from "../contract.ts";
 import { backoffDelay } from "../backoff.ts";
-import type { EnqueueOutcome } from "../ingest/enqueue.ts";
-import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } from "../ingest/packer.ts";
+import type { EnqueueOutcome } from "../queue/enqueue.ts";
+import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } from "../queue/packer.ts";
 
 /** An event waiting for the queue, with the instance whose clock its `cursorBefore` is on. */
 export interface OutboxEvent extends PendingEvent {
@@ -27,7 +27,7 @@ export interface OutboxHooks {
 const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfter: 1 };
 
 /**
- * Events on their way into the queue: packed in arrival order (ingest/packer.ts), sent one batch at a
+ * Events on their way into the queue: packed in arrival order (queue/packer.ts), sent one batch at a
  * time, and removed only once the queue accepted them, so a failed send is simply built again and
  * retried with backoff. Partly filled messages wait for more events up to `flushMs`.
  */

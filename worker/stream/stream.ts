@@ -1,9 +1,9 @@
 import type { QueueMessageBody } from "../contract.ts";
-import type { EnqueueOutcome } from "../ingest/enqueue.ts";
+import type { EnqueueOutcome } from "../queue/enqueue.ts";
 import { parseFrame, type ParsedFrame } from "../ingest/event.ts";
 import { frameText } from "../ingest/jetstream-socket.ts";
-import type { Packer, PackedBatch } from "../ingest/packer.ts";
-import { eventToQueue, type EventToQueue } from "../ingest/queued-event.ts";
+import type { Packer, PackedBatch } from "../queue/packer.ts";
+import { eventToQueue, type EventToQueue } from "../queue/queued-event.ts";
 import { buildSubscribeRequest } from "../ingest/subscribe-url.ts";
 import type { TransportError } from "../ingest/transport-errors.ts";
 import { Connection, type ConnectionSettings } from "./connection.ts";

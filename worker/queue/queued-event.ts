@@ -1,6 +1,6 @@
-import type { CompactEvent, QueuedEvent } from "../contract.ts";
-import { compactEventBytes } from "../queue-message-size.ts";
-import { QUEUE_LIMITS, queuedEventBytes } from "./packer.ts";
+import type { CompactEvent, QueuedEvent } from "./message.ts";
+import { QUEUE_LIMITS } from "./limits.ts";
+import { compactEventBytes, elementBytes } from "./message-size.ts";
 
 export interface EventToQueue {
   event: QueuedEvent | CompactEvent;
@@ -20,5 +20,5 @@ export function eventToQueue(text: string, did: string, timeUs: number, received
   const blob = crypto.randomUUID();
   putBlob(blob, text);
   const event: QueuedEvent = { blob, did, timeUs, receivedAt, attempts: 0 };
-  return { event, bytes: queuedEventBytes(event), oversized: true };
+  return { event, bytes: elementBytes(event), oversized: true };
 }

@@ -1,4 +1,4 @@
-import type { QueueMessageBody } from "../contract.ts";
+import type { QueueMessageBody } from "./message.ts";
 
 /**
  * Hands packed messages to the queue. One or two messages (the full messages of a flood, or what a flush

@@ -1,40 +1,11 @@
-import type { CompactEvent, QueueMessageBody, QueuedEvent } from "../contract.ts";
-import { elementBytes, serializedBytes } from "../queue-message-size.ts";
+import { cautious, fitsBatch, fitsMessage, QUEUE_LIMITS, type QueueLimits } from "./limits.ts";
+import { elementBytes, envelopeBytes } from "./message-size.ts";
+import { LIVE, messageBody, type CompactEvent, type MessageOrigin, type QueuedEvent, type QueueMessage } from "./message.ts";
 
-/**
- * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
- * limits. Sizes are those of the V8 serialization the messages are sent as, computed (worker/queue-message-size.ts).
- */
-export const QUEUE_LIMITS = {
-  /**
-   * Target size of one message: two 64 KB billing units, within the 128 KB limit. Queues bill per 64 KB,
-   * so bigger messages cost the same per event, and each message costs CPU of its own on the way.
-   */
-  messageTargetBytes: 120_000,
-  /**
-   * An event larger than this travels as a blob: half the limit, so that a message of it alone fits even
-   * if V8 held its strings with two bytes per character (queue-message-size.ts).
-   */
-  maxInlineEventBytes: 63_000,
-  batchMaxMessages: 100,
-  /** sendBatch allows 256 KB in total; a margin is kept. */
-  batchMaxBytes: 250_000,
-  /** Events per message at most (JETSTREAM_MAX_EVENTS_PER_MESSAGE); by default the byte target binds first. */
-  maxEventsPerMessage: 1000,
-} as const;
-
-export type QueueLimits = { [K in keyof typeof QUEUE_LIMITS]: number };
-
-/**
- * Limits for a batch sent again after the queue refused it: half the sizes, which fit even if every text
- * took twice its computed size (the one way a computed size can be short; queue-message-size.ts).
- */
-export function cautious(limits: QueueLimits): QueueLimits {
-  return { ...limits, messageTargetBytes: limits.messageTargetBytes / 2, batchMaxBytes: limits.batchMaxBytes / 2 };
-}
+export { cautious, QUEUE_LIMITS, type QueueLimits } from "./limits.ts";
 
 export interface PendingEvent {
-  /** Live events travel compact (their did and time_us are in their text); blobs and replays whole. */
+  /** Events read from Jetstream travel compact (their did and time_us are in their text); blobs and follow-ups whole. */
   event: QueuedEvent | CompactEvent;
   /** The event's time_us. */
   timeUs: number;
@@ -45,7 +16,7 @@ export interface PendingEvent {
 }
 
 export interface PackedMessage {
-  body: QueueMessageBody;
+  body: QueueMessage;
   bytes: number;
   /** Oldest time_us among its events (the ledger's value for it). */
   oldestTimeUs: number;
@@ -64,11 +35,10 @@ export function queuedEventBytes(event: QueuedEvent | CompactEvent): number {
   return elementBytes(event);
 }
 
-/** The message without its events; 2 bytes more for the events' count, which takes 2 bytes twice past 127 events. */
-function envelopeBytes(ledgerId: string): number {
-  return serializedBytes({ v: 1, ledgerId, events: [] } satisfies QueueMessageBody) + 2;
-}
-
+/**
+ * Packs events, in arrival order, into queue messages and `sendBatch` calls within Cloudflare Queues'
+ * limits (limits.ts), every message with the packer's origin.
+ */
 export class Packer {
   private readonly pending: PendingEvent[] = [];
   private head = 0;
@@ -77,7 +47,11 @@ export class Packer {
   /** Full messages one sendBatch takes (its byte limit over the message target). */
   private readonly messagesPerBatch: number;
 
-  constructor(private readonly limits: QueueLimits = QUEUE_LIMITS) {
+  /** `from`: the origin of every message it builds (a replay's, for a replay). */
+  constructor(
+    private readonly limits: QueueLimits = QUEUE_LIMITS,
+    private readonly from: MessageOrigin = LIVE,
+  ) {
     this.messagesPerBatch = Math.max(1, Math.floor(limits.batchMaxBytes / limits.messageTargetBytes));
   }
 
@@ -102,7 +76,7 @@ export class Packer {
   }
   /**
    * Whether enough is waiting to fill a whole batch (as many full messages as its byte limit takes, sent
-   * together: ingest/enqueue.ts): sending then rather than per full message halves the rounds of waiting
+   * together: enqueue.ts): sending then rather than per full message halves the rounds of waiting
    * for the queue.
    */
   get hasFullBatch(): boolean {
@@ -122,18 +96,18 @@ export class Packer {
     let batchBytes = 0;
     let i = this.head;
     while (i < this.pending.length && messages.length < limits.batchMaxMessages) {
-      const ledgerId = nextLedgerId();
-      let bytes = envelopeBytes(ledgerId);
-      const events: (QueuedEvent | CompactEvent)[] = [];
+      const body = messageBody<QueuedEvent | CompactEvent>(this.from, nextLedgerId(), []);
+      const events = body.events;
+      let bytes = envelopeBytes(body);
       let oldest = Number.POSITIVE_INFINITY;
       let newest = Number.NEGATIVE_INFINITY;
       let full = false;
       while (i < this.pending.length) {
         const item = this.pending[i];
         const added = item.bytes;
-        const fitsMessage = events.length === 0 || (bytes + added <= limits.messageTargetBytes && events.length < limits.maxEventsPerMessage);
-        full = !fitsMessage;
-        if (!fitsMessage || batchBytes + bytes + added > limits.batchMaxBytes) break;
+        const fits = fitsMessage(limits, bytes, events.length, added);
+        full = !fits;
+        if (!fits || !fitsBatch(limits, batchBytes, messages.length, bytes + added)) break;
         events.push(item.event);
         bytes += added;
         oldest = Math.min(oldest, item.timeUs);
@@ -141,7 +115,7 @@ export class Packer {
         i++;
       }
       if (events.length === 0) break; // the batch is full
-      messages.push({ body: { v: 1, ledgerId, events }, bytes, oldestTimeUs: oldest, newestTimeUs: newest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
+      messages.push({ body, bytes, oldestTimeUs: oldest, newestTimeUs: newest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
       batchBytes += bytes;
     }
     const last = messages[messages.length - 1];

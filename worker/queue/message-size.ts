@@ -3,11 +3,11 @@
  * serialization, Cloudflare's default): no JSON escaping on the way in and no JSON parsing on the way
  * out, which measured ~20% more throughput locally than `"json"`. Its size is not known before sending,
  * so it is computed here from V8's ValueSerializer format (test/node/queue-message-size.test.ts compares
- * it with `v8.serialize`).
+ * it with `v8.serialize`). Every builder of queue messages counts with these functions.
  *
  * One assumption: a string whose characters are all Latin-1 is kept by V8 with one byte per character.
  * That holds for texts decoded from a socket or read from storage, which is where the relay's come from;
- * a string sliced from a two-byte one would take twice its size. The queue limits (ingest/packer.ts) are
+ * a string sliced from a two-byte one would take twice its size. The queue limits (limits.ts) are
  * set so that even twice these sizes fit.
  */
 
@@ -64,6 +64,14 @@ function valueBytes(value: unknown): number {
 /** Serialized size of a value sent as a queue message (with the format's header), a few bytes over at most. */
 export function serializedBytes(value: unknown): number {
   return 2 + valueBytes(value) + 4;
+}
+
+/**
+ * Size of a message body whose `events` array is still empty, with room for the events' count (written
+ * twice, it takes 2 bytes more past 127 events).
+ */
+export function envelopeBytes(body: { events: unknown[] }): number {
+  return serializedBytes(body) + 2;
 }
 
 /** What one more element adds to an array inside a message. */

@@ -1,4 +1,4 @@
-import type { CompactEvent, QueuedEvent } from "../contract.ts";
+import type { CompactEvent, QueuedEvent } from "./message.ts";
 import { parseFrame } from "../ingest/event.ts";
 
 /**
