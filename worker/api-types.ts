@@ -78,6 +78,31 @@ export interface Gap {
   detectedAt: string;
   endpoint: string;
   acknowledged: boolean;
+  /**
+   * On the v2 wire the server says what it no longer has (CursorTooOld, OutdatedCursor): the gap is
+   * exact, whatever its size, and names the seqs (`fromSeq`: the last one asked for, if any; `toSeq`:
+   * where the server resumed). Absent on the legacy wire, where a gap is inferred from a threshold.
+   */
+  exact?: boolean;
+  fromSeq?: number | null;
+  toSeq?: number | null;
+  /** What the server said, in its words. */
+  reason?: string;
+}
+
+/** Which Jetstream protocol an endpoint speaks: chosen by its path. */
+export type JetstreamWire = "v2" | "legacy";
+
+/** Where the relay (or a replay) stands in the stream: the newest event handled, on the instance it came from. */
+export interface StreamPosition {
+  /** The endpoint the position belongs to (each instance has its own clock and seq space); null if unknown. */
+  endpoint: string | null;
+  wire: JetstreamWire | null;
+  /** The instance's seq (v2 only): the exact resume point on that instance. */
+  seq: number | null;
+  /** Time of the event (unix µs; on v2 its display time, never moved backwards). */
+  timeUs: number;
+  time: string;
 }
 
 export interface DeliveryStats {
@@ -124,6 +149,8 @@ export interface RelayStats {
   // Field names kept from the original design:
   /** Saved cursor (unix µs of the newest event durably enqueued or skipped), null before the first. */
   cursor: number | null;
+  /** The full position: the cursor's endpoint, wire and (v2) seq. */
+  position: StreamPosition | null;
   /** Forwarded commit events per collection. */
   eventCounts: Record<string, number>;
   /** Forwarded commit events in total. */
@@ -182,6 +209,12 @@ export interface RelayStatus {
   connectedSince: string | null;
   lastFrameAt: string | null;
   nextAttemptAt: string | null;
+  /** The wire of the endpoint in use. */
+  wire: JetstreamWire | null;
+  /** The full position (the `cursor` above is its time). */
+  position: StreamPosition | null;
+  /** ConsumerTooSlow error frames received (v2): the server found the relay too slow and closed. */
+  consumerTooSlow: number;
   configErrors: ConfigProblem[];
   /** Settings that do not stop relaying but turn a feature off until fixed (replays: JETSTREAM_RETENTION_HOURS, JETSTREAM_REPLAY_IDLE_SECONDS). */
   configWarnings: ConfigProblem[];

@@ -10,6 +10,7 @@ import type {
   RelayStatus,
   ReplayProgress,
   ReplayRequest,
+  StreamPosition,
 } from "./contract.ts";
 import { BlobStore } from "./ingest/blob-store.ts";
 import type { LinkState } from "./ingest/connection-state.ts";
@@ -24,7 +25,7 @@ import { Packer, QUEUE_LIMITS, type PackedBatch } from "./queue/packer.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
 import { replaySettingProblems } from "./ingest/replay-plan.ts";
 import { ReplayRunner } from "./ingest/replay-session.ts";
-import { displayEndpoint } from "./ingest/subscribe-url.ts";
+import { displayEndpoint, wireOf } from "./ingest/subscribe-url.ts";
 import { TrafficCounters } from "./ingest/traffic.ts";
 import { resumePosition, savedForm, type Position } from "./stream/position.ts";
 import { Stream } from "./stream/stream.ts";
@@ -156,6 +157,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     const oldestUnacked = this.ledger.oldest();
     return {
       cursor: this.cursor(),
+      position: this.publicPosition(),
       eventCounts: c.eventCounts,
       totalEvents: c.totalEvents,
       totalReceived: c.totalReceived,
@@ -212,6 +214,9 @@ export class JetstreamRelay extends DurableObject<Env> {
       connectedSince: isoOrNull(times?.connectedAt),
       lastFrameAt: isoOrNull(times?.lastFrameAt),
       nextAttemptAt: isoOrNull(times?.nextAttemptAt),
+      wire: connection ? wireOf(connection.endpoint) : null,
+      position: this.publicPosition(),
+      consumerTooSlow: this.counters.consumerTooSlow,
       configErrors: this.problems,
       configWarnings: this.warnings,
       config: this.running?.config.public ?? null,
@@ -356,6 +361,12 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private position(): Position | null {
     return this.loaded ? (this.running?.stream.position() ?? null) : null;
+  }
+
+  private publicPosition(): StreamPosition | null {
+    const p = this.position();
+    if (p === null) return null;
+    return { endpoint: p.instance === null ? null : displayEndpoint(p.instance), wire: p.instance === null ? null : wireOf(p.instance), seq: p.seq ?? null, timeUs: p.timeUs, time: isoFromUs(p.timeUs) };
   }
 
   private cursor(): number | null {

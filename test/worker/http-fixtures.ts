@@ -8,6 +8,7 @@ export const NOW = new Date("2026-11-29T03:30:20.000Z");
 export function emptyStats(): RelayStats {
   return {
     cursor: null,
+    position: null,
     eventCounts: {},
     totalEvents: 0,
     totalReceived: 0,
@@ -117,6 +118,9 @@ export function connectedStatus(): RelayStatus {
     connectedSince: "2026-11-29T03:01:02.000Z",
     lastFrameAt: "2026-11-29T03:30:15.000Z",
     nextAttemptAt: null,
+    wire: "legacy",
+    position: { endpoint: "wss://jetstream1.us-east.bsky.network/subscribe", wire: "legacy", seq: null, timeUs: 1_795_923_015_000_000, time: "2026-11-29T03:30:15.000Z" },
+    consumerTooSlow: 0,
     configErrors: [],
     configWarnings: [],
     config: null,

@@ -1,10 +1,10 @@
-import type { EventKind } from "../ingest/event.ts";
+import type { EventKind } from "../ingest/parsed-frame.ts";
 import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "../ingest/identifiers.ts";
 import { isUnset, type Reading } from "./variable.ts";
 
 /** Parsers of the ingest filter's variables (comma-separated lists). Pure. */
 
-export const EVENT_KINDS: readonly EventKind[] = ["commit", "identity", "account"];
+export const EVENT_KINDS: readonly EventKind[] = ["commit", "identity", "account", "sync"];
 
 function list(raw: unknown): string[] {
   return String(raw).trim().split(",").map((s) => s.trim());
@@ -62,7 +62,7 @@ export function parseKinds(raw: unknown): Reading<EventKind[]> {
   const items = list(raw);
   const bad = items.filter((k) => !EVENT_KINDS.includes(k as EventKind));
   if (bad.length > 0) {
-    return { wrong: `Unknown event kind: ${bad.map((k) => k || "(empty entry)").join(", ")}`, fix: "Use any of commit, identity, account (comma-separated), or unset it for commit only." };
+    return { wrong: `Unknown event kind: ${bad.map((k) => k || "(empty entry)").join(", ")}`, fix: "Use any of commit, identity, account, sync (comma-separated), or unset it for commit only." };
   }
   return { value: [...new Set(items as EventKind[])] };
 }
@@ -79,8 +79,8 @@ export function parseEndpoints(raw: unknown, defaults: readonly string[]): Readi
     }
     if (!url || (url.protocol !== "ws:" && url.protocol !== "wss:") || url.search !== "" || url.hash !== "") {
       return {
-        wrong: `Not a Jetstream endpoint: "${item.slice(0, 200) || "(empty entry)"}" (expected ws:// or wss://…/subscribe without query string)`,
-        fix: "Set JETSTREAM_URL to comma-separated wss://HOST/subscribe URLs, or unset it for the public Bluesky instances.",
+        wrong: `Not a Jetstream endpoint: "${item.slice(0, 200) || "(empty entry)"}" (expected ws:// or wss://…/xrpc/network.bsky.jetstream.subscribeEvents or …/subscribe, without query string)`,
+        fix: "Set JETSTREAM_URL to comma-separated wss://HOST/xrpc/network.bsky.jetstream.subscribeEvents (v2) or wss://HOST/subscribe (legacy) URLs, or unset it for Bluesky's v2 hosts.",
       };
     }
     endpoints.push(url.href);

@@ -9,11 +9,10 @@ import { parseBearerToken, parseWebhookSecret, parseWebhookUrl } from "./webhook
  * `init` checks and the worker's settings (settings.ts) all come from here; add a variable here only.
  */
 
+/** Bluesky's v2 hosts on the v2 path (the numbered legacy hosts still work when named in JETSTREAM_URL). */
 export const DEFAULT_ENDPOINTS = [
-  "wss://jetstream1.us-east.bsky.network/subscribe",
-  "wss://jetstream2.us-east.bsky.network/subscribe",
-  "wss://jetstream1.us-west.bsky.network/subscribe",
-  "wss://jetstream2.us-west.bsky.network/subscribe",
+  "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents",
+  "wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents",
 ];
 
 const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ",");
@@ -52,7 +51,7 @@ export const INGEST_FILTER = {
     part: "ingest",
     required: "no",
     shownDefault: "`commit`",
-    accepts: "any of `commit,identity,account`",
+    accepts: "any of `commit,identity,account,sync` (`sync` on the v2 wire only)",
     doc: "which kinds of events to forward",
     parse: parseKinds,
   },

@@ -1,6 +1,6 @@
 import type { ConfigProblem, WorkerVars } from "../api-types.ts";
 import type { BackoffSettings } from "../backoff.ts";
-import type { EventKind } from "../ingest/event.ts";
+import type { EventKind } from "../ingest/parsed-frame.ts";
 import type { CollectionPattern } from "../ingest/identifiers.ts";
 import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "./registry.ts";
 import type { Part, ValueOf, Variable } from "./variable.ts";

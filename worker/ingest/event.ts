@@ -4,14 +4,10 @@
  * itself travels on unchanged.
  */
 
-export type EventKind = "commit" | "identity" | "account";
+import { isV2Payload, parseV2Payload } from "./event-v2.ts";
+import type { EventKind, ParsedFrame } from "./parsed-frame.ts";
 
-export type ParsedFrame =
-  | { type: "commit"; did: string; timeUs: number; collection: string; operation: string }
-  | { type: "identity" | "account"; did: string; timeUs: number }
-  /** A well-formed event of a kind this relay does not know (counted, skipped; it still has a time). */
-  | { type: "unknown-kind"; did: string; timeUs: number; kind: string }
-  | { type: "malformed"; reason: string };
+export type { EventFrame, EventKind, ParsedFrame } from "./parsed-frame.ts";
 
 /**
  * The head of a commit in Jetstream's own layout (its Go encoder writes the fields in this order, the
@@ -31,6 +27,8 @@ export function parseFrame(text: string): ParsedFrame {
     const timeUs = Number(head[2]);
     if (Number.isSafeInteger(timeUs)) return { type: "commit", did: head[1], timeUs, collection: head[4], operation: head[3] };
   }
+  // A v2 event's payload (what the relay forwards from the v2 wire), read again by the consumer.
+  if (isV2Payload(text)) return parseV2Payload(text);
   return parseWhole(text);
 }
 

@@ -28,6 +28,9 @@ export interface StatCounters {
     newestDeliveredTimeUs: number | null;
   };
   reconnects: number;
+  /** ConsumerTooSlow error frames (v2), and when the latest ones came (for /health). */
+  consumerTooSlow: number;
+  consumerTooSlowAt: string[];
   gapsDetected: number;
   gaps: Gap[];
   perMinute: MinuteBucket[];
@@ -71,6 +74,8 @@ export function emptyCounters(): StatCounters {
       newestDeliveredTimeUs: null,
     },
     reconnects: 0,
+    consumerTooSlow: 0,
+    consumerTooSlowAt: [],
     gapsDetected: 0,
     gaps: [],
     perMinute: [],

@@ -1,3 +1,5 @@
+import type { JetstreamWire } from "../api-types.ts";
+import { V2_PATH } from "./event-v2.ts";
 /**
  * The `/subscribe` request: endpoint + filters + cursor. DIDs go in the URL while it stays short;
  * otherwise the connection asks the server to wait (`requireHello=true`) and the filters follow in an
@@ -36,6 +38,11 @@ export function buildSubscribeRequest(
     payload: { wantedCollections: filters.collections, wantedDids: filters.dids, maxMessageSizeBytes: 0 },
   });
   return { url: url.href, optionsUpdate };
+}
+
+/** The wire an endpoint speaks, by its path. */
+export function wireOf(endpoint: string): JetstreamWire {
+  return new URL(endpoint).pathname.endsWith(V2_PATH) ? "v2" : "legacy";
 }
 
 /** `fetch` needs http(s) to open a WebSocket from a Durable Object: ws → http, wss → https. */

@@ -9,6 +9,8 @@ export interface Position {
   /** The endpoint (as configured in JETSTREAM_URL) whose clock `timeUs` is on; null if unknown (saved by an older version). */
   instance: string | null;
   timeUs: number;
+  /** The instance's seq (v2 wire): the exact resume point there. */
+  seq?: number | null;
 }
 
 /**

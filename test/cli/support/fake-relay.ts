@@ -71,6 +71,7 @@ export function sampleStats(overrides: Partial<RelayStats & { deadLetters: { tot
   const now = Date.now();
   return {
     cursor: (now - 1500) * 1000,
+    position: { endpoint: "wss://jetstream1.us-east.bsky.network/subscribe", wire: "legacy", seq: null, timeUs: (now - 1500) * 1000, time: new Date(now - 1500).toISOString() },
     eventCounts: { "app.bsky.feed.post": 1200, "app.bsky.feed.like": 3400, "app.bsky.graph.follow": 56 },
     totalEvents: 4656,
     totalReceived: 5000,
@@ -130,6 +131,9 @@ export function sampleStatus(overrides: Partial<RelayStatus> = {}): RelayStatus 
     connectedSince: new Date(now - 600_000).toISOString(),
     lastFrameAt: new Date(now - 200).toISOString(),
     nextAttemptAt: null,
+    wire: "legacy",
+    position: { endpoint: "wss://jetstream1.us-east.bsky.network/subscribe", wire: "legacy", seq: null, timeUs: (now - 1500) * 1000, time: new Date(now - 1500).toISOString() },
+    consumerTooSlow: 0,
     configErrors: [],
     configWarnings: [],
     config: {
