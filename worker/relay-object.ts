@@ -34,6 +34,8 @@ import { errorMessage } from "./errors.ts";
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
 const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
 const LATENCY_SAMPLES = 1000;
+/** ConsumerTooSlow times kept (for /health: repeated within a window). */
+const CONSUMER_TOO_SLOW_KEPT = 10;
 /** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
@@ -106,7 +108,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       {
         label: "jetstream-relay",
         ready: () => this.loaded,
-        subscription: { collections: config.collections, dids: config.dids },
+        subscription: { collections: config.collections, dids: config.dids, kinds: config.kinds },
         judge: (frame) => (shouldForward(frame, filter) ? "forward" : "skip"),
         newPacker: () => new Packer(limits),
         nextLedgerId: () => `${this.ledgerPrefix}-${++this.ledgerSeq}`,
@@ -129,6 +131,15 @@ export class JetstreamRelay extends DurableObject<Env> {
         sent: (batch) => this.sent(batch),
         trouble: (message) => {
           if (message.startsWith("storage failed")) this.storageFailed(message);
+        },
+        gap: (gap) => {
+          recordGap(this.counters, gap);
+          console.warn(`jetstream-relay: gap, events from ${gap.from} to ${gap.to} (seq ${gap.fromSeq ?? "?"} → ${gap.toSeq ?? "?"}) are no longer kept by ${gap.endpoint}`);
+        },
+        consumerTooSlow: () => {
+          const c = this.counters;
+          c.consumerTooSlow++;
+          c.consumerTooSlowAt = [...c.consumerTooSlowAt, new Date().toISOString()].slice(-CONSUMER_TOO_SLOW_KEPT);
         },
         paused: (why, waiting) => {
           this.counters.queue.backpressurePauses++;
@@ -218,7 +229,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       position: this.publicPosition(),
       consumerTooSlow: this.counters.consumerTooSlow,
       configErrors: this.problems,
-      configWarnings: this.warnings,
+      configWarnings: this.streamWarnings(),
       config: this.running?.config.public ?? null,
     };
   }
@@ -241,6 +252,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         oldestUnackedUs: this.ledger.oldest(),
         storageError: this.storageError,
         gaps: this.counters.gaps,
+        consumerTooSlowAt: this.counters.consumerTooSlowAt,
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
@@ -361,6 +373,20 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private position(): Position | null {
     return this.loaded ? (this.running?.stream.position() ?? null) : null;
+  }
+
+  /** The configuration's warnings, and what the stream found it cannot do as configured. */
+  private streamWarnings(): ConfigProblem[] {
+    const left = this.running?.stream.unfilteredDids ?? 0;
+    if (left === 0) return this.warnings;
+    return [
+      ...this.warnings,
+      {
+        variable: "JETSTREAM_DIDS",
+        message: `${left} DIDs do not fit a v2 request's URL (16 KB): the server sends the events of every repository in the collections, and the relay filters by DID itself (more traffic, nothing lost)`,
+        fix: "Filter on fewer DIDs, or name a legacy endpoint (…/subscribe) in JETSTREAM_URL, which takes the DIDs in a message.",
+      },
+    ];
   }
 
   private publicPosition(): StreamPosition | null {

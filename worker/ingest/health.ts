@@ -17,7 +17,12 @@ export interface HealthInput {
   oldestUnackedUs: number | null;
   storageError: string | null;
   gaps: Gap[];
+  /** When the latest ConsumerTooSlow error frames came (ISO times, oldest first). */
+  consumerTooSlowAt?: string[];
 }
+
+/** ConsumerTooSlow this often within the window makes the relay unhealthy (once is the server's normal advice). */
+export const CONSUMER_TOO_SLOW = { count: 3, windowMs: 15 * 60_000 };
 
 /** Reasons with stable codes; healthy when there are none. Pure. */
 export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDisconnectedMs" | "healthStaleMs" | "healthDeliveryMs">): HealthReason[] {
@@ -42,10 +47,15 @@ export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDis
   if (h.storageError !== null) {
     reasons.push({ code: "storage", message: `Durable Object storage is failing (working in memory, cursor not saved): ${h.storageError}` });
   }
+  const slow = (h.consumerTooSlowAt ?? []).filter((at) => h.nowMs - Date.parse(at) <= CONSUMER_TOO_SLOW.windowMs);
+  if (slow.length >= CONSUMER_TOO_SLOW.count) {
+    reasons.push({ code: "consumer-too-slow", message: `Jetstream closed the connection as too slow ${slow.length} times in ${CONSUMER_TOO_SLOW.windowMs / 60_000} min (ConsumerTooSlow): the relay reconnects each time, but it does not keep up. Check /stats (backpressure, queue) and the worker's CPU.` });
+  }
   const open = h.gaps.filter((g) => !g.acknowledged);
   if (open.length > 0) {
     const g = open[open.length - 1];
-    reasons.push({ code: "gap", message: `${open.length} unacknowledged gap(s) in the stream; latest: events from ${g.from} to ${g.to} were not available from ${g.endpoint}. Acknowledge them once handled.` });
+    const seqs = g.exact ? ` (exact: seq ${g.fromSeq ?? "?"} → ${g.toSeq ?? "?"}, the server said ${g.reason?.split(":")[0] ?? "so"})` : "";
+    reasons.push({ code: "gap", message: `${open.length} unacknowledged gap(s) in the stream; latest: events from ${g.from} to ${g.to} were not available from ${g.endpoint}${seqs}. Acknowledge them once handled.` });
   }
   return reasons;
 }

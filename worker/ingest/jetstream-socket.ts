@@ -6,14 +6,16 @@ import { closed, fromException, refused, type TransportError } from "./transport
  * (rather than `new WebSocket`) gives the HTTP status and body of a refused upgrade, so "server said 400:
  * invalid collection" can be reported.
  */
-export async function openJetstreamSocket(httpUrl: string, timeoutMs: number): Promise<{ socket: WebSocket } | { error: TransportError }> {
+export async function openJetstreamSocket(httpUrl: string, timeoutMs: number, protocol?: string): Promise<{ socket: WebSocket } | { error: TransportError }> {
   let response: Response;
   // A timer cleared once the upgrade is answered, not AbortSignal.timeout(): the signal stays tied to the
   // upgraded socket, and workerd cuts the WebSocket (1006) when it fires after the upgrade.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException("the upgrade took too long", "TimeoutError")), timeoutMs);
   try {
-    response = await fetch(httpUrl, { headers: { Upgrade: "websocket" }, signal: controller.signal });
+    const headers: Record<string, string> = { Upgrade: "websocket" };
+    if (protocol) headers["Sec-WebSocket-Protocol"] = protocol;
+    response = await fetch(httpUrl, { headers, signal: controller.signal });
   } catch (error) {
     clearTimeout(timer);
     return { error: fromException(error) };
@@ -41,7 +43,7 @@ export interface SocketHandlers {
  * turned false meanwhile (a newer attempt superseded this one; the socket is closed).
  */
 export async function subscribe(request: SubscribeRequest, timeoutMs: number, stillWanted: () => boolean, handlers: SocketHandlers): Promise<WebSocket | null> {
-  const opened = await openJetstreamSocket(request.url, timeoutMs);
+  const opened = await openJetstreamSocket(request.url, timeoutMs, request.protocol);
   if (!stillWanted()) {
     if ("socket" in opened) closeQuietly(opened.socket, "superseded");
     return null;

@@ -144,7 +144,7 @@ export class ReplayRunner {
       { endpoints: config.endpoints, connectTimeoutMs: s.connectTimeoutMs, stallMs: s.stallMs, backoff: s.backoff, flushMs: s.flushMs, maxBufferedEvents: s.maxBufferedEvents, maxBufferedBytes: s.maxBufferedBytes, sendFailuresBeforePause: s.sendFailuresBeforePause, failoverRewindUs: s.failoverRewindUs },
       {
         label,
-        subscription: { collections: progress.collections, dids: config.dids },
+        subscription: { collections: progress.collections, dids: config.dids, kinds: ["commit"] },
         judge: (frame) => {
           const wanted = frame.type === "commit" && wants(frame.collection) && (dids === null || dids.has(frame.did));
           const verdict = judgeEvent({ timeUs: frame.timeUs, isWantedCommit: wanted }, progress, null);
@@ -165,6 +165,13 @@ export class ReplayRunner {
             this.host.recordGap(gap);
             console.warn(`${label}: gap, events from ${gap.from} to ${gap.to} are no longer kept by the server`);
           }
+        },
+        gap: (gap) => {
+          // On v2 the server names exactly what is gone (OutdatedCursor when `from` is past its floor).
+          this.gapChecked = true;
+          progress.gap ??= gap;
+          this.host.recordGap(gap);
+          console.warn(`${label}: gap, events from ${gap.from} to ${gap.to} are no longer kept by the server (${gap.reason ?? "exact"})`);
         },
         handled: (frame) => {
           if (progress.error?.endsWith("(retrying)")) progress.error = null;

@@ -11,14 +11,15 @@ export type TransportErrorKind =
 export interface TransportError {
   kind: TransportErrorKind;
   message: string;
-  /** HTTP status of a refused upgrade. */
+  /** HTTP status of a refused upgrade, and its body (v2: an XRPC error envelope). */
   status?: number;
+  body?: string;
 }
 
 export function refused(status: number, body: string): TransportError {
   const text = body.trim().replace(/\s+/g, " ").slice(0, 300);
-  const hint = status === 400 ? " (the server rejected the request: check JETSTREAM_COLLECTIONS / JETSTREAM_DIDS)" : "";
-  return { kind: "refused", status, message: `server said ${status}${text ? `: ${text}` : ""}${hint}` };
+  const hint = status === 400 && !body.includes("CursorTooOld") ? " (the server rejected the request: check JETSTREAM_COLLECTIONS / JETSTREAM_DIDS)" : "";
+  return { kind: "refused", status, body: body.slice(0, 2000), message: `server said ${status}${text ? `: ${text}` : ""}${hint}` };
 }
 
 export function fromException(error: unknown): TransportError {

@@ -20,8 +20,11 @@ export interface ConnectionHandlers {
   request(endpoint: string, retry: boolean): { request: SubscribeRequest; cursor: number | null };
   opened(endpoint: string, cursor: number | null): void;
   frame(data: string | ArrayBuffer, nowMs: number): void;
-  /** The attempt or the socket ended; true gives up (no further attempt: the connection stops). */
-  ended(error: TransportError): boolean;
+  /**
+   * The attempt or the socket ended: `retry` after the backoff (failing over after repeated failures),
+   * `resume` at once on the same endpoint (the server said where to go on, e.g. CursorTooOld), `stop`.
+   */
+  ended(error: TransportError): "retry" | "resume" | "stop";
 }
 
 /**
@@ -102,6 +105,18 @@ export class Connection {
     this.handlers.opened(endpoint, cursor);
   }
 
+  /**
+   * The server ended the socket and said to come back (v2 ConsumerTooSlow): a new connection at once,
+   * from wherever the stream stands, without counting a failure.
+   */
+  resume(message: string): void {
+    if (this.state !== "connected") return;
+    this.drop(message);
+    this.setError(message);
+    this.transition("failed");
+    void this.open();
+  }
+
   /** A new connection at once, whatever the state (an operator's reconnect). */
   reconnect(reason: string): void {
     if (this.state === "stopped") return;
@@ -165,8 +180,14 @@ export class Connection {
     const connectedForMs = this.connectedAt === null ? null : Date.now() - this.connectedAt;
     this.drop(error.message);
     this.setError(error.message);
-    if (this.handlers.ended(error)) {
+    const next = this.handlers.ended(error);
+    if (next === "stop") {
       this.transition("stop");
+      return;
+    }
+    if (next === "resume") {
+      this.transition("failed");
+      void this.open();
       return;
     }
     const plan = planReconnect({ failures: this.failures, endpointIndex: this.endpointIndex }, { connectedForMs }, this.settings.endpoints.length, this.settings.backoff, Math.random());

@@ -3,9 +3,11 @@ import { backoffDelay } from "../backoff.ts";
 import type { EnqueueOutcome } from "../queue/enqueue.ts";
 import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } from "../queue/packer.ts";
 
-/** An event waiting for the queue, with the instance whose clock its `cursorBefore` is on. */
+/** An event waiting for the queue, with the instance whose clock (and seq space) its `cursorBefore` is on. */
 export interface OutboxEvent extends PendingEvent {
   instance: string | null;
+  /** v2: the seq to resume from (inclusive) so that this event is read again. */
+  seqBefore: number | null;
 }
 
 export interface OutboxHooks {

@@ -1,4 +1,5 @@
 import { resumeCursor } from "../ingest/ledger.ts";
+import { wireOf } from "../ingest/subscribe-url.ts";
 
 /**
  * Where a stream stands in Jetstream: the events of `instance` up to `timeUs` were handled, and a resume
@@ -14,17 +15,19 @@ export interface Position {
 }
 
 /**
- * The cursor to ask `endpoint` for: the position itself on its own instance, rewound by `rewindUs` on any
- * other (the other clock may run behind; the rewind makes up for it, at the price of a few duplicates).
+ * The cursor to ask `endpoint` for: on the position's own instance its seq (v2: exact) or its time; on
+ * any other instance its time rewound by `rewindUs` (seqs are per instance, and the other clock may run
+ * behind; the rewind makes up for it, at the price of a few duplicates).
  */
 export function cursorFor(position: Position | null, endpoint: string, rewindUs: number): number | null {
   if (position === null) return null;
-  return position.instance === endpoint ? position.timeUs : position.timeUs - rewindUs;
+  if (position.instance !== endpoint) return position.timeUs - rewindUs;
+  return position.seq != null && wireOf(endpoint) === "v2" ? position.seq : position.timeUs;
 }
 
 /** Whether two positions are the same place (what decides a save between alarms). */
 export function samePosition(a: Position | null, b: Position | null): boolean {
-  return a === b || (a !== null && b !== null && a.instance === b.instance && a.timeUs === b.timeUs);
+  return a === b || (a !== null && b !== null && a.instance === b.instance && a.timeUs === b.timeUs && (a.seq ?? null) === (b.seq ?? null));
 }
 
 /** The storage form of a position, and the bare `cursor` older versions read. */
@@ -47,14 +50,17 @@ export function resumePosition(saved: { position: unknown; cursor: unknown; olde
   const cursor = position?.timeUs ?? (typeof saved.cursor === "number" ? saved.cursor : null);
   const oldest = typeof saved.oldestUnacked === "number" ? saved.oldestUnacked : null;
   const timeUs = resumeCursor(cursor, oldest, maxRewindUs);
-  return timeUs === null ? null : { instance: position?.instance ?? null, timeUs };
+  if (timeUs === null) return null;
+  // Rewound to an unacknowledged event: only its time is known, so the seq no longer applies.
+  const seq = position !== null && timeUs === position.timeUs ? (position.seq ?? null) : null;
+  return { instance: position?.instance ?? null, timeUs, seq };
 }
 
 function readPosition(value: unknown): Position | null {
   if (typeof value !== "object" || value === null) return null;
-  const { instance, timeUs } = value as Record<string, unknown>;
+  const { instance, timeUs, seq } = value as Record<string, unknown>;
   if (typeof timeUs !== "number" || !Number.isSafeInteger(timeUs)) return null;
-  return { instance: typeof instance === "string" ? instance : null, timeUs };
+  return { instance: typeof instance === "string" ? instance : null, timeUs, seq: typeof seq === "number" && Number.isSafeInteger(seq) ? seq : null };
 }
 
 /** The configured endpoint a position came from, so that a start resumes there without a rewind; else the first. */

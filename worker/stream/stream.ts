@@ -1,15 +1,20 @@
-import type { QueueMessageBody } from "../contract.ts";
-import type { EnqueueOutcome } from "../queue/enqueue.ts";
-import { parseFrame, type ParsedFrame } from "../ingest/event.ts";
+import type { Gap, JetstreamWire, QueueMessageBody } from "../contract.ts";
+import { errorMessage } from "../errors.ts";
+import { parseFrame, type EventFrame, type EventKind, type ParsedFrame } from "../ingest/event.ts";
+import { parseV2Frame } from "../ingest/event-v2.ts";
 import { frameText } from "../ingest/jetstream-socket.ts";
+import { buildRequest, displayEndpoint, wireOf, type SubscribeRequest } from "../ingest/subscribe-url.ts";
+import type { TransportError } from "../ingest/transport-errors.ts";
+import type { EnqueueOutcome } from "../queue/enqueue.ts";
 import type { Packer, PackedBatch } from "../queue/packer.ts";
 import { eventToQueue, type EventToQueue } from "../queue/queued-event.ts";
-import { buildSubscribeRequest } from "../ingest/subscribe-url.ts";
-import type { TransportError } from "../ingest/transport-errors.ts";
+import { isoFromUs } from "../time-us.ts";
 import { Connection, type ConnectionSettings } from "./connection.ts";
 import { Outbox } from "./outbox.ts";
 import { cursorFor, startingEndpoint, type Position } from "./position.ts";
-import { errorMessage } from "../errors.ts";
+import { cursorTooOld, outdatedCursor } from "./server-signals.ts";
+
+export type { EventFrame } from "../ingest/event.ts";
 
 export interface StreamSettings extends ConnectionSettings {
   flushMs: number;
@@ -22,16 +27,13 @@ export interface StreamSettings extends ConnectionSettings {
   failoverRewindUs: number;
 }
 
-/** A frame that is a Jetstream event (it has a did and a time). */
-export type EventFrame = Exclude<ParsedFrame, { type: "malformed" }>;
-
 /** What the stream is for: what it asks for, what it keeps, how its messages are made. */
 export interface StreamPolicy {
   /** Prefix of its log lines. */
   label: string;
   /** False while the stream must not connect (its owner has not read its saved position yet). */
   ready?(): boolean;
-  subscription: { collections: readonly string[]; dids: readonly string[] };
+  subscription: { collections: readonly string[]; dids: readonly string[]; kinds?: readonly EventKind[] };
   /** An event not seen before: forward it, skip it (it still moves the position), or end the stream. */
   judge(frame: EventFrame): "forward" | "skip" | "end";
   newPacker(): Packer;
@@ -47,8 +49,12 @@ export interface StreamHooks {
   frame?(frame: ParsedFrame, forwarded: boolean, nowMs: number): void;
   /** An event was handled (forwarded or skipped): the position is at it now. */
   handled?(frame: EventFrame): void;
-  /** The first new event of a connection, and the cursor that connection asked for (before any rewind). */
+  /** The first new event of a legacy connection, and the cursor it asked for (before any rewind): for the gap heuristic. */
   firstEvent?(requestedUs: number | null, timeUs: number, endpoint: string, nowMs: number): void;
+  /** The server said exactly what it no longer has (v2: CursorTooOld, OutdatedCursor). */
+  gap?(gap: Gap): void;
+  /** The server closed the socket because the relay read too slowly (v2 ConsumerTooSlow). */
+  consumerTooSlow?(message: string): void;
   /** A connection attempt after the first. */
   reconnecting?(): void;
   /** The position exists for the first time, or is on another instance now: worth saving at once. */
@@ -68,30 +74,54 @@ export interface StreamHooks {
 /** Texts remembered at the position, for telling a resent event from a new one of the same time. */
 const MAX_TEXTS_AT_POSITION = 100;
 
+/** What a resume on the same instance sends again: events up to here were handled already. */
+interface Resent {
+  timeUs: number;
+  texts: string[];
+  through: boolean;
+  /** v2: every seq up to this one was handled (seqs are exact, no texts needed). */
+  seq: number | null;
+}
+
+/** A gap the server announced, completed by the first event after it. */
+interface PendingGap {
+  fromUs: number;
+  fromSeq: number | null;
+  toSeq: number | null;
+  reason: string;
+}
+
 /**
  * One ingestion engine, for the live relay and for a replay alike: a Jetstream connection (connection.ts),
- * the frames it brings, judged by the policy, and the outbox that takes forwarded events into the queue
- * (outbox.ts), with backpressure between them. It owns the position: where it stands (the last event
- * handled, on the instance it came from) and what it may save (ahead of nothing that is not in the queue).
+ * the frames it brings on either wire, judged by the policy, and the outbox that takes forwarded events
+ * into the queue (outbox.ts), with backpressure between them. It owns the position: where it stands
+ * (the last event handled, on the instance it came from, with its seq on v2) and what it may save
+ * (ahead of nothing that is not in the queue).
  */
 export class Stream {
   readonly connection: Connection;
   private readonly outbox: Outbox;
-  /** The last event handled: its instance and time. */
+  /** The last event handled: its instance, time and (v2) seq. */
   private instance: string | null = null;
   private timeUs: number | null = null;
+  private seq: number | null = null;
   /** Texts of the events handled at exactly `timeUs`; `throughTime`: every event at it was handled. */
   private readonly textsAtTime: string[] = [];
   private throughTime = false;
-  /** After a resume on the same instance: events up to this time were handled already (null: none to skip). */
-  private resentUpTo: { timeUs: number; texts: string[]; through: boolean } | null = null;
+  private resent: Resent | null = null;
   private awaitingFirst = false;
   private requestedUs: number | null = null;
+  private requestedSeq: number | null = null;
+  /** v2: the floor seq the server named (CursorTooOld), to resume from on that instance. */
+  private floor: { instance: string; seq: number } | null = null;
+  private pendingGap: PendingGap | null = null;
   private ending = false;
-  /** The instance of the position as last told by `positionMoved`. */
-  private announced: string | null = null;
   private lastNewAt: number | null = null;
   private newSinceOpen = false;
+  /** The instance of the position as last told by `positionMoved`. */
+  private announced: string | null = null;
+  /** v2: DIDs left out of the URL (too many for it), filtered by the relay alone. */
+  private didsLeftOut = 0;
 
   constructor(
     private readonly settings: StreamSettings,
@@ -103,14 +133,14 @@ export class Stream {
     this.connection = new Connection(
       settings,
       {
+        ready: () => policy.ready?.() ?? true,
         request: (endpoint, retry) => {
           if (retry) this.hooks.reconnecting?.();
           return this.request(endpoint);
         },
-        ready: () => policy.ready?.() ?? true,
         opened: (endpoint, cursor) => this.opened(endpoint, cursor),
         frame: (data, now) => this.frame(data, now),
-        ended: (error) => this.hooks.ended?.(error) ?? false,
+        ended: (error) => this.ended(error),
       },
       policy.label,
       { state: initial.state, endpointIndex: startingEndpoint(initial.position, settings.endpoints) },
@@ -129,8 +159,8 @@ export class Stream {
   /** Where a resume must start: before the oldest event not yet in the queue, else at the last one handled. */
   position(): Position | null {
     const oldest = this.outbox.oldest;
-    if (oldest) return { instance: oldest.instance, timeUs: oldest.cursorBefore! };
-    return this.timeUs === null ? null : { instance: this.instance, timeUs: this.timeUs };
+    if (oldest) return { instance: oldest.instance, timeUs: oldest.cursorBefore!, seq: oldest.seqBefore };
+    return this.timeUs === null ? null : { instance: this.instance, timeUs: this.timeUs, seq: this.seq };
   }
 
   /** Sets where the stream stands before it starts (a saved position; `through`: every event at its time was handled). */
@@ -139,6 +169,10 @@ export class Stream {
     this.connection.moveTo(startingEndpoint(position, this.settings.endpoints));
   }
 
+  /** The wire of the endpoint in use. */
+  get wire(): JetstreamWire {
+    return wireOf(this.connection.endpoint);
+  }
   /** How much waits for the queue. */
   get waiting(): { events: number; bytes: number } {
     return { events: this.outbox.size, bytes: this.outbox.bytes };
@@ -150,6 +184,10 @@ export class Stream {
   /** Whether the current connection brought anything new. */
   get progressed(): boolean {
     return this.newSinceOpen;
+  }
+  /** v2: DIDs that did not fit the URL, so the server sends every DID's events and the relay filters. */
+  get unfilteredDids(): number {
+    return this.didsLeftOut;
   }
 
   start(): void {
@@ -185,20 +223,27 @@ export class Stream {
   }
 
   // ------------------------------------------------------------------------------------------------
+  // Connection
 
   private setPosition(position: Position | null, through: boolean): void {
     this.instance = position?.instance ?? null;
     this.timeUs = position?.timeUs ?? null;
+    this.seq = position?.seq ?? null;
     this.textsAtTime.length = 0;
     this.throughTime = through;
     this.announced = position?.instance ?? null;
   }
 
-  private request(endpoint: string): { request: ReturnType<typeof buildSubscribeRequest>; cursor: number | null } {
+  private request(endpoint: string): { request: SubscribeRequest; cursor: number | null } {
     const base = this.position();
-    const cursor = cursorFor(base, endpoint, this.settings.failoverRewindUs);
+    let cursor = cursorFor(base, endpoint, this.settings.failoverRewindUs);
+    const floor = this.floor;
+    if (floor !== null && floor.instance === endpoint && wireOf(endpoint) === "v2" && (cursor === null || cursor < floor.seq || cursor >= 1e15)) cursor = floor.seq;
     this.requestedUs = base?.timeUs ?? null;
-    return { request: buildSubscribeRequest(endpoint, this.policy.subscription, cursor), cursor };
+    this.requestedSeq = cursor !== null && cursor < 1e15 ? cursor : null;
+    const request = buildRequest(endpoint, this.policy.subscription, cursor);
+    this.didsLeftOut = request.didsLeftOut ?? 0;
+    return { request, cursor };
   }
 
   private opened(endpoint: string, cursor: number | null): void {
@@ -207,35 +252,82 @@ export class Stream {
     this.lastNewAt = Date.now();
     if (this.timeUs !== null && this.instance === endpoint) {
       // The server sends again what follows `cursor`: what was handled up to the position is not new.
-      this.resentUpTo = { timeUs: this.timeUs, texts: [...this.textsAtTime], through: this.throughTime };
+      this.resent = { timeUs: this.timeUs, texts: [...this.textsAtTime], through: this.throughTime, seq: this.seq };
       return;
     }
     // Another instance (or none yet): its events from `cursor` on are all new to this stream.
-    this.resentUpTo = null;
+    this.resent = null;
     this.instance = endpoint;
-    this.timeUs = cursor;
+    this.timeUs = cursor !== null && cursor >= 1e15 ? cursor : this.timeUs;
+    this.seq = null;
     this.textsAtTime.length = 0;
     this.throughTime = false;
   }
 
+  private ended(error: TransportError): "retry" | "resume" | "stop" {
+    const endpoint = this.connection.endpoint;
+    const tooOld = error.kind === "refused" && error.status === 400 && error.body ? cursorTooOld(error.body) : null;
+    if (tooOld && wireOf(endpoint) === "v2" && (this.floor?.seq ?? 0) < tooOld.floorSeq) {
+      // The server no longer has the seqs asked for, and says from where it has them: an exact gap.
+      this.floor = { instance: endpoint, seq: tooOld.floorSeq };
+      this.pendingGap = { fromUs: this.requestedUs ?? 0, fromSeq: tooOld.requestedSeq ?? this.requestedSeq, toSeq: tooOld.floorSeq, reason: `CursorTooOld: ${tooOld.message}` };
+      console.warn(`${this.policy.label}: ${displayEndpoint(endpoint)} no longer has seq ${tooOld.requestedSeq ?? this.requestedSeq}: resuming from its floor, seq ${tooOld.floorSeq}`);
+      return "resume";
+    }
+    return this.hooks.ended?.(error) ? "stop" : "retry";
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Frames
+
   private frame(data: string | ArrayBuffer, now: number): void {
     const text = frameText(data);
-    const frame = text === null ? ({ type: "malformed", reason: "binary frame" } as const) : parseFrame(text);
-    if (frame.type === "malformed") {
-      this.lastNewAt = now;
-      this.hooks.frame?.(frame, false, now);
+    if (text === null) return this.malformed({ type: "malformed", reason: "binary frame" }, now);
+    if (this.wire === "legacy") {
+      const frame = parseFrame(text);
+      if (frame.type === "malformed") return this.malformed(frame, now);
+      this.event(frame, text, now);
       return;
     }
-    const resent = this.resentUpTo;
+    const v2 = parseV2Frame(text);
+    switch (v2.type) {
+      case "event":
+        this.event(v2.event, v2.payload, now);
+        return;
+      case "info":
+        this.info(v2.name, v2.message);
+        return;
+      case "error":
+        this.serverError(v2.error, v2.message);
+        return;
+      case "malformed":
+        this.malformed(v2, now);
+    }
+  }
+
+  private malformed(frame: ParsedFrame, now: number): void {
+    this.lastNewAt = now;
+    this.hooks.frame?.(frame, false, now);
+  }
+
+  /** One event; `text` is what travels on (the legacy event, or the v2 payload). */
+  private event(frame: EventFrame, text: string, now: number): void {
+    const resent = this.resent;
     if (resent !== null) {
-      if (frame.timeUs < resent.timeUs || (frame.timeUs === resent.timeUs && (resent.through || resent.texts.includes(text!)))) return;
-      if (frame.timeUs > resent.timeUs) this.resentUpTo = null;
+      if (frame.seq !== undefined) {
+        // v2: seqs are exact; display times are not compared (an operator may have rewritten them).
+        if (resent.seq !== null && frame.seq <= resent.seq) return;
+        this.resent = null;
+      } else {
+        if (frame.timeUs < resent.timeUs || (frame.timeUs === resent.timeUs && (resent.through || resent.texts.includes(text)))) return;
+        if (frame.timeUs > resent.timeUs) this.resent = null;
+      }
     }
     this.lastNewAt = now;
     this.newSinceOpen = true;
     if (this.awaitingFirst) {
       this.awaitingFirst = false;
-      this.hooks.firstEvent?.(this.requestedUs, frame.timeUs, this.connection.endpoint, now);
+      this.firstEvent(frame, now);
     }
     const verdict = this.policy.judge(frame);
     this.hooks.frame?.(frame, verdict === "forward", now);
@@ -243,14 +335,61 @@ export class Stream {
       this.finish("reached the end of its window");
       return;
     }
-    if (verdict === "forward" && !this.forward(text!, frame, now)) return;
-    this.advance(frame.timeUs, text!);
+    if (verdict === "forward" && !this.forward(text, frame, now)) return;
+    this.advance(frame, text);
     const instance = this.outbox.oldest?.instance ?? this.instance;
     if (instance !== this.announced) {
       this.announced = instance;
       this.hooks.positionMoved?.();
     }
     this.hooks.handled?.(frame);
+  }
+
+  private firstEvent(frame: EventFrame, now: number): void {
+    const endpoint = this.connection.endpoint;
+    const pending = this.pendingGap;
+    if (pending !== null) {
+      this.pendingGap = null;
+      this.hooks.gap?.({
+        fromUs: pending.fromUs,
+        from: isoFromUs(pending.fromUs),
+        toUs: frame.timeUs,
+        to: isoFromUs(frame.timeUs),
+        detectedAt: new Date(now).toISOString(),
+        endpoint: displayEndpoint(endpoint),
+        acknowledged: false,
+        exact: true,
+        fromSeq: pending.fromSeq,
+        toSeq: pending.toSeq ?? frame.seq ?? null,
+        reason: pending.reason,
+      });
+    }
+    // The threshold heuristic is for the legacy wire only: v2 says exactly what is gone.
+    if (this.wire === "legacy") this.hooks.firstEvent?.(this.requestedUs, frame.timeUs, endpoint, now);
+    if (this.floor !== null && frame.seq !== undefined && frame.seq >= this.floor.seq) this.floor = null;
+  }
+
+  /** v2 advisories: OutdatedCursor names the seq the server resumed from, below what was asked. */
+  private info(name: string, message: string): void {
+    const outdated = name === "OutdatedCursor" ? outdatedCursor(message) : null;
+    if (outdated) {
+      this.pendingGap = { fromUs: this.requestedUs ?? 0, fromSeq: this.requestedSeq, toSeq: outdated.startSeq, reason: `OutdatedCursor: ${message}` };
+      console.warn(`${this.policy.label}: ${displayEndpoint(this.connection.endpoint)} no longer has what was asked: ${message}`);
+    } else {
+      console.log(`${this.policy.label}: server info ${name}: ${message}`);
+    }
+  }
+
+  /** v2 terminal error frames: the server closes the socket after one. */
+  private serverError(error: string, message: string): void {
+    const said = `server said ${error}${message ? `: ${message}` : ""}`;
+    if (error === "ConsumerTooSlow") {
+      this.hooks.consumerTooSlow?.(said);
+      console.warn(`${this.policy.label}: ${said}; reconnecting from the position`);
+      this.connection.resume(said);
+      return;
+    }
+    this.connection.fail({ kind: "protocol", message: said });
   }
 
   /** Into the outbox; false when the event could not be kept (the socket is replaced then). */
@@ -267,15 +406,28 @@ export class Stream {
     }
     if (queued.oversized) this.hooks.oversized?.();
     // Before the very first event there is no position: resuming at this event's own time (inclusive) then loses nothing.
-    this.outbox.add({ event: queued.event, bytes: queued.bytes, timeUs: frame.timeUs, cursorBefore: this.timeUs ?? frame.timeUs, instance: this.instance });
+    this.outbox.add({
+      event: queued.event,
+      bytes: queued.bytes,
+      timeUs: frame.timeUs,
+      cursorBefore: this.timeUs ?? frame.timeUs,
+      seqBefore: this.seq ?? frame.seq ?? null,
+      instance: this.instance,
+    });
     const s = this.settings;
     if (this.outbox.size > s.maxBufferedEvents || this.outbox.bytes > s.maxBufferedBytes) this.pause("buffer full");
     return true;
   }
 
-  private advance(timeUs: number, text: string): void {
-    if (timeUs !== this.timeUs) {
-      this.timeUs = timeUs;
+  private advance(frame: EventFrame, text: string): void {
+    if (frame.seq !== undefined) {
+      // v2: the seq is the position; `time` is for display and may have been rewritten: never backwards.
+      this.seq = frame.seq;
+      if (this.timeUs === null || frame.timeUs > this.timeUs) this.timeUs = frame.timeUs;
+      return;
+    }
+    if (frame.timeUs !== this.timeUs) {
+      this.timeUs = frame.timeUs;
       this.textsAtTime.length = 0;
       this.throughTime = false;
     }

@@ -1,0 +1,123 @@
+/** The v2 wire's pure parts: frames read from both ends, the request, the position's seq, the server's signals. */
+import { describe, expect, it } from "vitest";
+import corpus from "../fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl?raw";
+import { parseFrame } from "../../worker/ingest/event.ts";
+import { parseV2Frame, parseV2Payload, parseWireTime, wireTime } from "../../worker/ingest/event-v2.ts";
+import { buildRequest, buildV2Request, wireOf } from "../../worker/ingest/subscribe-url.ts";
+import { cursorFor, resumePosition } from "../../worker/stream/position.ts";
+import { cursorTooOld, outdatedCursor } from "../../worker/stream/server-signals.ts";
+
+const V2 = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
+const LEGACY = "wss://jetstream1.us-east.bsky.network/subscribe";
+
+/** A v2 message frame for a legacy event, keys in alphabetical order as the server's encoder writes them. */
+function v2Frame(legacy: string, seq: number): string {
+  const e = JSON.parse(legacy);
+  const base = { did: e.did, seq, time: wireTime(e.time_us) };
+  let payload: Record<string, unknown>;
+  if (e.kind === "commit") {
+    const c = e.commit;
+    payload = { $type: "network.bsky.jetstream.subscribeEvents#commit", ...(c.cid ? { cid: c.cid } : {}), collection: c.collection, did: e.did, operation: c.operation, ...(c.record ? { record: c.record } : {}), rev: c.rev, rkey: c.rkey, seq, time: base.time };
+  } else {
+    payload = { $type: `network.bsky.jetstream.subscribeEvents#${e.kind}`, ...(e.kind === "account" ? { account: e.account } : {}), did: e.did, ...(e.kind === "identity" ? { identity: e.identity } : {}), seq, time: base.time };
+  }
+  return JSON.stringify({ $type: "message", payload });
+}
+
+const events = corpus.split("\n").filter((l) => l.trim() !== "");
+
+describe("v2 frames", () => {
+  it("reads every real fixture event as its legacy twin reads, with its seq, and cuts the payload from the frame", () => {
+    events.forEach((legacy, i) => {
+      const frame = v2Frame(legacy, 1000 + i);
+      const v2 = parseV2Frame(frame);
+      expect(v2.type).toBe("event");
+      if (v2.type !== "event") return;
+      const twin = parseFrame(legacy);
+      expect({ ...v2.event, seq: undefined }).toEqual({ ...twin, seq: undefined });
+      expect(v2.event.seq).toBe(1000 + i);
+      expect(frame).toBe(`{"$type":"message","payload":${v2.payload}}`);
+      // The consumer reads the forwarded payload again, the same way.
+      expect(parseFrame(v2.payload)).toEqual(v2.event);
+      expect(parseV2Payload(v2.payload)).toEqual(v2.event);
+    });
+  });
+
+  it("reads the terminal error, the info advisory, and says what is not an event", () => {
+    expect(parseV2Frame(`{"$type":"error","error":"ConsumerTooSlow","message":"reconnect with cursor=5"}`)).toEqual({ type: "error", error: "ConsumerTooSlow", message: "reconnect with cursor=5" });
+    expect(parseV2Frame(`{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq 7","name":"OutdatedCursor"}}`)).toEqual({
+      type: "info",
+      name: "OutdatedCursor",
+      message: "requested timestamp cursor below retention floor; starting at seq 7",
+    });
+    expect(parseV2Frame("not json").type).toBe("malformed");
+    expect(parseV2Frame(`{"did":"did:plc:a","time_us":1,"kind":"commit"}`).type).toBe("malformed");
+    expect(parseV2Frame(`{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#commit","did":"did:plc:a"}}`)).toMatchObject({ type: "malformed", reason: "missing or invalid seq" });
+  });
+
+  it("turns the wire's time into µs exactly and back", () => {
+    expect(parseWireTime("2024-09-09T19:46:02.329308Z")).toBe(Date.parse("2024-09-09T19:46:02Z") * 1000 + 329308);
+    expect(wireTime(1_725_911_162_329_308)).toBe("2024-09-09T19:46:02.329308Z");
+    expect(wireTime(1_725_911_162_000_001)).toBe("2024-09-09T19:46:02.000001Z");
+    expect(parseWireTime("yesterday")).toBeNull();
+  });
+});
+
+describe("v2 request", () => {
+  it("chooses the wire by the endpoint's path", () => {
+    expect(wireOf(V2)).toBe("v2");
+    expect(wireOf(LEGACY)).toBe("legacy");
+    expect(new URL(buildRequest(LEGACY, { collections: ["app.bsky.feed.post"], dids: [] }, null).url).searchParams.getAll("wantedCollections")).toEqual(["app.bsky.feed.post"]);
+  });
+
+  it("repeats each filter as a query key, kinds first, with the cursor and the subprotocol", () => {
+    const r = buildV2Request(V2, { collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: ["did:plc:a", "did:plc:b"], kinds: ["commit", "account"] }, 42);
+    const url = new URL(r.url);
+    expect(url.protocol).toBe("https:");
+    expect(url.searchParams.getAll("kinds")).toEqual(["commit", "account"]);
+    expect(url.searchParams.getAll("collections")).toEqual(["app.bsky.feed.post", "app.bsky.graph.*"]);
+    expect(url.searchParams.getAll("dids")).toEqual(["did:plc:a", "did:plc:b"]);
+    expect(url.searchParams.get("cursor")).toBe("42");
+    expect(url.searchParams.has("wantedCollections")).toBe(false);
+    expect(r).toMatchObject({ optionsUpdate: null, protocol: "xrpc.v1.json" });
+    expect(r.didsLeftOut).toBeUndefined();
+  });
+
+  it("leaves out collections when no commit is asked for (the server refuses them then), and DIDs past the URL limit", () => {
+    expect(new URL(buildV2Request(V2, { collections: ["app.bsky.feed.post"], dids: [], kinds: ["account"] }, null).url).searchParams.has("collections")).toBe(false);
+    const dids = Array.from({ length: 2000 }, (_, i) => `did:plc:${String(i).padStart(24, "x")}`);
+    const r = buildV2Request(V2, { collections: ["app.bsky.feed.post"], dids, kinds: ["commit"] }, null);
+    expect(r.url.length).toBeLessThan(16_000);
+    expect(new URL(r.url).searchParams.has("dids")).toBe(false);
+    expect(r.didsLeftOut).toBe(2000);
+  });
+});
+
+describe("v2 position", () => {
+  it.each([
+    [{ instance: V2, timeUs: 2e15, seq: 77 }, V2, 77],
+    [{ instance: V2, timeUs: 2e15, seq: null }, V2, 2e15],
+    [{ instance: V2, timeUs: 2e15, seq: 77 }, "wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents", 2e15 - 10_000_000],
+    [{ instance: LEGACY, timeUs: 2e15, seq: null }, V2, 2e15 - 10_000_000],
+  ] as const)("%o asks %s for %s: its seq on its own instance, a rewound time elsewhere", (position, endpoint, expected) => {
+    expect(cursorFor(position, endpoint, 10_000_000)).toBe(expected);
+  });
+
+  it("keeps the seq through a save, drops it when rewound to an unacknowledged event", () => {
+    expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: null }, 1000)).toEqual({ instance: V2, timeUs: 5000, seq: 9 });
+    expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: 4500 }, 1000)).toEqual({ instance: V2, timeUs: 4500, seq: null });
+  });
+});
+
+describe("the server's signals", () => {
+  it("reads CursorTooOld's seqs from its XRPC body", () => {
+    const body = JSON.stringify({ error: "CursorTooOld", message: "subscribe: cursor too old: cursor 12 below lookback floor 3456; re-backfill from your last seq" });
+    expect(cursorTooOld(body)).toEqual({ requestedSeq: 12, floorSeq: 3456, message: expect.stringContaining("floor 3456") });
+    expect(cursorTooOld(JSON.stringify({ error: "InvalidRequest", message: "invalid options" }))).toBeNull();
+    expect(cursorTooOld("plain text 400")).toBeNull();
+  });
+
+  it("reads the seq OutdatedCursor resumed from", () => {
+    expect(outdatedCursor("requested timestamp cursor below retention floor; starting at seq 901")).toEqual({ startSeq: 901 });
+  });
+});
