@@ -6,6 +6,7 @@ import { parseV2Frame, parseV2Payload, parseWireTime, wireTime } from "../../wor
 import { buildRequest, buildV2Request, wireOf } from "../../worker/ingest/subscribe-url.ts";
 import { cursorFor, resumePosition } from "../../worker/stream/position.ts";
 import { cursorTooOld, outdatedCursor } from "../../worker/stream/server-signals.ts";
+import { refused } from "../../worker/ingest/transport-errors.ts";
 
 const V2 = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
 const LEGACY = "wss://jetstream1.us-east.bsky.network/subscribe";
@@ -112,9 +113,10 @@ describe("v2 position", () => {
 describe("the server's signals", () => {
   it("reads CursorTooOld's seqs from its XRPC body", () => {
     const body = JSON.stringify({ error: "CursorTooOld", message: "subscribe: cursor too old: cursor 12 below lookback floor 3456; re-backfill from your last seq" });
-    expect(cursorTooOld(body)).toEqual({ requestedSeq: 12, floorSeq: 3456, message: expect.stringContaining("floor 3456") });
-    expect(cursorTooOld(JSON.stringify({ error: "InvalidRequest", message: "invalid options" }))).toBeNull();
-    expect(cursorTooOld("plain text 400")).toBeNull();
+    expect(cursorTooOld(refused(400, body).xrpc)).toEqual({ requestedSeq: 12, floorSeq: 3456, message: expect.stringContaining("floor 3456") });
+    expect(refused(400, body).message).not.toContain("check JETSTREAM_COLLECTIONS");
+    expect(cursorTooOld(refused(400, JSON.stringify({ error: "InvalidRequest", message: "invalid options" })).xrpc)).toBeNull();
+    expect(cursorTooOld(refused(400, "plain text 400").xrpc)).toBeNull();
   });
 
   it("reads the seq OutdatedCursor resumed from", () => {

@@ -17,12 +17,12 @@ describe("position", () => {
   });
 
   it("resumes from the saved position, rewound to the oldest unacknowledged event within the maximum rewind", () => {
-    expect(resumePosition({ position: { instance: B, timeUs: 500 }, cursor: 500, oldestUnacked: 300 }, 1000)).toEqual({ instance: B, timeUs: 300 });
-    expect(resumePosition({ position: { instance: B, timeUs: 5000 }, cursor: 5000, oldestUnacked: 300 }, 1000)).toEqual({ instance: B, timeUs: 4000 });
+    expect(resumePosition({ position: { instance: B, timeUs: 500 }, cursor: 500, oldestUnacked: 300 }, 1000)).toEqual({ instance: B, timeUs: 300, seq: null });
+    expect(resumePosition({ position: { instance: B, timeUs: 5000 }, cursor: 5000, oldestUnacked: 300 }, 1000)).toEqual({ instance: B, timeUs: 4000, seq: null });
     // Saved by an older version: a bare cursor, its instance unknown (every endpoint rewinds then).
-    expect(resumePosition({ position: undefined, cursor: 700, oldestUnacked: null }, 1000)).toEqual({ instance: null, timeUs: 700 });
+    expect(resumePosition({ position: undefined, cursor: 700, oldestUnacked: null }, 1000)).toEqual({ instance: null, timeUs: 700, seq: null });
     expect(resumePosition({ position: undefined, cursor: undefined, oldestUnacked: undefined }, 1000)).toBeNull();
-    expect(resumePosition({ position: { instance: 3, timeUs: "x" }, cursor: 9, oldestUnacked: null }, 1000)).toEqual({ instance: null, timeUs: 9 });
+    expect(resumePosition({ position: { instance: 3, timeUs: "x" }, cursor: 9, oldestUnacked: null }, 1000)).toEqual({ instance: null, timeUs: 9, seq: null });
   });
 
   it("starts on the endpoint the position came from while it is configured", () => {

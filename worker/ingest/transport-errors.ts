@@ -11,15 +11,27 @@ export type TransportErrorKind =
 export interface TransportError {
   kind: TransportErrorKind;
   message: string;
-  /** HTTP status of a refused upgrade, and its body (v2: an XRPC error envelope). */
+  /** HTTP status of a refused upgrade. */
   status?: number;
-  body?: string;
+  /** The XRPC error envelope of a refusal, when the server sent one (v2): `{error, message}`. */
+  xrpc?: { error: string; message: string };
 }
 
 export function refused(status: number, body: string): TransportError {
   const text = body.trim().replace(/\s+/g, " ").slice(0, 300);
   const hint = status === 400 && !body.includes("CursorTooOld") ? " (the server rejected the request: check JETSTREAM_COLLECTIONS / JETSTREAM_DIDS)" : "";
-  return { kind: "refused", status, body: body.slice(0, 2000), message: `server said ${status}${text ? `: ${text}` : ""}${hint}` };
+  const xrpc = xrpcError(body);
+  return { kind: "refused", status, message: `server said ${status}${text ? `: ${text}` : ""}${hint}`, ...(xrpc ? { xrpc } : {}) };
+}
+
+function xrpcError(body: string): { error: string; message: string } | null {
+  if (!body.trimStart().startsWith("{")) return null;
+  try {
+    const value = JSON.parse(body) as Record<string, unknown>;
+    return typeof value.error === "string" ? { error: value.error, message: typeof value.message === "string" ? value.message : "" } : null;
+  } catch {
+    return null;
+  }
 }
 
 export function fromException(error: unknown): TransportError {

@@ -7,16 +7,9 @@
  * A pre-upgrade 400 whose XRPC body is `{"error":"CursorTooOld","message":"subscribe: cursor too old:
  * cursor N below lookback floor F; re-backfill from your last seq"}`: the seq asked for and the floor.
  */
-export function cursorTooOld(body: string): { requestedSeq: number | null; floorSeq: number; message: string } | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const { error, message } = value as Record<string, unknown>;
-  if (error !== "CursorTooOld" || typeof message !== "string") return null;
+export function cursorTooOld(xrpc: { error: string; message: string } | undefined): { requestedSeq: number | null; floorSeq: number; message: string } | null {
+  if (xrpc?.error !== "CursorTooOld") return null;
+  const message = xrpc.message;
   const floor = /floor (\d+)/.exec(message);
   if (!floor) return null;
   const requested = /cursor (\d+)/.exec(message);

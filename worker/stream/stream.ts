@@ -266,7 +266,7 @@ export class Stream {
 
   private ended(error: TransportError): "retry" | "resume" | "stop" {
     const endpoint = this.connection.endpoint;
-    const tooOld = error.kind === "refused" && error.status === 400 && error.body ? cursorTooOld(error.body) : null;
+    const tooOld = error.kind === "refused" && error.status === 400 ? cursorTooOld(error.xrpc) : null;
     if (tooOld && wireOf(endpoint) === "v2" && (this.floor?.seq ?? 0) < tooOld.floorSeq) {
       // The server no longer has the seqs asked for, and says from where it has them: an exact gap.
       this.floor = { instance: endpoint, seq: tooOld.floorSeq };
