@@ -5,6 +5,8 @@ import type { RelayStatus } from "../../worker/api-types.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { PROJECT_FILE, readProjectFile } from "../lib/project-file.ts";
 import { stopSignal } from "../lib/stop-signal.ts";
+import { BLUESKY_LEGACY_ENDPOINTS, describeEndpoints } from "../lib/jetstream-endpoints.ts";
+import { DEFAULT_ENDPOINTS } from "../../worker/config/registry.ts";
 
 interface DevFlags {
   ip: string;
@@ -28,7 +30,7 @@ export function register(program: Command): void {
     .option("--ip <ip>", "address to serve on", "127.0.0.1")
     .option("--port <port>", "port to serve on (0 = any free port)", "8787")
     .option("--inspector-port <port>", "port of the debugger inspector (default, or none: any free port, not printed)")
-    .option("--jetstream-url <urls>", "Jetstream endpoint(s), comma-separated (JETSTREAM_URL; default: the public instances)")
+    .option("--jetstream-url <urls>", "Jetstream endpoint(s), comma-separated; the path picks the wire (JETSTREAM_URL; default: Bluesky's v2 hosts)")
     .option("--webhook-url <url>", "deliver here instead of the built-in receiver (WEBHOOK_URL)")
     .option("--collections <list>", "comma-separated NSIDs or prefixes (JETSTREAM_COLLECTIONS)")
     .option("--persist-to <dir>", "folder of the local storage (Durable Objects, queues)", ".wrangler/state")
@@ -43,6 +45,12 @@ export function register(program: Command): void {
 The other worker variables (WEBHOOK_BEARER_TOKEN, WEBHOOK_SECRET, ADMIN_TOKEN, JETSTREAM_DIDS, JETSTREAM_KINDS,
 tuning variables) come from the environment and from a .dev.vars file in this folder; flags win over the
 environment, which wins over .dev.vars. They reach the worker through a private file, never a command line.
+
+Jetstream: by default Bluesky's v2 hosts, on the v2 wire:
+${DEFAULT_ENDPOINTS.map((url) => `  ${url}`).join("\n")}
+The numbered legacy hosts speak the legacy wire (/subscribe); name one or more to use them:
+  jetstream-relay dev --jetstream-url ${BLUESKY_LEGACY_ENDPOINTS[0]}
+Nothing prompts: --jetstream-url, else JETSTREAM_URL (environment or .dev.vars), else the default.
 
 Prints "ready: http://IP:PORT" once the worker serves, then the dashboard URL. Ctrl-C stops everything.
 
@@ -113,6 +121,8 @@ async function runDev(flags: DevFlags): Promise<void> {
       vars.JETSTREAM_URL = playback.url;
       say(`playing ${events.length} recorded events at ${playback.url}`);
       void playback.finished.then(() => say(`played all ${events.length} recorded events`));
+    } else {
+      say(`jetstream: ${describeEndpoints(vars.JETSTREAM_URL)}`);
     }
     if (stop.isStopped()) return;
 
@@ -184,7 +194,7 @@ function watchStatus(url: string, say: (text: string) => void): { stop(): void }
       const status = (await res.json()) as RelayStatus;
       let line: string;
       if (status.configErrors?.length) line = `relay: configuration problem: ${status.configErrors.map((p) => `${p.variable}: ${p.message}`).join("; ")}`;
-      else if (status.connected) line = `relay: connected to ${status.endpoint}`;
+      else if (status.connected) line = `relay: connected to ${status.endpoint}${status.wire ? ` (${status.wire} wire)` : ""}`;
       else line = `relay: ${status.state}${status.endpoint ? ` ${status.endpoint}` : ""}${status.lastError ? ` (last error: ${status.lastError})` : ""}${status.reconnects ? `, ${status.reconnects} reconnects` : ""}`;
       const key = line.replace(/, \d+ reconnects$/, "");
       if (key !== last) say(line);

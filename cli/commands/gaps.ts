@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Gap } from "../../worker/api-types.ts";
-import { formatDuration, formatTime } from "../lib/terminal-format.ts";
+import { formatDuration, formatGapSeqs, formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect } from "../lib/operate-options.ts";
 import type { StatsAnswer } from "../lib/stats-view.ts";
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command("gaps")
     .summary("Gaps in the stream (a resume older than Jetstream's retention): list, acknowledge")
     .description(
-      "A gap is detected when the relay resumed from a cursor older than Jetstream keeps (24-36 h): the events in between are lost upstream. A gap stays among /health's reasons until an operator acknowledges it.",
+      "A gap is detected when the relay resumed from a cursor older than Jetstream keeps (24-36 h): the events in between are lost upstream. On the v2 wire the server says so itself (CursorTooOld, OutdatedCursor): the gap is exact, whatever its size, and names the seqs from the one asked for to the one the server resumed at; on the legacy wire a gap is inferred when the first event comes much later than the cursor. A gap stays among /health's reasons until an operator acknowledges it.",
     );
 
   const list = gaps
@@ -41,14 +41,25 @@ export function register(program: Command): void {
     }
     output.lines(
       renderTable(
-        [{ header: "from" }, { header: "to" }, { header: "missing", align: "right" }, { header: "detected" }, { header: "endpoint" }, { header: "acknowledged" }],
+        [
+          { header: "from" },
+          { header: "to" },
+          { header: "missing", align: "right" },
+          { header: "seqs", align: "right" },
+          { header: "detected" },
+          { header: "endpoint" },
+          { header: "acknowledged" },
+          { header: "known" },
+        ],
         found.map((gap) => [
           gap.from,
           gap.to,
           formatDuration((gap.toUs - gap.fromUs) / 1e6),
+          formatGapSeqs(gap),
           formatTime(gap.detectedAt),
           gap.endpoint,
           gap.acknowledged ? "yes" : c.yellow("no"),
+          gap.exact ? `exact${gap.reason ? `: ${gap.reason}` : ""}` : c.dim("inferred (legacy wire: first event much later than the cursor)"),
         ]),
         { header: c.dim },
       ),

@@ -15,6 +15,8 @@ import { parseJsonc } from "../lib/jsonc.ts";
 import { packageRoot } from "../lib/package-paths.ts";
 import { PROJECT_FILE, type ProjectFile, readProjectFile, writeProjectFile } from "../lib/project-file.ts";
 import { settingProblem } from "../lib/setting-checks.ts";
+import { BLUESKY_LEGACY_ENDPOINTS, choiceOf, describeEndpoints, ENDPOINT_CHOICES, jetstreamUrlFor } from "../lib/jetstream-endpoints.ts";
+import { DEFAULT_ENDPOINTS } from "../../worker/config/registry.ts";
 import { canPrompt } from "../lib/terminal.ts";
 import { chooseConfigFile, GENERATED_MARKER, queueNames, renderWorkerConfig, workerNameProblem } from "../lib/worker-config.ts";
 import { errorMessage } from "../../worker/errors.ts";
@@ -67,8 +69,8 @@ export function register(program: Command): void {
     .option("--webhook-url <url>", "where events are POSTed (or WEBHOOK_URL)")
     .option("--collections <list>", `comma-separated NSIDs or prefixes (default ${DEFAULT_COLLECTIONS})`)
     .option("--dids <list>", "comma-separated DIDs to restrict to")
-    .option("--jetstream-url <urls>", "Jetstream endpoint(s), comma-separated (default: the public instances)")
-    .option("--kinds <list>", "event kinds to forward: any of commit,identity,account (default commit)")
+    .option("--jetstream-url <urls>", "Jetstream endpoint(s), comma-separated; the path picks the wire (default: Bluesky's v2 hosts)")
+    .option("--kinds <list>", "event kinds to forward: any of commit,identity,account,sync (default commit)")
     .option("--account-id <id>", "Cloudflare account, when your credentials reach several (or CLOUDFLARE_ACCOUNT_ID)")
     .option("--no-signing-secret", "do not sign webhook requests (default: WEBHOOK_SECRET, or a generated secret)")
     .option("--no-admin-token", "set no admin token (the control commands then refuse; default: ADMIN_TOKEN, or a generated token)")
@@ -81,6 +83,13 @@ Secrets are never flag values. They come from the environment variables of the w
 (WEBHOOK_BEARER_TOKEN, WEBHOOK_SECRET, ADMIN_TOKEN), from hidden prompts, or are generated, and reach
 Cloudflare through \`wrangler secret put\` on its stdin. A generated admin token and signing secret are
 kept in ${LOCAL_SECRETS_DIR}/ (mode 0600, git-ignored), which ${PROJECT_FILE} points to.
+
+Jetstream: by default Bluesky's v2 hosts (JETSTREAM_URL is then left unset, the relay's default):
+${DEFAULT_ENDPOINTS.map((url) => `  ${url}`).join("\n")}
+The numbered legacy hosts speak the legacy wire only; name them to use them:
+  --jetstream-url ${BLUESKY_LEGACY_ENDPOINTS.join(",")}
+Each URL's path picks its wire: /xrpc/network.bsky.jetstream.subscribeEvents (v2) or /subscribe (legacy).
+On a terminal init asks which; --jetstream-url (or --yes, for the default) skips the question.
 
 Files written: ${PROJECT_FILE} (no secrets), wrangler.jsonc (or wrangler.NAME.jsonc when a wrangler.jsonc
 that init did not write exists), ${LOCAL_SECRETS_DIR}/.
@@ -142,6 +151,7 @@ async function runInit(flags: InitFlags): Promise<void> {
     dir,
   );
   say(`wrote ${PROJECT_FILE} and ${configFile}`);
+  say(`jetstream: ${describeEndpoints(plan.jetstreamUrl)}`);
   if (/[\\/]_npx[\\/]/.test(packageRoot())) {
     say(`note: ${configFile} points at the worker inside npx's cache, which npm may clear; for a lasting setup run \`npm install jetstream-relay\` here and \`npx jetstream-relay init\` again`);
   }
@@ -257,7 +267,8 @@ async function askPlan(flags: InitFlags, dir: string, earlier: Earlier, p: Promp
   const dids = flags.dids ?? ((await p.askText("Only these DIDs (comma-separated; empty for everyone)", { initial: earlier.vars.JETSTREAM_DIDS, optional: true, check: check("JETSTREAM_DIDS") })) || undefined);
 
   const env = process.env;
-  const plan: Plan = { name, webhookUrl, collections, dids, jetstreamUrl: flags.jetstreamUrl ?? earlier.vars.JETSTREAM_URL, kinds: flags.kinds ?? earlier.vars.JETSTREAM_KINDS };
+  const jetstreamUrl = flags.jetstreamUrl ?? (await askEndpoints(p, earlier.vars.JETSTREAM_URL, check("JETSTREAM_URL")));
+  const plan: Plan = { name, webhookUrl, collections, dids, jetstreamUrl, kinds: flags.kinds ?? earlier.vars.JETSTREAM_KINDS };
   if (env.WEBHOOK_BEARER_TOKEN) plan.bearerToken = { value: env.WEBHOOK_BEARER_TOKEN, from: "WEBHOOK_BEARER_TOKEN" };
   else if (flags.generateBearerToken) plan.bearerToken = { value: generateAdminToken(), from: "generated" };
   else {
@@ -272,6 +283,17 @@ async function askPlan(flags: InitFlags, dir: string, earlier: Earlier, p: Promp
   }
   validatePlan(plan);
   return plan;
+}
+
+/** Which Jetstream: Bluesky's v2 hosts first (unset: the relay's default), the legacy hosts, or endpoints typed in. */
+async function askEndpoints(p: Prompts, earlier: string | undefined, check: (value: string) => string | null): Promise<string | undefined> {
+  const choice = await p.askSelect("Jetstream endpoints", ENDPOINT_CHOICES, choiceOf(earlier));
+  if (choice !== "custom") return jetstreamUrlFor(choice);
+  return p.askText("Jetstream endpoint URLs (comma-separated; …/xrpc/network.bsky.jetstream.subscribeEvents is v2, …/subscribe legacy)", {
+    initial: choiceOf(earlier) === "custom" ? earlier : undefined,
+    placeholder: "wss://jetstream.example.com/xrpc/network.bsky.jetstream.subscribeEvents",
+    check,
+  });
 }
 
 async function chooseAccount(

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .command("stats")
     .summary("Statistics: totals, rates, lag, delivery health, per-collection counts")
     .description(
-      "Show the relay's statistics (GET /stats): events received, forwarded and skipped with their rates, lag behind real time, the cursor, delivery health (delivered, retried, failed, dead-lettered, latency, last error), the queue, gaps and the counts per collection. With --watch it redraws in place and shows rates computed between polls; a failed poll is shown and polling goes on.",
+      "Show the relay's statistics (GET /stats): events received, forwarded and skipped with their rates, lag behind real time, the position (endpoint, wire, seq on v2) and the cursor, delivery health (delivered, retried, failed, dead-lettered, latency, last error), the queue, gaps (exact ones on v2) and the counts per collection. With --watch it redraws in place and shows rates computed between polls; a failed poll is shown and polling goes on.",
     );
   addConnectionOptions(command, { jsonWhenPiped: true });
   addWatchOptions(command);

@@ -10,16 +10,16 @@ import { failureLines, showOnceOrWatch } from "../lib/watch-view.ts";
 export function register(program: Command): void {
   const command = program
     .command("status")
-    .summary("Connection state: connected?, endpoint, cursor, lag, last error, reconnects, configuration")
+    .summary("Connection state: connected?, endpoint and wire, position (seq on v2), lag, last error, reconnects, configuration")
     .description(
-      "Show the relay's connection to Jetstream (GET /status): its state, the endpoint in use and the failover list, the cursor and lag, the last error, reconnects, and the effective configuration (secrets omitted) with any configuration problem and how to fix it.",
+      "Show the relay's connection to Jetstream (GET /status): its state, the endpoint in use with its wire (v2 or legacy) and the failover list, the position (on v2 the instance's seq, the exact resume point), the cursor and lag, the last error, reconnects, ConsumerTooSlow closes if any, and the effective configuration (secrets omitted) with any configuration problem and how to fix it.",
     );
   addConnectionOptions(command, { jsonWhenPiped: true });
   addWatchOptions(command);
   command.addHelpText(
     "after",
     commandHelp({
-      examples: ["jetstream-relay status", "jetstream-relay status --watch", "jetstream-relay status --json | jq -r .state"],
+      examples: ["jetstream-relay status", "jetstream-relay status --watch", "jetstream-relay status --json | jq -r .state", "jetstream-relay status --json | jq '.position.seq'"],
       nonInteractive: [
         "Off a terminal it prints one JSON document (the answer of GET /status); --no-json prints the text view.",
         "jetstream-relay status --watch --interval 10 --json   # one JSON line per poll",

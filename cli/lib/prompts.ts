@@ -70,9 +70,9 @@ export async function askConfirm(message: string, initial: boolean): Promise<boo
   return answer<boolean>(confirm({ message, initialValue: initial }));
 }
 
-export async function askSelect<T extends string>(message: string, options: { value: T; label: string; hint?: string }[]): Promise<T> {
+export async function askSelect<T extends string>(message: string, options: { value: T; label: string; hint?: string }[], initial?: T): Promise<T> {
   const { select } = await load();
-  return answer<T>(select<T>({ message, options: options as never }));
+  return answer<T>(select<T>({ message, options: options as never, initialValue: initial }));
 }
 
 /** A spinner on a terminal (stderr would be fine too, but clack draws on stdout, which is the terminal here). */

@@ -1,6 +1,6 @@
 import type { RelayStats } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatRate, formatTime } from "./terminal-format.ts";
+import { formatCount, formatCursor, formatDuration, formatMs, formatPercent, formatPosition, formatRate, formatTime } from "./terminal-format.ts";
 import { renderPairs, renderTable } from "./table.ts";
 import { failureLines, type WatchState } from "./watch-view.ts";
 
@@ -85,10 +85,11 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
   const gapsOpen = (stats.gaps ?? []).filter((gap) => !gap.acknowledged);
   const pairs: [string, string][] = [
     ["lag", `${lagText(stats.lagSeconds, c)} behind real time${stats.lastEventTime ? ` · last event ${formatTime(stats.lastEventTime, context.now)}` : ""}`],
+    ["position", formatPosition(stats.position, context.now)],
     ["cursor", formatCursor(stats.cursor, context.now)],
     ["kinds", Object.entries(stats.kindCounts ?? {}).map(([kind, count]) => `${kind} ${formatCount(count)}`).join(" · ") || "—"],
     ["reconnects", formatCount(stats.reconnects)],
-    ["gaps", stats.gapsDetected ? `${formatCount(stats.gapsDetected)} detected${gapsOpen.length ? c.yellow(` · ${gapsOpen.length} not acknowledged (jetstream-relay gaps)`) : ""}` : "none"],
+    ["gaps", stats.gapsDetected ? `${formatCount(stats.gapsDetected)} detected${exactText(stats.gaps ?? [])}${gapsOpen.length ? c.yellow(` · ${gapsOpen.length} not acknowledged (jetstream-relay gaps)`) : ""}` : "none"],
   ];
   if (stats.storage && !stats.storage.ok) pairs.push(["storage", c.red(`failing: ${stats.storage.lastError ?? "unknown error"}`)]);
   lines.push(...renderPairs(pairs, { label: c.dim }));
@@ -163,6 +164,12 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
   lines.push("");
   lines.push(c.dim(`running since ${formatTime(stats.startedAt, context.now)}${stats.statsResetAt ? ` · statistics reset ${formatTime(stats.statsResetAt, context.now)}` : ""}`));
   return lines;
+}
+
+/** " (1 exact)": gaps the v2 server named exactly, among those listed. */
+function exactText(gaps: { exact?: boolean }[]): string {
+  const exact = gaps.filter((gap) => gap.exact).length;
+  return exact ? ` (${formatCount(exact)} exact)` : "";
 }
 
 function lagText(seconds: number | null | undefined, c: Colors): string {

@@ -1,6 +1,6 @@
 import type { ConfigProblem, RelayStatus } from "../../worker/api-types.ts";
 import type { Colors } from "./colors.ts";
-import { formatCount, formatCursor, formatDuration, formatTime } from "./terminal-format.ts";
+import { formatCount, formatCursor, formatDuration, formatPosition, formatTime } from "./terminal-format.ts";
 import { renderPairs } from "./table.ts";
 
 /** The human-readable connection status, with the configuration (secrets never included) and its problems. */
@@ -11,12 +11,17 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
   lines.push(context.header ?? `${c.bold("jetstream-relay status")} ${c.dim("·")} ${context.url}`);
   lines.push("");
   const pairs: [string, string][] = [["state", stateText(status, c, now)]];
-  pairs.push(["endpoint", status.endpoint ?? "—"]);
+  pairs.push(["endpoint", `${status.endpoint ?? "—"}${status.wire ? c.dim(` · ${status.wire} wire`) : ""}`]);
   if (status.endpoints?.length > 1) pairs.push(["failover", status.endpoints.join(", ")]);
+  pairs.push(["position", formatPosition(status.position, now)]);
   pairs.push(["cursor", formatCursor(status.cursor, now)]);
   pairs.push(["lag", formatDuration(status.lagSeconds)]);
   pairs.push(["last frame", formatTime(status.lastFrameAt, now)]);
   pairs.push(["reconnects", formatCount(status.reconnects)]);
+  if (status.consumerTooSlow > 0) {
+    const times = `${formatCount(status.consumerTooSlow)} time${status.consumerTooSlow === 1 ? "" : "s"}`;
+    pairs.push(["too slow", `${c.yellow(`ConsumerTooSlow ${times}`)} ${c.dim("(the server closed: the relay read too slowly; it resumed from its position)")}`]);
+  }
   if (status.lastError) pairs.push(["last error", `${c.red(status.lastError)} ${c.dim(formatTime(status.lastErrorAt, now))}`]);
   if (status.nextAttemptAt) pairs.push(["next attempt", formatTime(status.nextAttemptAt, now)]);
   lines.push(...renderPairs(pairs, { label: c.dim }));

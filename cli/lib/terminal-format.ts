@@ -1,5 +1,6 @@
 // Number and time formatting for the CLI's terminal output (pure), compact: "3m05s", "2026-11-29 03:12:09Z
 // (4s ago)", "—" for a missing value (the dashboard's web page has its own style: worker/http/dashboard-format.ts).
+import type { Gap, StreamPosition } from "../../worker/api-types.ts";
 import { isoFromUs } from "../../worker/time-us.ts";
 
 // Not Intl.NumberFormat: creating one loads locale data and costs a short command 20-40 ms.
@@ -50,6 +51,32 @@ export function formatTime(iso: string | null | undefined, now = Date.now()): st
 export function formatCursor(cursorUs: number | null | undefined, now = Date.now()): string {
   if (typeof cursorUs !== "number") return "—";
   return `${cursorUs} · ${formatTime(isoFromUs(cursorUs), now)}`;
+}
+
+/** An endpoint by its host (and port): the wire is said apart, the full URL is on the endpoint line. */
+export function endpointHost(endpoint: string): string {
+  try {
+    return new URL(endpoint).host || endpoint;
+  } catch {
+    return endpoint;
+  }
+}
+
+/**
+ * Where the relay stands: "seq 12,345 on jetstream.us-east.bsky.network (v2) · 2026-11-29 03:12:09Z (4s ago)";
+ * on the legacy wire, which has no seq, the time first.
+ */
+export function formatPosition(position: StreamPosition | null | undefined, now = Date.now()): string {
+  if (!position) return "—";
+  const where = `${position.endpoint ? ` on ${endpointHost(position.endpoint)}` : ""}${position.wire ? ` (${position.wire})` : ""}`;
+  const time = formatTime(position.time || isoFromUs(position.timeUs), now);
+  return typeof position.seq === "number" ? `seq ${formatCount(position.seq)}${where} · ${time}` : `${time}${where}`;
+}
+
+/** The seqs of an exact gap (v2): "100,000 → 102,500"; "—" when the server named none. */
+export function formatGapSeqs(gap: Gap): string {
+  if (typeof gap.toSeq !== "number") return "—";
+  return `${typeof gap.fromSeq === "number" ? formatCount(gap.fromSeq) : "?"} → ${formatCount(gap.toSeq)}`;
 }
 
 export function formatPercent(part: number, whole: number): string {

@@ -102,7 +102,7 @@ describe("dev", () => {
       expect(lines).toHaveLength(posts.length);
       for (const post of posts) expect(lines.some((l) => l.includes(`app.bsky.feed.post/${post.commit.rkey}`) && l.includes(post.did))).toBe(true);
       expect(lines.every((l) => /webhook-id \S+/.test(l))).toBe(true);
-      await dev.waitFor(/relay: connected to ws:\/\/127\.0\.0\.1:\d+\/subscribe/, 10_000, "stderr");
+      await dev.waitFor(/relay: connected to ws:\/\/127\.0\.0\.1:\d+\/subscribe \(legacy wire\)/, 10_000, "stderr");
 
       const { code } = await stopAndCheck(dev, "SIGINT");
       expect(code).toBe(130);
@@ -117,8 +117,9 @@ describe("dev", () => {
     try {
       await dev.waitFor(/^ready: http:\/\/127\.0\.0\.1:\d+$/m);
       expect(dev.stdout()).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/stats\/html$/m);
-      // The public Jetstream instances are unreachable here: the relay says so and keeps trying.
-      await dev.waitFor(/relay: (connecting|backoff|disconnected)[^\n]*(jetstream\d\.us-(east|west)\.bsky\.network|last error)/, 30_000, "stderr");
+      // Bluesky's v2 hosts by default; unreachable here: the relay says so and keeps trying.
+      expect(dev.stderr()).toContain("jetstream: Bluesky's v2 hosts (wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents, wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents), the default");
+      await dev.waitFor(/relay: (connecting|backoff|disconnected)[^\n]*(jetstream\.us-(east|west)\.bsky\.network\/xrpc\/network\.bsky\.jetstream\.subscribeEvents|last error)/, 30_000, "stderr");
       const { code } = await stopAndCheck(dev, "SIGTERM");
       expect(code).toBe(143);
     } finally {

@@ -80,6 +80,9 @@ describe("init without a terminal", () => {
     expect(config.vars.JETSTREAM_COLLECTIONS).toBe("app.bsky.feed.post,app.bsky.graph.*");
     expect(config.migrations[0].new_sqlite_classes).toEqual(["JetstreamRelay", "DeadLetterStore"]);
     expect(result.stderr).toContain("jetstream-relay deploy");
+    // Jetstream: Bluesky's v2 hosts, the relay's default, so nothing is written for it.
+    expect(config.vars.JETSTREAM_URL).toBeUndefined();
+    expect(result.stderr).toContain("jetstream: Bluesky's v2 hosts (wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents, wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents), the default");
   });
 
   test("a re-run reuses the queues, keeps the admin token and the earlier choices", async () => {
@@ -180,6 +183,10 @@ describe("init on a terminal", () => {
       session.type("\x15app.bsky.feed.like\r");
       await session.waitFor("Only these DIDs");
       session.type("\r");
+      // Bluesky's v2 hosts are offered first; the numbered legacy hosts stay one step down.
+      await session.waitFor("Jetstream endpoints");
+      await session.waitFor("numbered legacy hosts");
+      session.type("\x1b[B\r");
       await session.waitFor("Bearer token");
       session.type("typed-bearer-5d2e\r");
       await session.waitFor("Sign webhook requests");
@@ -200,6 +207,10 @@ describe("init on a terminal", () => {
       expect(JSON.parse(await readFile(join(dir, "jetstream-relay.json"), "utf8")).wranglerConfig).toBe("wrangler.pty-relay.jsonc");
       const config = parseJsonc(await readFile(join(dir, "wrangler.pty-relay.jsonc"), "utf8")) as Record<string, any>;
       expect(config.vars.JETSTREAM_COLLECTIONS).toBe("app.bsky.feed.like");
+      expect(screen).toContain("Bluesky's v2 hosts (recommended)");
+      expect(config.vars.JETSTREAM_URL).toBe(
+        "wss://jetstream1.us-east.bsky.network/subscribe,wss://jetstream2.us-east.bsky.network/subscribe,wss://jetstream1.us-west.bsky.network/subscribe,wss://jetstream2.us-west.bsky.network/subscribe",
+      );
     } finally {
       session.kill();
     }

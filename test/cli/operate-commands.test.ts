@@ -4,7 +4,18 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RelayStats } from "../../worker/api-types.ts";
 import { ensureBundle } from "./support/bundle.ts";
-import { type FakeRelay, healthyReport, sampleDeadLetters, sampleStats, sampleStatus, startFakeRelay, unhealthyReport } from "./support/fake-relay.ts";
+import {
+  type FakeRelay,
+  healthyReport,
+  sampleDeadLetters,
+  sampleExactGap,
+  sampleStats,
+  sampleStatus,
+  sampleV2Stats,
+  sampleV2Status,
+  startFakeRelay,
+  unhealthyReport,
+} from "./support/fake-relay.ts";
 import { BIN, REPO_ROOT, runCli } from "./support/run-cli.ts";
 
 // The operate commands as real subprocesses (pipes: no terminal) against a local server answering like a relay.
@@ -86,6 +97,28 @@ describe("stats", () => {
     expect(out).toMatch(/last error +webhook answered 503/);
     expect(out).toMatch(/app\.bsky\.feed\.like +3,400 +73\.0%/);
     expect(out).toMatch(/app\.bsky\.graph\.follow +56/);
+  });
+
+  it("--no-json on v2: the position's seq on its instance with the wire, and the exact gaps counted", async () => {
+    relay.set({ "GET /stats": { json: sampleV2Stats({ gapsDetected: 1, gaps: [sampleExactGap()] }) } });
+    const result = await runCli(["stats", "--no-json"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/position +seq 12,345 on jetstream\.us-east\.bsky\.network \(v2\) · \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \([\d.]+m?s ago\)/);
+    expect(result.stdout).toMatch(/gaps +1 detected \(1 exact\) · 1 not acknowledged/);
+    relay.set({ "GET /stats": { json: sampleStats() } });
+    const plain = await runCli(["stats", "--no-json"], { env });
+    expect(plain.stdout).toMatch(/position +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \([\d.]+m?s ago\) on jetstream1\.us-east\.bsky\.network \(legacy\)\n/);
+    expect(plain.stdout).not.toContain("seq ");
+  });
+
+  it("--watch --no-json on v2: every frame has the position's seq", async () => {
+    let polls = 0;
+    relay.set({ "GET /stats": () => ({ json: sampleV2Stats({ position: { ...sampleV2Stats().position!, seq: 12_345 + 100 * polls++ } }) }) });
+    const result = await runCli(["stats", "--watch", "--no-json", "--interval", "0.2", "--count", "2"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/position +seq 12,345 on jetstream\.us-east\.bsky\.network \(v2\)/g)).toHaveLength(1);
+    expect(result.stdout.match(/position +seq 12,445 on jetstream\.us-east\.bsky\.network \(v2\)/g)).toHaveLength(1);
+    relay.set({ "GET /stats": { json: sampleStats() } });
   });
 
   it("--watch --json: one JSON line per poll; a failed poll is reported on stderr and polling goes on", async () => {
@@ -187,6 +220,23 @@ describe("status", () => {
     relay.set({ "GET /status": { json: sampleStatus() } });
   });
 
+  it("on v2: the wire, the position's seq and ConsumerTooSlow; --json carries them", async () => {
+    relay.set({ "GET /status": { json: sampleV2Status() } });
+    const text = await runCli(["status", "--no-json"], { env });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/endpoint +wss:\/\/jetstream\.us-east\.bsky\.network\/xrpc\/network\.bsky\.jetstream\.subscribeEvents · v2 wire/);
+    expect(text.stdout).toMatch(/position +seq 12,345 on jetstream\.us-east\.bsky\.network \(v2\) · \d{4}-/);
+    expect(text.stdout).toMatch(/too slow +ConsumerTooSlow 2 times \(the server closed: the relay read too slowly; it resumed from its position\)/);
+    const json = JSON.parse((await runCli(["status", "--json"], { env })).stdout);
+    expect([json.wire, json.position.seq, json.consumerTooSlow]).toEqual(["v2", 12_345, 2]);
+
+    relay.set({ "GET /status": { json: sampleStatus() } });
+    const legacy = await runCli(["status", "--no-json"], { env });
+    expect(legacy.stdout).toMatch(/endpoint +wss:\/\/jetstream1\.us-east\.bsky\.network\/subscribe · legacy wire/);
+    expect(legacy.stdout).toMatch(/position +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \([\d.]+m?s ago\) on jetstream1\.us-east\.bsky\.network \(legacy\)/);
+    expect(legacy.stdout).not.toContain("too slow"); // none counted: not shown
+  });
+
   it("--watch --json --count 2: two JSON lines", async () => {
     const result = await runCli(["status", "--watch", "--json", "--interval", "0.1", "--count", "2"], { env });
     expect(result.code).toBe(0);
@@ -253,6 +303,20 @@ describe("control commands", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).state).toBe("connecting");
     expect(relay.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /reconnect"]);
+  });
+
+  it("gaps on v2: an exact gap with its seqs and the server's words, beside an inferred one", async () => {
+    const exact = sampleExactGap();
+    const inferred = { fromUs: 1_700_000_000_000_000, from: "2023-11-14T22:13:20.000Z", toUs: 1_700_003_600_000_000, to: "2023-11-14T23:13:20.000Z", detectedAt: new Date().toISOString(), endpoint: "wss://j/subscribe", acknowledged: true };
+    relay.set({ "GET /stats": { json: sampleV2Stats({ gapsDetected: 2, gaps: [exact, inferred] }) } });
+    const list = await runCli(["gaps", "--no-json"], { env });
+    expect(list.code).toBe(0);
+    const [header, first, second] = list.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^from +to +missing +seqs +detected +endpoint +acknowledged +known$/);
+    expect(first).toMatch(/^2023-11-14T22:13:20\.000Z +2023-11-14T22:13:24\.000Z +4\.0s +100,000 → 102,500 .* no +exact: CursorTooOld: cursor 100000 is below the floor seq 102500$/);
+    expect(second).toMatch(/ 1h00m +— .* yes +inferred \(legacy wire: first event much later than the cursor\)$/);
+    expect(JSON.parse((await runCli(["gaps"], { env })).stdout)).toEqual([exact, inferred]);
+    relay.set({ "GET /stats": { json: sampleStats() } });
   });
 
   it("gaps lists the gaps; gaps ack acknowledges them", async () => {

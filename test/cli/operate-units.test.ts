@@ -2,12 +2,12 @@
 // rates between polls, formatting.
 import { describe, expect, it } from "vitest";
 import { colorEnabled, stripAnsi, visibleLength } from "../../cli/lib/colors.ts";
-import { formatCount, formatDuration, formatRate } from "../../cli/lib/terminal-format.ts";
+import { formatCount, formatDuration, formatGapSeqs, formatPosition, formatRate } from "../../cli/lib/terminal-format.ts";
 import { fitFrame } from "../../cli/lib/live-screen.ts";
 import { ratesBetween } from "../../cli/lib/stats-view.ts";
 import { renderTable, truncateVisible, wrapText } from "../../cli/lib/table.ts";
 import { normalizeUrl } from "../../cli/lib/target.ts";
-import { sampleStats } from "./support/fake-relay.ts";
+import { sampleExactGap, sampleStats, sampleV2Position } from "./support/fake-relay.ts";
 
 describe("colorEnabled", () => {
   const tty = { isTTY: true };
@@ -94,5 +94,22 @@ describe("format", () => {
     expect(formatDuration(75)).toBe("1m15s");
     expect(formatDuration(7260)).toBe("2h01m");
     expect(formatDuration(90000)).toBe("1d01h");
+  });
+});
+
+describe("position and gap formatting", () => {
+  const now = Date.parse("2026-11-29T03:30:20.000Z");
+  const at = now - 4000;
+  it("a position on v2 leads with its seq; on the legacy wire with its time; unknown parts are left out", () => {
+    expect(formatPosition(sampleV2Position(12_345, at), now)).toBe("seq 12,345 on jetstream.us-east.bsky.network (v2) · 2026-11-29 03:30:16Z (4.0s ago)");
+    const legacy = { endpoint: "ws://127.0.0.1:6008/subscribe", wire: "legacy" as const, seq: null, timeUs: at * 1000, time: new Date(at).toISOString() };
+    expect(formatPosition(legacy, now)).toBe("2026-11-29 03:30:16Z (4.0s ago) on 127.0.0.1:6008 (legacy)");
+    expect(formatPosition({ ...legacy, endpoint: null, wire: null }, now)).toBe("2026-11-29 03:30:16Z (4.0s ago)");
+    expect(formatPosition(null, now)).toBe("—");
+  });
+  it("the seqs of an exact gap; none on an inferred one; an unknown start as ?", () => {
+    expect(formatGapSeqs(sampleExactGap())).toBe("100,000 → 102,500");
+    expect(formatGapSeqs(sampleExactGap({ fromSeq: null }))).toBe("? → 102,500");
+    expect(formatGapSeqs(sampleExactGap({ exact: undefined, fromSeq: undefined, toSeq: undefined }))).toBe("—");
   });
 });

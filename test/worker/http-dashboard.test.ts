@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { lastHourSlots } from "../../worker/http/chart.ts";
 import { renderDashboard, renderDashboardError, type DashboardData } from "../../worker/http/dashboard.ts";
 import { escapeHtml, html } from "../../worker/http/html.ts";
-import { busyStats, connectedStatus, emptyStats, HOSTILE, NOW, unhealthyReport } from "./http-fixtures.ts";
+import { busyStats, connectedStatus, emptyStats, HOSTILE, NOW, unhealthyReport, V2_ENDPOINT, v2Stats, v2Status } from "./http-fixtures.ts";
 
 interface ParsedElement {
   tag: string;
@@ -42,6 +42,12 @@ async function parse(page: string): Promise<{ elements: ParsedElement[]; textByI
 /** Decodes the entities the escaper writes, as a browser would when showing text. */
 const decode = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
 const squash = (s: string | undefined) => decode(s ?? "").replace(/\s+/g, " ").trim();
+/** The value cell of a labelled row (the label's text and the value's run together in the row's text). */
+const rowValue = (row: string | undefined, label: string) => {
+  const text = squash(row);
+  expect(text.startsWith(label), text).toBe(true);
+  return text.slice(label.length).trim();
+};
 
 function data(overrides: Partial<DashboardData> = {}): DashboardData {
   return {
@@ -188,6 +194,42 @@ describe("dashboard renderer", () => {
     status.config = { webhookUrl: "https://example.test/hook", collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: 0, kinds: ["commit"], endpoints: [], batchMode: false, webhookSigned: true, webhookBearer: false, adminTokenSet: true };
     const { textById } = await parse(renderDashboard(data({ status })));
     expect(squash(textById.get("filter"))).toContain("app.bsky.feed.post, app.bsky.graph.*");
+  });
+
+  it("shows the wire, the position's seq, ConsumerTooSlow and exact gaps with their seqs on v2", async () => {
+    const page = renderDashboard(data({ stats: v2Stats(), status: v2Status() }));
+    const { elements, textById } = await parse(page);
+    expect(squash(textById.get("wire-pill"))).toBe("v2 wire");
+    expect(rowValue(textById.get("conn-wire"), "Wire")).toBe("v2");
+    expect(rowValue(textById.get("position"), "Position")).toBe(`seq 123,456,789 on ${V2_ENDPOINT} (v2) · 2026-11-29 03:30:15 UTC (5 s ago)`);
+    expect(rowValue(textById.get("consumer-too-slow"), "Too slow (ConsumerTooSlow)")).toMatch(/^2 the server closed because the relay read too slowly/);
+    const gapRows = elements.filter((e) => e.tag === "tr" && e.attributes.class?.startsWith("gap"));
+    expect(gapRows.map((e) => e.attributes.class)).toEqual(["gap exact", "gap"]);
+    const gaps = squash(textById.get("gaps"));
+    expect(gaps).toContain("2 detected, 2 unacknowledged");
+    expect(squash(textById.get("gap-0-seqs"))).toBe("100,000 → 102,500");
+    expect(squash(textById.get("gap-0-known"))).toBe(`exact CursorTooOld: cursor 100000 is below the floor seq 102500 ${HOSTILE}`);
+    // The legacy gap: no seqs, known by the threshold.
+    expect(squash(textById.get("gap-1-seqs"))).toBe("—");
+    expect(squash(textById.get("gap-1-known"))).toBe("inferred");
+    expect(elements.filter((e) => e.tag === "img")).toHaveLength(0);
+    expect(page).not.toContain(HOSTILE);
+  });
+
+  it("on the legacy wire: the position has no seq, and nothing was too slow", async () => {
+    const { textById } = await parse(renderDashboard(data()));
+    expect(squash(textById.get("wire-pill"))).toBe("legacy wire");
+    expect(rowValue(textById.get("position"), "Position")).toBe("2026-11-29 03:30:15 UTC (5 s ago) on wss://jetstream1.us-east.bsky.network/subscribe (legacy) · no seq on this wire");
+    expect(rowValue(textById.get("consumer-too-slow"), "Too slow (ConsumerTooSlow)")).toBe("0");
+    expect(squash(textById.get("gap-0-known"))).toBe("inferred");
+  });
+
+  it("shows no position before the first event, and no wire when the status does not know it", async () => {
+    const status = { ...connectedStatus(), wire: null, position: null };
+    const { textById } = await parse(renderDashboard(data({ stats: emptyStats(), status })));
+    expect(textById.has("wire-pill")).toBe(false);
+    expect(rowValue(textById.get("conn-wire"), "Wire")).toBe("unknown");
+    expect(rowValue(textById.get("position"), "Position")).toBe("none yet");
   });
 
   it("escapes the message of the error page", async () => {

@@ -137,3 +137,41 @@ export function unhealthyReport(): HealthReport {
     checkedAt: NOW.toISOString(),
   };
 }
+
+export const V2_ENDPOINT = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
+
+/** A relay on the v2 wire: its position has a seq, the server found it too slow twice. */
+export function v2Status(): RelayStatus {
+  return {
+    ...connectedStatus(),
+    endpoint: V2_ENDPOINT,
+    endpoints: [V2_ENDPOINT, "wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents"],
+    wire: "v2",
+    position: { endpoint: V2_ENDPOINT, wire: "v2", seq: 123_456_789, timeUs: 1_795_923_015_000_000, time: "2026-11-29T03:30:15.000Z" },
+    consumerTooSlow: 2,
+  };
+}
+
+/** Busy statistics on the v2 wire, with an exact gap (CursorTooOld, hostile words) before the inferred one. */
+export function v2Stats(): RelayStats {
+  const stats = busyStats();
+  stats.position = { endpoint: V2_ENDPOINT, wire: "v2", seq: 123_456_789, timeUs: 1_795_923_015_000_000, time: "2026-11-29T03:30:15.000Z" };
+  stats.gapsDetected = 2;
+  stats.gaps = [
+    {
+      fromUs: 1_795_910_000_000_000,
+      from: "2026-11-28T23:53:20.000Z",
+      toUs: 1_795_910_004_000_000,
+      to: "2026-11-28T23:53:24.000Z",
+      detectedAt: "2026-11-29T03:02:00.000Z",
+      endpoint: V2_ENDPOINT,
+      acknowledged: false,
+      exact: true,
+      fromSeq: 100_000,
+      toSeq: 102_500,
+      reason: `CursorTooOld: cursor 100000 is below the floor seq 102500 ${HOSTILE}`,
+    },
+    ...busyStats().gaps,
+  ];
+  return stats;
+}

@@ -1,7 +1,7 @@
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import { escapeLabelValue, renderMetrics, type MetricsData } from "../../worker/http/metrics.ts";
-import { busyStats, connectedStatus, emptyStats, HOSTILE, NOW, unhealthyReport } from "./http-fixtures.ts";
+import { busyStats, connectedStatus, emptyStats, HOSTILE, NOW, unhealthyReport, V2_ENDPOINT, v2Stats, v2Status } from "./http-fixtures.ts";
 
 function data(overrides: Partial<MetricsData> = {}): MetricsData {
   return { stats: busyStats(), status: connectedStatus(), health: unhealthyReport(), deadLetters: { total: 5, evicted: 2 }, version: "9.9.9", ...overrides };
@@ -106,7 +106,36 @@ describe("metrics renderer", () => {
     expect(names.has("jetstream_relay_connected")).toBe(false);
     expect(names.has("jetstream_relay_dead_letters")).toBe(false);
     expect(names.has("jetstream_relay_healthy")).toBe(false);
+    expect(names.has("jetstream_relay_wire")).toBe(false);
+    expect(names.has("jetstream_relay_consumer_too_slow_total")).toBe(false);
+    expect(names.has("jetstream_relay_position_seq")).toBe(false);
     expect(text).not.toMatch(/null|undefined|NaN/);
+  });
+
+  it("gives the wire, the position's seq, ConsumerTooSlow and the exact gaps on v2", () => {
+    const text = renderMetrics(data({ stats: v2Stats(), status: v2Status() }));
+    expect(value(text, "jetstream_relay_wire", { wire: "v2" })).toBe(1);
+    expect(value(text, "jetstream_relay_wire", { wire: "legacy" })).toBe(0);
+    expect(value(text, "jetstream_relay_position_seq", { endpoint: V2_ENDPOINT })).toBe(123_456_789);
+    expect(value(text, "jetstream_relay_consumer_too_slow_total")).toBe(2);
+    expect(families(text).get("jetstream_relay_consumer_too_slow_total")?.type).toBe("COUNTER");
+    expect(value(text, "jetstream_relay_gaps_unacknowledged")).toBe(2);
+    expect(value(text, "jetstream_relay_gaps_exact_unacknowledged")).toBe(1);
+    expect(value(text, "jetstream_relay_gaps_missing_seqs")).toBe(2500);
+  });
+
+  it("on the legacy wire: no seq, no missing seqs, ConsumerTooSlow zero; an acknowledged exact gap is not counted", () => {
+    const legacy = renderMetrics(data());
+    expect(value(legacy, "jetstream_relay_wire", { wire: "legacy" })).toBe(1);
+    expect(families(legacy).has("jetstream_relay_position_seq")).toBe(false);
+    expect(families(legacy).has("jetstream_relay_gaps_missing_seqs")).toBe(false);
+    expect(value(legacy, "jetstream_relay_gaps_exact_unacknowledged")).toBe(0);
+    expect(value(legacy, "jetstream_relay_consumer_too_slow_total")).toBe(0);
+    const stats = v2Stats();
+    stats.gaps[0]!.acknowledged = true;
+    const acknowledged = renderMetrics(data({ stats, status: v2Status() }));
+    expect(value(acknowledged, "jetstream_relay_gaps_exact_unacknowledged")).toBe(0);
+    expect(families(acknowledged).has("jetstream_relay_gaps_missing_seqs")).toBe(false);
   });
 
   it("reports a running replay", () => {

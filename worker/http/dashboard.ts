@@ -1,4 +1,4 @@
-import type { HealthReport, RelayStats, RelayStatus } from "../contract.ts";
+import type { Gap, HealthReport, RelayStats, RelayStatus, StreamPosition } from "../contract.ts";
 import { renderMinuteChart } from "./chart.ts";
 import { formatAgo, formatCount, formatDuration, formatPercent, formatRate, formatTime } from "./dashboard-format.ts";
 import { isoFromUs } from "../time-us.ts";
@@ -48,8 +48,22 @@ function header(data: DashboardData): SafeHtml {
   return html`<header>
 <h1>jetstream-relay</h1>
 <div class="pills"><span id="state-pill" class="pill ${STATE_TONE[state] ?? "bad"}">${state}</span> ${healthPill}</div>
-<p class="endpoint">Endpoint: <code id="endpoint">${status?.endpoint ?? "none"}</code></p>
+<p class="endpoint">Endpoint: <code id="endpoint">${status?.endpoint ?? "none"}</code>${status?.wire ? html` <span id="wire-pill" class="pill wire">${wireName(status.wire)}</span>` : ""}</p>
 </header>`;
+}
+
+function wireName(wire: string): string {
+  return wire === "v2" ? "v2 wire" : `${wire} wire`;
+}
+
+/** Where the relay stands: the seq on v2 (the exact resume point on that instance), else the time only. */
+function positionText(p: StreamPosition | null | undefined, now: Date): SafeHtml {
+  if (!p) return html`<span class="muted">none yet</span>`;
+  const where = p.endpoint ? html` on <code>${p.endpoint}</code>` : "";
+  const wire = p.wire ? html` <span class="muted">(${p.wire})</span>` : "";
+  const at = time(p.time, now);
+  if (p.seq === null) return html`${at}${where}${wire} <span class="muted">· no seq on this wire</span>`;
+  return html`seq ${formatCount(p.seq)}${where}${wire} · ${at}`;
 }
 
 function problemsBlock(data: DashboardData): SafeHtml {
@@ -85,10 +99,13 @@ function connection(data: DashboardData): SafeHtml {
   return html`<section><h2>Connection</h2><table class="kv">
 ${row("State", status.state, "conn-state")}
 ${row("Endpoint", html`<code>${status.endpoint ?? "none"}</code>`)}
+${row("Wire", status.wire ?? html`<span class="muted">unknown</span>`, "conn-wire")}
+${row("Position", positionText(status.position ?? stats.position, now), "position")}
 ${row("Connected since", time(status.connectedSince, now))}
 ${row("Last frame", time(status.lastFrameAt, now))}
 ${status.config ? row("Collections", html`<code>${status.config.collections.join(", ")}</code>`, "filter") : ""}
 ${row("Reconnects", formatCount(status.reconnects ?? stats.reconnects), "reconnects")}
+${row("Too slow (ConsumerTooSlow)", status.consumerTooSlow > 0 ? html`<span class="bad-text">${formatCount(status.consumerTooSlow)}</span> <span class="muted">the server closed because the relay read too slowly; it resumed from its position</span>` : "0", "consumer-too-slow")}
 ${row("Last error", status.lastError ? html`${status.lastError} <span class="muted">${formatTime(status.lastErrorAt) ?? ""}</span>` : html`<span class="muted">none</span>`)}
 ${status.nextAttemptAt ? row("Next attempt", time(status.nextAttemptAt, now)) : ""}
 ${row("Skipped / malformed", html`${formatCount(stats.skipped)} / ${formatCount(stats.malformed)}`)}
@@ -118,10 +135,22 @@ function gaps(data: DashboardData): SafeHtml {
   const open = stats.gaps.filter((g) => !g.acknowledged).length;
   return html`<section id="gaps"><h2>Gaps <span class="count">${formatCount(stats.gapsDetected)} detected${open > 0 ? html`, <span class="bad-text">${formatCount(open)} unacknowledged</span>` : ""}</span></h2>
 ${stats.gaps.length === 0 ? html`<p class="muted">No gaps: every event since the saved cursor was received.</p>` : html`<div class="scroll"><table class="list">
-<thead><tr><th>Missed from</th><th>to</th><th>Detected</th><th>Endpoint</th><th></th></tr></thead><tbody>
-${stats.gaps.map((g) => html`<tr><td>${formatTime(g.from) ?? g.from}</td><td>${formatTime(g.to) ?? g.to}</td><td>${formatTime(g.detectedAt) ?? g.detectedAt}</td><td><code>${g.endpoint}</code></td><td>${g.acknowledged ? "acknowledged" : html`<span class="bad-text">open</span>`}</td></tr>`)}
+<thead><tr><th>Missed from</th><th>to</th><th>Seqs</th><th>Known</th><th>Detected</th><th>Endpoint</th><th></th></tr></thead><tbody>
+${stats.gaps.map((g, i) => html`<tr class="gap${g.exact ? " exact" : ""}"><td>${formatTime(g.from) ?? g.from}</td><td>${formatTime(g.to) ?? g.to}</td><td class="num" id="gap-${i}-seqs">${gapSeqs(g)}</td><td id="gap-${i}-known">${gapKnown(g)}</td><td>${formatTime(g.detectedAt) ?? g.detectedAt}</td><td><code>${g.endpoint}</code></td><td>${g.acknowledged ? "acknowledged" : html`<span class="bad-text">open</span>`}</td></tr>`)}
 </tbody></table></div>`}
 </section>`;
+}
+
+/** The seqs the server no longer had (v2): from the one asked for to the one it resumed at. */
+function gapSeqs(g: Gap): SafeHtml {
+  if (typeof g.toSeq !== "number") return html`<span class="muted">—</span>`;
+  return html`${typeof g.fromSeq === "number" ? formatCount(g.fromSeq) : "?"} → ${formatCount(g.toSeq)}`;
+}
+
+/** Exact (the v2 server said what it no longer has, in its words) or inferred from the legacy wire's threshold. */
+function gapKnown(g: Gap): SafeHtml {
+  if (!g.exact) return html`<span class="muted">inferred</span>`;
+  return html`exact${g.reason ? html` <span class="muted">${g.reason}</span>` : ""}`;
 }
 
 /** A collection name that may wrap after its dots (each part escaped). */
@@ -212,7 +241,7 @@ h2{font-size:1rem;margin:0 0 8px}
 .endpoint{flex-basis:100%;margin:0;color:var(--muted);overflow-wrap:anywhere}
 code{font:0.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .pill{display:inline-block;padding:2px 10px;border-radius:999px;font-size:.85rem;font-weight:600}
-.pill.good{background:var(--good-bg);color:var(--good)}.pill.warn{background:var(--warn-bg);color:var(--warn)}.pill.bad{background:var(--bad-bg);color:var(--bad)}
+.pill.good{background:var(--good-bg);color:var(--good)}.pill.warn{background:var(--warn-bg);color:var(--warn)}.pill.bad{background:var(--bad-bg);color:var(--bad)}.pill.wire{background:var(--line);color:var(--fg);font-weight:500}
 .bad-text{color:var(--bad)}
 .muted{color:var(--muted)}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px;margin:0 0 12px}

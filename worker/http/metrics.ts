@@ -1,9 +1,10 @@
-import type { ConnectionState, HealthReport, RelayStats, RelayStatus } from "../contract.ts";
+import type { ConnectionState, Gap, HealthReport, JetstreamWire, RelayStats, RelayStatus } from "../contract.ts";
 import type { DeadLetterCount } from "./dashboard.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const PREFIX = "jetstream_relay_";
 const STATES: ConnectionState[] = ["config-error", "connecting", "connected", "backoff", "paused"];
+const WIRES: JetstreamWire[] = ["v2", "legacy"];
 
 export interface MetricsData {
   stats: RelayStats;
@@ -84,6 +85,12 @@ function commitSamples(stats: RelayStats): Sample[] {
   return samples;
 }
 
+/** Seqs the server said it no longer had, over the open exact gaps that name both ends; null when none does. */
+function missingSeqs(gaps: Gap[]): number | null {
+  const known = gaps.filter((g) => g.exact && !g.acknowledged && typeof g.fromSeq === "number" && typeof g.toSeq === "number");
+  return known.length === 0 ? null : known.reduce((sum, g) => sum + Math.max(0, g.toSeq! - g.fromSeq!), 0);
+}
+
 /** The Prometheus text exposition (format 0.0.4) of the relay's statistics: pure. */
 export function renderMetrics(data: MetricsData): string {
   const { stats, status, health, deadLetters } = data;
@@ -105,12 +112,18 @@ export function renderMetrics(data: MetricsData): string {
   const state = status?.state ?? null;
   m.add("connected", "gauge", "1 when the Jetstream WebSocket is open.", status ? (status.connected ? 1 : 0) : null);
   m.add("connection_state", "gauge", "1 for the current connection state, 0 for the others.", state === null ? [] : STATES.map((s) => ({ labels: { state: s }, value: s === state ? 1 : 0 })));
+  m.add("wire", "gauge", "1 for the Jetstream wire of the endpoint in use (v2 or legacy, chosen by its path), 0 for the other.", status?.wire ? WIRES.map((w) => ({ labels: { wire: w }, value: w === status.wire ? 1 : 0 })) : []);
   m.add("reconnects_total", "counter", "Reconnections to Jetstream.", stats.reconnects);
+  m.add("consumer_too_slow_total", "counter", "ConsumerTooSlow error frames (v2): the server closed because the relay read too slowly; the relay resumed from its position.", status?.consumerTooSlow);
   m.add("lag_seconds", "gauge", "Seconds between now and the time of the newest event received.", stats.lagSeconds);
   m.add("cursor_timestamp_seconds", "gauge", "Unix time of the saved cursor.", microsToSeconds(stats.cursor));
+  const position = stats.position ?? status?.position ?? null;
+  m.add("position_seq", "gauge", "Seq of the relay's position on its v2 instance (seqs are per instance: compare only within one endpoint).", position && typeof position.seq === "number" ? [{ labels: { endpoint: position.endpoint ?? "" }, value: position.seq }] : []);
   m.add("last_event_timestamp_seconds", "gauge", "Unix time at which the newest event was received.", seconds(stats.lastEventTime));
   m.add("gaps_detected_total", "counter", "Gaps detected on resume (cursor older than the server's retention).", stats.gapsDetected);
   m.add("gaps_unacknowledged", "gauge", "Detected gaps not yet acknowledged by an operator (POST /gaps/ack).", (stats.gaps ?? []).filter((g) => !g.acknowledged).length);
+  m.add("gaps_exact_unacknowledged", "gauge", "Unacknowledged gaps the v2 server named exactly (CursorTooOld, OutdatedCursor), whatever their size.", (stats.gaps ?? []).filter((g) => g.exact && !g.acknowledged).length);
+  m.add("gaps_missing_seqs", "gauge", "Seqs the v2 server no longer had, over unacknowledged exact gaps (every event of the instance, filtered or not).", missingSeqs(stats.gaps ?? []));
 
   m.add("delivered_events_total", "counter", "Events the webhook acknowledged (2xx).", d.delivered);
   m.add("retried_events_total", "counter", "Delivery attempts that failed and were scheduled again.", d.retried);

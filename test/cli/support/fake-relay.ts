@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../../worker/api-types.ts";
+import type { DeadLetterPage, Gap, HealthReport, RelayStats, RelayStatus, StreamPosition } from "../../../worker/api-types.ts";
 
 /** What a route of the fake relay answers: JSON, raw text, or nothing at all (the connection hangs). */
 export type FakeAnswer = { status?: number; json?: unknown; text?: string; hang?: true };
@@ -149,6 +149,51 @@ export function sampleStatus(overrides: Partial<RelayStatus> = {}): RelayStatus 
     },
     ...overrides,
   };
+}
+
+export const V2_EAST = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
+export const V2_WEST = "wss://jetstream.us-west.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
+
+/** A position on a v2 instance: its seq is the exact resume point there. */
+export function sampleV2Position(seq = 12_345, at = Date.now() - 1500): StreamPosition {
+  return { endpoint: V2_EAST, wire: "v2", seq, timeUs: at * 1000, time: new Date(at).toISOString() };
+}
+
+/** An exact gap on v2: the server refused the cursor (CursorTooOld) and named its floor. */
+export function sampleExactGap(overrides: Partial<Gap> = {}): Gap {
+  return {
+    fromUs: 1_700_000_000_000_000,
+    from: "2023-11-14T22:13:20.000Z",
+    toUs: 1_700_000_004_000_000,
+    to: "2023-11-14T22:13:24.000Z",
+    detectedAt: new Date().toISOString(),
+    endpoint: V2_EAST,
+    acknowledged: false,
+    exact: true,
+    fromSeq: 100_000,
+    toSeq: 102_500,
+    reason: "CursorTooOld: cursor 100000 is below the floor seq 102500",
+    ...overrides,
+  };
+}
+
+/** GET /stats of a relay on the v2 wire. */
+export function sampleV2Stats(overrides: Parameters<typeof sampleStats>[0] = {}): ReturnType<typeof sampleStats> {
+  return sampleStats({ position: sampleV2Position(), ...overrides });
+}
+
+/** GET /status of a relay on the v2 wire that the server found too slow twice. */
+export function sampleV2Status(overrides: Partial<RelayStatus> = {}): RelayStatus {
+  const base = sampleStatus();
+  return sampleStatus({
+    endpoint: V2_EAST,
+    endpoints: [V2_EAST, V2_WEST],
+    wire: "v2",
+    position: sampleV2Position(),
+    consumerTooSlow: 2,
+    config: { ...base.config!, endpoints: [V2_EAST, V2_WEST] },
+    ...overrides,
+  });
 }
 
 export const healthyReport = (): HealthReport => ({ healthy: true, reasons: [], checkedAt: new Date().toISOString() });
