@@ -151,6 +151,8 @@ export interface RelayStats {
   cursor: number | null;
   /** The full position: the cursor's endpoint, wire and (v2) seq. */
   position: StreamPosition | null;
+  /** ConsumerTooSlow error frames received (v2). */
+  consumerTooSlow: number;
   /** Forwarded commit events per collection. */
   eventCounts: Record<string, number>;
   /** Forwarded commit events in total. */

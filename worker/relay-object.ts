@@ -169,6 +169,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     return {
       cursor: this.cursor(),
       position: this.publicPosition(),
+      consumerTooSlow: c.consumerTooSlow,
       eventCounts: c.eventCounts,
       totalEvents: c.totalEvents,
       totalReceived: c.totalReceived,

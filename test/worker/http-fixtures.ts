@@ -9,6 +9,7 @@ export function emptyStats(): RelayStats {
   return {
     cursor: null,
     position: null,
+    consumerTooSlow: 0,
     eventCounts: {},
     totalEvents: 0,
     totalReceived: 0,

@@ -72,6 +72,7 @@ export function sampleStats(overrides: Partial<RelayStats & { deadLetters: { tot
   return {
     cursor: (now - 1500) * 1000,
     position: { endpoint: "wss://jetstream1.us-east.bsky.network/subscribe", wire: "legacy", seq: null, timeUs: (now - 1500) * 1000, time: new Date(now - 1500).toISOString() },
+    consumerTooSlow: 0,
     eventCounts: { "app.bsky.feed.post": 1200, "app.bsky.feed.like": 3400, "app.bsky.graph.follow": 56 },
     totalEvents: 4656,
     totalReceived: 5000,
