@@ -2,9 +2,11 @@
 // (WEBHOOK_EVENT_FORMAT), one per request and in batch mode; a receiver verifying Standard Webhooks
 // signatures sees the same webhook-id for an event from either wire. The queue messages carry compact
 // v2 events ({raw: payload text, receivedAt}), as the relay object enqueues them.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { DEAD_LETTER_OBJECT_NAME, type Env, type WholeEventsBody } from "../../worker/contract.ts";
 import { eventId } from "../../worker/delivery/event-id.ts";
 import { LIVE, messageBody } from "../../worker/queue/message.ts";
 import { commitEvent, deadLetterPage, eventually, receiver, recordingPorts, runBatch, testEnv, uniqueDid, uniquePath } from "./delivery-support.ts";
@@ -135,5 +137,61 @@ describe("through the local queue", () => {
     for (const r of received) expect(r.headers["webhook-id"]).toBe(eventId(legacies[payloads.indexOf(r.body)]));
     // Each DID's events in order.
     for (const did of dids) expect(received.filter((r) => r.body.includes(did)).map((r) => r.body)).toEqual(payloads.filter((p) => p.includes(did)));
+  });
+});
+
+describe("dead letters of v2 events", () => {
+  const letter = (raw: string) => ({ id: eventId(raw), raw, error: "webhook answered HTTP 503", attempts: 10, failedAt: Date.now() });
+
+  it("are replayed with their did and time read from the payload, and delivered as received with their id", async () => {
+    const dids = [uniqueDid(), uniqueDid()];
+    const legacies = [commitEvent(dids[0], "dl1", 1_783_175_888_000_001), commitEvent(dids[1], "dl2", 1_783_175_888_000_002)];
+    const payloads = legacies.map((legacy, i) => v2PayloadOf(legacy, 500 + i));
+
+    // What the store enqueues: each event whole, with its did and time (per-DID order needs the did).
+    const tapped = env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
+    await tapped.add(payloads.map(letter));
+    const sent: WholeEventsBody[] = [];
+    await runInDurableObject(tapped, (instance) => {
+      const own = instance as unknown as { env: Env };
+      own.env = { ...own.env, EVENTS: { sendBatch: async (messages: { body: WholeEventsBody }[]) => void sent.push(...messages.map((m) => m.body)) } } as unknown as Env;
+    });
+    expect(await tapped.replay({ all: true })).toEqual({ replayed: 2 });
+    expect(sent.flatMap((body) => body.events).map((e) => [e.raw, e.did, e.timeUs])).toEqual([
+      [payloads[0], dids[0], 1_783_175_888_000_001],
+      [payloads[1], dids[1], 1_783_175_888_000_002],
+    ]);
+
+    // Through the real queue to the receiver.
+    const store = env.DEAD_LETTERS.getByName(DEAD_LETTER_OBJECT_NAME);
+    await store.add(payloads.map(letter));
+    expect(await store.replay({ ids: payloads.map((raw) => eventId(raw)) })).toEqual({ replayed: 2 });
+    const received = await eventually(async () => {
+      const requests = (await Promise.all(dids.map((did) => receiver.requests({ path: "/hook", match: did })))).flat();
+      return requests.length >= 2 ? requests : undefined;
+    });
+    expect(received.map((r) => [r.body, r.headers["webhook-id"]]).sort()).toEqual(payloads.map((raw, i) => [raw, eventId(legacies[i])]).sort());
+    await eventually(async () => ((await Promise.all(payloads.map((raw) => store.getRaw(eventId(raw))))).every((raw) => raw === null) ? true : undefined));
+  });
+
+  it("too large for a row keeps what identifies the v2 event", async () => {
+    const store = env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
+    const did = uniqueDid();
+    const legacy = JSON.stringify({ did, time_us: 1_783_175_888_000_042, kind: "commit", commit: { rev: "rh", operation: "create", collection: "app.bsky.feed.post", rkey: "h", record: { text: "p".repeat(2_000_000) }, cid: "bafyh" } });
+    const huge = v2PayloadOf(legacy, 4242);
+    await store.add([{ ...letter(huge), id: "evt_huge" }]);
+    const [entry] = (await deadLetterPage(store)).events;
+    expect(entry.event).toEqual({
+      $type: "network.bsky.jetstream.subscribeEvents#commit",
+      did,
+      seq: 4242,
+      time: "2026-07-04T14:38:08.000042Z",
+      collection: "app.bsky.feed.post",
+      rkey: "h",
+      rev: "rh",
+      operation: "create",
+      truncated: true,
+      bytes: expect.any(Number),
+    });
   });
 });
