@@ -41,25 +41,28 @@ function skipSpace(text: string, at: number): number {
 
 /** The index just after the string that opens at `at`. */
 function stringEnd(text: string, at: number): number {
-  for (let i = at + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c) i++; // a backslash: the next character is escaped
-    else if (c === 0x22) return i + 1;
+  for (let from = at + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote === -1) return text.length;
+    // Escaped when an odd number of backslashes comes before it.
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  return text.length;
 }
 
 /** The index just after the value that starts at `at`. */
 function valueEnd(text: string, at: number): number {
-  const first = text[at];
-  if (first === '"') return stringEnd(text, at);
-  if (first === "{" || first === "[") {
+  const first = text.charCodeAt(at);
+  if (first === 0x22) return stringEnd(text, at);
+  if (first === 0x7b || first === 0x5b) {
     let depth = 0;
     for (let i = at; i < text.length; i++) {
-      const c = text[i];
-      if (c === '"') i = stringEnd(text, i) - 1;
-      else if (c === "{" || c === "[") depth++;
-      else if ((c === "}" || c === "]") && --depth === 0) return i + 1;
+      const c = text.charCodeAt(i);
+      if (c === 0x22) i = stringEnd(text, i) - 1;
+      else if (c === 0x7b || c === 0x5b) depth++;
+      else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
     }
     return text.length;
   }
