@@ -1,7 +1,7 @@
 import { EVENT_FORMATS, type EventFormat } from "../delivery/event-body.ts";
 import { isUnset, type Reading } from "./variable.ts";
 
-/** Parsers of the webhook's variables: where to deliver and how to authenticate. Pure. */
+/** Parsers of the webhook's variables: where to deliver, how to authenticate, what to send. Pure. */
 
 export function parseWebhookUrl(raw: unknown): Reading<string> {
   if (isUnset(raw)) {
