@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env } from "./contract.ts";
 import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
+import { isV2Payload, parseV2Payload } from "./ingest/event-v2.ts";
 import { CAUTIOUS_LIMITS, QUEUE_LIMITS } from "./queue/limits.ts";
 import { elementBytes } from "./queue/message-size.ts";
 import { DEAD_LETTER, type QueuedEvent } from "./queue/message.ts";
@@ -185,15 +186,23 @@ const encoder = new TextEncoder();
 /** UTF-8 bytes of a text (SQLite's measure; queue sizes are queue/message-size.ts's). */
 const byteLength = (text: string) => encoder.encode(text).length;
 
+/** What identifies a v2 event (its payload), kept of one too large for a row. */
+const V2_IDENTIFYING = ["$type", "did", "seq", "time", "collection", "rkey", "rev", "operation"];
+
 /** An event too large for a row is kept as its identifying fields, and the error says so. */
 function fitForStorage(raw: string, error: string): { raw: string; error: string } {
   const bytes = byteLength(raw);
   if (bytes <= MAX_RAW_BYTES) return { raw, error };
   let identity: Record<string, unknown> = {};
   try {
-    const event = JSON.parse(raw) as { did?: unknown; time_us?: unknown; kind?: unknown; commit?: Record<string, unknown> };
-    const commit = event.commit ? { collection: event.commit.collection, rkey: event.commit.rkey, rev: event.commit.rev, operation: event.commit.operation } : undefined;
-    identity = { did: event.did, time_us: event.time_us, kind: event.kind, commit };
+    const event = JSON.parse(raw) as Record<string, unknown> & { commit?: Record<string, unknown> };
+    if (isV2Payload(raw)) {
+      // A v2 event (its payload) has these at its top level.
+      for (const key of V2_IDENTIFYING) identity[key] = event[key];
+    } else {
+      const commit = event.commit ? { collection: event.commit.collection, rkey: event.commit.rkey, rev: event.commit.rev, operation: event.commit.operation } : undefined;
+      identity = { did: event.did, time_us: event.time_us, kind: event.kind, commit };
+    }
   } catch {
     // Not JSON: nothing identifies it but its id.
   }
@@ -218,12 +227,18 @@ function toDeadLetter(row: Row): DeadLetter {
 function replayEvent(row: Row, now: number): QueuedEvent {
   let did = "";
   let timeUs = 0;
-  try {
-    const parsed = JSON.parse(row.raw) as { did?: unknown; time_us?: unknown };
-    if (typeof parsed.did === "string") did = parsed.did;
-    if (typeof parsed.time_us === "number") timeUs = parsed.time_us;
-  } catch {
-    // Not JSON (a malformed message kept as is): delivered as it is.
+  if (isV2Payload(row.raw)) {
+    // A v2 event (its payload): read as the consumer reads it (its time is `time`, not `time_us`).
+    const frame = parseV2Payload(row.raw);
+    if (frame.type !== "malformed") ({ did, timeUs } = frame);
+  } else {
+    try {
+      const parsed = JSON.parse(row.raw) as { did?: unknown; time_us?: unknown };
+      if (typeof parsed.did === "string") did = parsed.did;
+      if (typeof parsed.time_us === "number") timeUs = parsed.time_us;
+    } catch {
+      // Not JSON (a malformed message kept as is): delivered as it is.
+    }
   }
   // Inline when it fits like a live event would; else by reference (the consumer reads it from this store).
   const inline: QueuedEvent = { raw: row.raw, did, timeUs, receivedAt: now, attempts: 0 };

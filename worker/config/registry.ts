@@ -1,7 +1,7 @@
 import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../ingest/identifiers.ts";
 import { parseCollections, parseDids, parseEndpoints, parseKinds } from "./filter-parsers.ts";
 import { isUnset, numberVariable, type Variable } from "./variable.ts";
-import { parseBearerToken, parseWebhookSecret, parseWebhookUrl } from "./webhook-parsers.ts";
+import { parseBearerToken, parseEventFormat, parseWebhookSecret, parseWebhookUrl } from "./webhook-parsers.ts";
 
 /**
  * Every variable the worker reads: its part, whether it is required, its default, what it accepts, its
@@ -108,6 +108,15 @@ export const DELIVERY_WEBHOOK = {
     doc: "Standard Webhooks signing secret; when set every request is signed",
     parse: parseWebhookSecret,
   },
+  eventFormat: {
+    variable: "WEBHOOK_EVENT_FORMAT",
+    part: "delivery",
+    required: "no",
+    shownDefault: "`as-received`",
+    accepts: "`as-received` or `v1`",
+    doc: "the body of each event. `as-received`: exactly as Jetstream sent it (on the v2 wire, the message's `payload` object). `v1`: v2 events as the legacy Jetstream JSON (`did`, `time_us`, `kind`, `commit{…}`), for receivers written for the legacy wire; legacy events go unchanged either way. The `webhook-id` is the same in both",
+    parse: parseEventFormat,
+  },
 } satisfies Record<string, Variable>;
 
 /** The delivery tuning variables. */
@@ -171,6 +180,7 @@ export const VARIABLES: readonly Variable[] = [
   INGEST_FILTER.endpoints,
   INGEST_FILTER.dids,
   INGEST_FILTER.kinds,
+  DELIVERY_WEBHOOK.eventFormat,
   ...Object.values(DELIVERY_TUNING),
   HTTP_ACCESS.protectReadRoutes,
   ...Object.values(INGEST_TUNING),

@@ -1,5 +1,6 @@
 import type { ConfigProblem, WorkerVars } from "../api-types.ts";
 import type { BackoffSettings } from "../backoff.ts";
+import type { EventFormat } from "../delivery/event-body.ts";
 import type { EventKind } from "../ingest/parsed-frame.ts";
 import type { CollectionPattern } from "../ingest/identifiers.ts";
 import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "./registry.ts";
@@ -69,6 +70,8 @@ export interface DeliveryConfig {
   /** HMAC key: the base64-decoded part of `WEBHOOK_SECRET` after `whsec_`; null = requests are not signed. */
   signingKey: Uint8Array | null;
   bearerToken: string | null;
+  /** What the webhook receives of each event: as received, or v2 events in the legacy shape (delivery/event-body.ts). */
+  eventFormat: EventFormat;
   /** Events per webhook request: 1 = one POST per event (the default), more = batch mode (a JSON array). */
   batchSize: number;
   /** Repositories (DIDs) delivered in parallel; the events of one DID always go one after another. */

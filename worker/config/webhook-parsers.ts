@@ -1,6 +1,7 @@
+import { EVENT_FORMATS, type EventFormat } from "../delivery/event-body.ts";
 import { isUnset, type Reading } from "./variable.ts";
 
-/** Parsers of the webhook's variables: where to deliver and how to authenticate. Pure. */
+/** Parsers of the webhook's variables: where to deliver, how to authenticate, what to send. Pure. */
 
 export function parseWebhookUrl(raw: unknown): Reading<string> {
   if (isUnset(raw)) {
@@ -49,4 +50,16 @@ export function parseBearerToken(raw: unknown): Reading<string | null> {
     return { wrong: "WEBHOOK_BEARER_TOKEN contains spaces or characters that cannot be sent in an HTTP header", fix: "Use a token of printable ASCII characters without spaces." };
   }
   return { value: token };
+}
+
+/** The body format; `as-received` when unset. */
+export function parseEventFormat(raw: unknown): Reading<EventFormat> {
+  if (isUnset(raw)) return { value: "as-received" };
+  const text = String(raw).trim().toLowerCase();
+  const format = EVENT_FORMATS.find((f) => f === text);
+  if (format) return { value: format };
+  return {
+    wrong: `WEBHOOK_EVENT_FORMAT is ${JSON.stringify(String(raw).trim().slice(0, 40))}, which is neither as-received nor v1`,
+    fix: "Set WEBHOOK_EVENT_FORMAT to as-received (each event as Jetstream sent it) or v1 (the legacy Jetstream JSON), or unset it for as-received.",
+  };
 }

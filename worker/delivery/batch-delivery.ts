@@ -3,6 +3,7 @@ import type { DeadLetterInput } from "../dead-letter-store.ts";
 import type { MessageOrigin, QueuedEvent } from "../queue/message.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
+import { eventBody } from "./event-body.ts";
 import { batchId, describeEvent, eventId } from "./event-id.ts";
 import { drainBody } from "./drain-body.ts";
 import { eventStub, eventText } from "./event-text.ts";
@@ -41,6 +42,8 @@ export interface Item {
   did: string;
   receivedAt: number;
   raw?: string;
+  /** What the webhook gets for it: its text, or its legacy shape (WEBHOOK_EVENT_FORMAT=v1). */
+  body?: string;
   id?: string;
   fate?: Fate;
 }
@@ -133,18 +136,23 @@ export class BatchDelivery {
     return this.take(item, raw);
   }
 
-  /** Gives the event its text and id; false (dead-lettered) when the text is not JSON. */
+  /** Gives the event its text, id and body; false (dead-lettered) when the text is not JSON or has no body in the configured format. */
   private take(item: Item, raw: string): boolean {
     const { id, json } = describeEvent(raw);
     item.raw = raw;
     item.id = id;
-    if (!json) {
-      // Read by the relay from its head only (ingest/event.ts): broken further on, it would break the request.
-      const error = "the event is not valid JSON (the upstream sent it broken): kept here, not sent";
+    const body = json ? eventBody(raw, this.config.eventFormat) : null;
+    if (body === null || "problem" in body) {
+      const error = body
+        ? `the event cannot be sent as WEBHOOK_EVENT_FORMAT=${this.config.eventFormat}: ${body.problem}; kept here, not sent`
+        : // Read by the relay from its head only (ingest/event.ts): broken further on, it would break the request.
+          "the event is not valid JSON (the upstream sent it broken): kept here, not sent";
       this.noteError(error);
+      // The letter keeps the event as received: a replay shapes it again, in the format configured then.
       item.fate = { kind: "dead", permanent: true, hasContent: true, letter: { id, raw, error, attempts: item.event.attempts, failedAt: this.ports.now() } };
       return false;
     }
+    item.body = body.text;
     return true;
   }
 
@@ -152,8 +160,8 @@ export class BatchDelivery {
     // Counted before the first await, so that lanes starting meanwhile see it (the request budget).
     this.tally.requests += 1;
     const single = this.config.batchSize === 1;
-    const raws = chunk.map((item) => item.raw as string);
-    const body = single ? raws[0] : batchBody(raws);
+    const bodies = chunk.map((item) => item.body as string);
+    const body = single ? bodies[0] : batchBody(bodies);
     const id = single ? (chunk[0].id as string) : batchId(chunk.map((item) => item.id as string));
     const eventIds = single ? undefined : chunk.map((item) => item.id as string);
     const request = await buildWebhookRequest(this.config, this.signer, id, body, Math.floor(this.ports.now() / 1000), eventIds);

@@ -1,8 +1,10 @@
+import { V2_TYPE_PREFIX } from "../ingest/event-v2.ts";
 import { sha256Hex } from "./sha256.ts";
 
 // webhook-id: the idempotency key of an event. It is derived from what the event *is*, never from how
 // or when it was delivered, so a redelivery, a replay from the cursor or the same event read from
-// another Jetstream instance (whose time_us and per-instance cursor differ) all carry the same id.
+// another Jetstream instance (whose time_us and per-instance cursor differ) all carry the same id. An
+// event from the v2 wire (its message's payload) has the id of its legacy twin, whatever the body format.
 
 /** Fields of an event that are set per Jetstream instance, not by the network. */
 const INSTANCE_FIELDS = new Set(["time_us", "cursor"]);
@@ -34,8 +36,9 @@ function identify(raw: string): { identity: string; json: boolean } {
   return { identity: identityOfValue(event, raw), json: true };
 }
 
-function identityOfValue(event: unknown, raw: string): string {
-  if (!isObject(event)) return `raw\n${raw}`;
+function identityOfValue(value: unknown, raw: string): string {
+  if (!isObject(value)) return `raw\n${raw}`;
+  const event = typeof value.$type === "string" && value.$type.startsWith(V2_TYPE_PREFIX) ? legacyTwin(value, value.$type.slice(V2_TYPE_PREFIX.length)) : value;
   const did = typeof event.did === "string" ? event.did : "";
   const { commit, identity, account } = event;
   if (event.kind === "commit" && isObject(commit)) {
@@ -45,6 +48,16 @@ function identityOfValue(event: unknown, raw: string): string {
   if (event.kind === "identity" && isObject(identity) && identity.seq !== undefined) return `identity\n${did}\n${identity.seq}`;
   if (event.kind === "account" && isObject(account) && account.seq !== undefined) return `account\n${did}\n${account.seq}`;
   return `other\n${canonicalJson(event, true)}`;
+}
+
+/**
+ * The legacy event a v2 payload stands for, without what is per instance there: `seq`, `time` and the
+ * `$type` framing (legacy: `time_us`, `cursor`). A commit's fields go into its `commit` object; any other
+ * kind keeps its own object (`identity`, `account`, `sync`…) at the top level, as legacy events do.
+ */
+function legacyTwin(payload: Record<string, unknown>, kind: string): Record<string, unknown> {
+  const { $type: _type, seq: _seq, time: _time, did, ...content } = payload;
+  return kind === "commit" ? { did, kind, commit: content } : { ...content, did, kind };
 }
 
 /** JSON with sorted keys (and, at the top level, without the per-instance fields). */
