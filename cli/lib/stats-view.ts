@@ -91,6 +91,7 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
     ["reconnects", formatCount(stats.reconnects)],
     ["gaps", stats.gapsDetected ? `${formatCount(stats.gapsDetected)} detected${exactText(stats.gaps ?? [])}${gapsOpen.length ? c.yellow(` · ${gapsOpen.length} not acknowledged (jetstream-relay gaps)`) : ""}` : "none"],
   ];
+  if (stats.consumerTooSlow) pairs.push(["too slow", c.yellow(`${formatCount(stats.consumerTooSlow)}× ConsumerTooSlow (the v2 server closed the connection; the relay reconnected)`)]);
   if (stats.storage && !stats.storage.ok) pairs.push(["storage", c.red(`failing: ${stats.storage.lastError ?? "unknown error"}`)]);
   lines.push(...renderPairs(pairs, { label: c.dim }));
   lines.push("");
