@@ -3,8 +3,9 @@
  * v1 event text exactly as the v2 server's encoder writes them: one JSON object per frame, payload keys in
  * alphabetical order (the lexicon-generated structs), `time` as RFC 3339 UTC with six fractional digits.
  * The record (and the upstream `identity`/`account` object) is cut from the legacy text, never
- * re-serialised: the server renders both wires with the same Go JSON encoder, so for events a Jetstream
- * server produced the bytes are the same. Pure.
+ * re-serialised. The v2 server renders a record with cbor.ToJSON (Go, map keys sorted) on both its wires;
+ * legacy v1 hosts wrote the same bytes except blob objects (`$type, ref, mimeType, size`, a struct's
+ * order, where the v2 server writes `mimeType` before `ref`): those keep the legacy order here. Pure.
  */
 
 export const V2_NSID = "network.bsky.jetstream.subscribeEvents";
