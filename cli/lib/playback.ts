@@ -2,6 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, splitJsonLines, wireForPath } from "./jetstream-replay.ts";
+import { V2_PATH } from "./jetstream-v2-frames.ts";
 import { packageRoot } from "./package-paths.ts";
 
 export interface PlaybackOptions {
@@ -24,6 +25,8 @@ export interface PlaybackOptions {
 export interface Playback {
   /** ws://HOST:PORT/subscribe */
   url: string;
+  /** ws://HOST:PORT/xrpc/network.bsky.jetstream.subscribeEvents (the same events on the v2 wire) */
+  v2Url: string;
   port: number;
   log: EventLog;
   played(): number;
@@ -94,6 +97,7 @@ export async function startPlayback(options: PlaybackOptions): Promise<Playback>
     server.listen(options.port ?? 0, host, resolve);
   });
   const port = (server.address() as { port: number }).port;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
 
   let played = 0;
   let closed = false;
@@ -118,7 +122,8 @@ export async function startPlayback(options: PlaybackOptions): Promise<Playback>
   })();
 
   return {
-    url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}/subscribe`,
+    url: `ws://${shownHost}:${port}/subscribe`,
+    v2Url: `ws://${shownHost}:${port}${V2_PATH}`,
     port,
     log,
     played: () => played,

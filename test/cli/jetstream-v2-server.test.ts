@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { start } from "../../cli/lib/jetstream-replay.ts";
 import { v2MessageFrame } from "../../cli/lib/jetstream-v2-frames.ts";
-import { startJetstreamTestServer } from "../support/jetstream-test-server.ts";
+import { startPlayback } from "../../cli/lib/playback.ts";
+import { fixtureEvents, restamp, startJetstreamTestServer } from "../support/jetstream-test-server.ts";
 
 const V2 = "xrpc/network.bsky.jetstream.subscribeEvents";
 let server: { base: string; close(): Promise<void> };
@@ -272,5 +274,35 @@ describe("jetstream test server, v2 wire", { timeout: 30_000 }, () => {
     });
     expect(frames[0]).toMatch(/^\{"did":"[^"]+","time_us":\d+,"cursor":100,"kind":/);
     withCursor.ws.close();
+  });
+});
+
+describe("the CLI's servers speak v2 too", { timeout: 30_000 }, () => {
+  it("start(): the v2 endpoint beside /subscribe, with a chosen first seq and the legacy cursor field", async () => {
+    const events = restamp(fixtureEvents(["jetstream-legacy-readme-examples.jsonl"]), nowUs() - 1_000_000, 1000);
+    const replay = await start({ events, firstSeq: 100, legacyCursor: true });
+    try {
+      const v2 = await open(`${replay.v2Url}?cursor=101`);
+      expect(await v2.until(3)).toEqual(events.slice(1).map((e, i) => v2MessageFrame(e, 101 + i)));
+      v2.ws.close();
+      const legacy = await open(`${replay.url}?cursor=103`);
+      expect(JSON.parse((await legacy.until(1))[0])).toEqual({ ...JSON.parse(events[3]), cursor: 103 });
+      legacy.ws.close();
+    } finally {
+      await replay.close();
+    }
+  });
+
+  it("playback (dev --demo): the same events on the v2 wire, seqs from 1", async () => {
+    const events = fixtureEvents(["jetstream-legacy-readme-examples.jsonl"]);
+    const playback = await startPlayback({ events, rate: 0, loop: false, keepTimes: true });
+    try {
+      const client = await open(playback.v2Url);
+      const frames = await client.until(4);
+      expect(frames).toEqual(events.map((e, i) => v2MessageFrame(e, i + 1)));
+      client.ws.close();
+    } finally {
+      await playback.close();
+    }
   });
 });
