@@ -70,8 +70,10 @@ export function splitJsonLines(text: string): string[] {
 }
 
 /**
- * The events a server holds, in serving order, addressed by an ever-growing sequence number (so entries
- * can be dropped from the front by retention while subscribers keep their position).
+ * The events a server holds, in serving order, addressed by an ever-growing position (`startSeq`,
+ * `endSeq`, `at`: entries can be dropped from the front by retention while subscribers keep their
+ * position). The seq a client sees (v2 frames, the legacy `cursor` field) is `wireSeq(position)`: the
+ * position shifted into this log's own seq space.
  */
 export class EventLog {
   private entries: LogEntry[] = [];
