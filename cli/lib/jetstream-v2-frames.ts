@@ -108,6 +108,13 @@ export function v2MessageFrame(legacyText: string, seq: number): string | null {
   return `${open}${members}}}`;
 }
 
+const MESSAGE_PREFIX = '{"$type":"message","payload":';
+
+/** The payload object's text cut from a message frame in the server's layout (`{"$type":"message","payload":…}`), else null. */
+export function v2PayloadText(frame: string): string | null {
+  return frame.startsWith(MESSAGE_PREFIX) && frame.endsWith("}") ? frame.slice(MESSAGE_PREFIX.length, -1) : null;
+}
+
 /**
  * The legacy event as a v2 server's `/subscribe` sends it: `"cursor":<seq>` right after `time_us` (the
  * server's field order: did, time_us, cursor, kind, …). Text without a top-level time_us is returned as is.

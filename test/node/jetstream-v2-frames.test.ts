@@ -14,6 +14,7 @@ import {
   v2ErrorFrame,
   v2InfoFrame,
   v2MessageFrame,
+  v2PayloadText,
   wireTime,
   xrpcErrorBody,
 } from "../../cli/lib/jetstream-v2-frames.ts";
@@ -91,6 +92,7 @@ describe("v2 frames from legacy events", () => {
     expect(Object.keys(parsed)).toEqual(["$type", "payload"]);
     expect(parsed.$type).toBe("message");
     const p = parsed.payload;
+    expect(JSON.parse(v2PayloadText(frame!)!)).toEqual(p);
     expect(p.$type).toBe(`network.bsky.jetstream.subscribeEvents#${legacy.kind}`);
     expect(p.did).toBe(legacy.did);
     expect(p.seq).toBe(1000);
@@ -162,6 +164,7 @@ describe("v2 frames from legacy events", () => {
     expect(outdatedCursorFrame(17)).toBe(
       '{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq 17","name":"OutdatedCursor"}}',
     );
+    expect(v2PayloadText(v2ErrorFrame("ConsumerTooSlow"))).toBeNull();
     expect(v2ErrorFrame("ConsumerTooSlow")).toBe('{"$type":"error","error":"ConsumerTooSlow"}');
     expect(consumerTooSlowFrame(500, 1234)).toBe('{"$type":"error","error":"ConsumerTooSlow","message":"reading below the floor rate 500 events behind the tip; reconnect with cursor=1234"}');
     expect(xrpcErrorBody("CursorTooOld", cursorTooOldMessage(5, 100))).toBe(
