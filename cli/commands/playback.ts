@@ -28,8 +28,9 @@ export function register(program: Command): void {
       `
 The endpoint behaves like Jetstream where a client can tell: cursor replay is inclusive,
 wantedCollections takes NSIDs and prefix.* (a bare * is refused with HTTP 400), wantedDids filters by
-repository, identity and account events reach every subscriber. Playing starts when the first client
-connects. Point the relay at it with \`jetstream-relay dev --jetstream-url ws://127.0.0.1:6008/subscribe\`,
+repository, identity and account events reach every subscriber. The same events are served on the
+Jetstream v2 wire at /xrpc/network.bsky.jetstream.subscribeEvents (seqs from 1; kinds, collections, dids;
+seq or µs cursors). Playing starts when the first client connects. Point the relay at it with \`jetstream-relay dev --jetstream-url ws://127.0.0.1:6008/subscribe\`,
 or let dev start one: \`jetstream-relay dev --playback FILE\` (or --demo).
 
 Examples:
@@ -85,7 +86,7 @@ async function runPlayback(file: string | undefined, flags: PlaybackFlags): Prom
     const code = (error as NodeJS.ErrnoException).code;
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${code ?? (error as Error).message}`, ExitCode.failure, code === "EADDRINUSE" ? "pick another --port (0 = any free port)" : undefined);
   }
-  process.stdout.write(`ready: ${playback.url}\n`);
+  process.stdout.write(`ready: ${playback.url}\nv2: ${playback.v2Url}\n`);
   process.stderr.write(`${events.length} events, ${rate > 0 ? `${rate}/s` : "all at once"}${flags.loop ? ", looping" : ""}; playing starts when a client connects. Ctrl-C stops.\n`);
   void playback.finished.then(() => process.stderr.write(`played all ${playback.played()} events; still serving replays (cursor) until stopped\n`));
   await stop.stopped;

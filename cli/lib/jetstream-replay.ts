@@ -1,19 +1,42 @@
 /**
- * A Jetstream-compatible `/subscribe` server that serves a log of recorded events (JSON lines), for local
- * development and tests. It behaves like the real server where a client can tell:
+ * A Jetstream-compatible server that serves a log of recorded events (JSON lines), for local development
+ * and tests. It speaks both wires of a Jetstream v2 server and behaves like the real one where a client
+ * can tell.
+ *
+ * Legacy `/subscribe` (v1 JSON):
  * - `cursor` (unix µs) replays inclusively from the first event at or after it, then streams live events;
  *   a cursor older than the retention window is silently clamped to the oldest retained event;
  *   no cursor = live only;
  * - `wantedCollections` (exact NSIDs and `prefix.*`; `*`, invalid NSIDs or more than 100 → HTTP 400),
  *   `wantedDids` (at most 10,000), `maxMessageSizeBytes`, `requireHello`;
  * - `options_update` messages replace the filters mid-stream (an invalid one closes the connection);
- * - identity and account events reach every subscriber regardless of wantedCollections (DIDs still apply).
+ * - identity and account events reach every subscriber regardless of wantedCollections (DIDs still apply);
+ * - with `legacyCursor` on (off by default), as a v2 server's /subscribe: each event carries
+ *   `"cursor":<seq>` and a `cursor` below 1e15 is read as a seq (clamped silently to the floor).
  * `compress=true` (zstd) is not supported and is refused with HTTP 400.
+ *
+ * v2 `/xrpc/network.bsky.jetstream.subscribeEvents` (xrpc.v1.json frames, jetstream-v2-frames.ts):
+ * - every event has a seq in this log's own seq space (1-based, or from `setNextSeq`);
+ * - `kinds`, `collections`, `dids` filters (repeated keys) and the server's 400s, as XRPC JSON envelopes;
+ * - `cursor`: a seq (inclusive; below the oldest retained → 400 CursorTooOld) or a µs timestamp (below
+ *   the oldest retained → clamped, first frame `#info OutdatedCursor`); a future cursor = live;
+ * - subprotocol `xrpc.v1.json` echoed when offered; any frame from the client closes the socket (1008).
+ * Raw (non-event) frames appended to the log are sent as they are on both wires.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { collectionMatcher, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
+import { consumerTooSlowFrame, legacyWithCursor, outdatedCursorFrame, V2_PATH, V2_SUBPROTOCOL, v2MessageFrame, xrpcErrorBody } from "./jetstream-v2-frames.ts";
+import { parseV2Query, resolveLegacySeqCursor, resolveV2Cursor, v2Filter, type SeqSpace, type V2Query, type V2Refusal } from "./jetstream-v2-query.ts";
+
+/** Which wire a connection speaks: the legacy `/subscribe` JSON, or v2 subscribeEvents frames. */
+export type Wire = "legacy" | "v2";
+
+/** The wire an endpoint path names (`/subscribe`, `/xrpc/network.bsky.jetstream.subscribeEvents`), else null. */
+export function wireForPath(pathname: string): Wire | null {
+  return pathname === "/subscribe" ? "legacy" : pathname === V2_PATH ? "v2" : null;
+}
 
 /** One frame of the log. `timeUs`/`did`/`kind` are null for a frame that is not a valid event. */
 export interface LogEntry {
@@ -23,6 +46,8 @@ export interface LogEntry {
   kind: string | null;
   collection: string | null;
   bytes: number;
+  /** The v2 frame, rendered once for the seq it was rendered with (null: nothing to send on v2). */
+  v2?: { seq: number; frame: string | null };
 }
 
 export function toLogEntry(raw: string): LogEntry {
@@ -45,12 +70,16 @@ export function splitJsonLines(text: string): string[] {
 }
 
 /**
- * The events a server holds, in serving order, addressed by an ever-growing sequence number (so entries
- * can be dropped from the front by retention while subscribers keep their position).
+ * The events a server holds, in serving order, addressed by an ever-growing position (`startSeq`,
+ * `endSeq`, `at`: entries can be dropped from the front by retention while subscribers keep their
+ * position). The seq a client sees (v2 frames, the legacy `cursor` field) is `wireSeq(position)`: the
+ * position shifted into this log's own seq space.
  */
 export class EventLog {
   private entries: LogEntry[] = [];
   private firstSeq = 0;
+  /** wire seq = position + seqOffset (positions start at 0, seqs at 1 unless setNextSeq moved them). */
+  private seqOffset = 1;
   private retentionUs: number | null;
   private readonly listeners = new Set<() => void>();
   private readonly now: () => number;
@@ -115,6 +144,37 @@ export class EventLog {
   }
   at(seq: number): LogEntry | undefined {
     return this.entries[seq - this.firstSeq];
+  }
+
+  /** The seq the wire shows for the event at this position (positions are what `at` and subscribers use). */
+  wireSeq(position: number): number {
+    return position + this.seqOffset;
+  }
+  positionOfWireSeq(seq: number): number {
+    return seq - this.seqOffset;
+  }
+  /** The next event added gets this seq (the retained ones are renumbered below it, order kept). */
+  setNextSeq(seq: number): void {
+    this.seqOffset = seq - this.endSeq;
+  }
+
+  /** The log's seq space as the v2 cursor resolution sees it (after pruning). */
+  seqSpace(): SeqSpace {
+    this.prune();
+    return {
+      floorSeq: this.wireSeq(this.startSeq),
+      nextSeq: this.wireSeq(this.endSeq),
+      oldestUs: this.oldestUs(),
+      seqAtOrAfter: (timeUs) => this.wireSeq(this.seqForCursor(timeUs)),
+    };
+  }
+
+  /** The v2 frame of the entry at this position (cached on the entry). */
+  v2Frame(position: number): string | null {
+    const entry = this.at(position)!;
+    const seq = this.wireSeq(position);
+    if (entry.v2?.seq !== seq) entry.v2 = { seq, frame: v2MessageFrame(entry.raw, seq) };
+    return entry.v2.frame;
   }
   oldestUs(): number | null {
     return this.entries.find((e) => e.timeUs !== null)?.timeUs ?? null;
@@ -196,6 +256,11 @@ function compileFilter(f: SubscriptionFilter): (e: LogEntry) => boolean {
 
 let nextSubscriberId = 1;
 
+/** What a client asked for, on its wire; `rawQuery` is the query string as it arrived (without `?`). */
+export type SubscriptionRequest =
+  | { wire: "legacy"; query: SubscribeQuery; rawQuery: string }
+  | { wire: "v2"; query: V2Query; rawQuery: string; subprotocol: string | null };
+
 /** One connected client: replays from its start position, then follows live appends. */
 export class Subscriber {
   readonly id = nextSubscriberId++;
@@ -203,9 +268,14 @@ export class Subscriber {
   closedAt: Date | null = null;
   /** How it ended: "terminated" (by the server, no close frame) or the close code seen (1006 = connection lost). */
   closeCause: string | null = null;
+  /** Events sent (not counting notices). */
   sent = 0;
   /** Every options_update received (as parsed filters). */
   readonly optionsUpdates: SubscriptionFilter[] = [];
+  /** The frames sent that are not events: v2 `#info` and error frames. */
+  readonly notices: string[] = [];
+  /** The seq of the first event this subscription was to receive. */
+  readonly startSeq: number;
   private position: number;
   private wants: (e: LogEntry) => boolean;
   private waitingForHello: boolean;
@@ -218,16 +288,25 @@ export class Subscriber {
   constructor(
     readonly socket: WebSocket,
     private readonly log: EventLog,
-    readonly query: SubscribeQuery,
+    readonly request: SubscriptionRequest,
+    start: { position: number; notice?: string | null },
+    /** Legacy wire: each event carries `"cursor":<seq>` (as on a v2 server). */
+    private readonly legacyCursor = false,
   ) {
-    this.position = log.seqForCursor(query.cursor);
-    this.wants = compileFilter(query);
-    this.waitingForHello = query.requireHello;
+    this.position = start.position;
+    this.startSeq = log.wireSeq(start.position);
+    this.wants = request.wire === "v2" ? v2Filter(request.query) : compileFilter(request.query);
+    this.waitingForHello = request.wire === "legacy" && request.query.requireHello;
     this.unsubscribe = log.onAppend(() => this.pump());
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     socket.on("close", (code, reason) => this.finish(`close ${code}${reason.length ? ` ${reason.toString()}` : ""}`));
     socket.on("error", (error) => this.finish(`error ${error.message}`));
+    if (start.notice) this.sendNotice(start.notice);
     setImmediate(() => this.pump());
+  }
+
+  get wire(): Wire {
+    return this.request.wire;
   }
 
   get open(): boolean {
@@ -249,7 +328,27 @@ export class Subscriber {
     this.socket.close(code, reason);
   }
 
+  /**
+   * v2: the server's slow-reader drop: a ConsumerTooSlow error frame naming the seq to reconnect with (the
+   * next one this subscriber would have read), then the connection ends without a close frame.
+   */
+  tooSlow(): void {
+    if (this.request.wire !== "v2" || !this.open) return;
+    const lag = this.log.endSeq - this.position;
+    this.sendNotice(consumerTooSlowFrame(lag, this.log.wireSeq(this.position)), () => this.terminate());
+    this.stalled = true;
+  }
+
+  private sendNotice(frame: string, then?: () => void): void {
+    this.notices.push(frame);
+    this.socket.send(frame, then ? () => then() : undefined);
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.request.wire === "v2") {
+      this.socket.close(1008, "unexpected data message"); // server push only
+      return;
+    }
     if (isBinary) return;
     let message: { type?: unknown; payload?: Partial<SubscriptionFilter> };
     try {
@@ -274,6 +373,17 @@ export class Subscriber {
     this.pump();
   }
 
+  /** The text to send for the event at this position, or null to skip it. */
+  private frameAt(position: number): string | null {
+    const entry = this.log.at(position)!;
+    if (entry.timeUs === null) return entry.raw; // a raw (malformed) frame: served to everyone
+    if (!this.wants(entry)) return null;
+    if (this.request.wire === "legacy") return this.legacyCursor ? legacyWithCursor(entry.raw, this.log.wireSeq(position)) : entry.raw;
+    const frame = this.log.v2Frame(position);
+    const max = this.request.query.maxMessageSizeBytes;
+    return frame !== null && max > 0 && Buffer.byteLength(frame) > max ? null : frame;
+  }
+
   private pump(): void {
     if (this.pumping || !this.open || this.stalled || this.waitingForHello) return;
     this.pumping = true;
@@ -282,9 +392,9 @@ export class Subscriber {
       let budget = 1000;
       while (this.position < this.log.endSeq && budget-- > 0) {
         if (this.socket.bufferedAmount > 4_000_000) break;
-        const entry = this.log.at(this.position++)!;
-        if (!this.wants(entry)) continue;
-        this.socket.send(entry.raw);
+        const frame = this.frameAt(this.position++);
+        if (frame === null) continue;
+        this.socket.send(frame);
         this.sent++;
         this.afterSend?.(this);
         if (!this.open || this.stalled) return;
@@ -303,30 +413,81 @@ export class Subscriber {
   }
 }
 
-/** Serves one log over WebSocket upgrades; attach it to any HTTP server's `upgrade` event. */
+/** An upgrade the feed refused before upgrading (reported to `onRefusal`). */
+export interface Refusal {
+  wire: Wire;
+  status: number;
+  /** The XRPC error name on v2 (`InvalidRequest`, `CursorTooOld`, …); null on the legacy wire. */
+  error: string | null;
+  message: string;
+  rawQuery: string;
+}
+
+/** Serves one log over WebSocket upgrades, on both wires; attach it to any HTTP server's `upgrade` event. */
 export class JetstreamFeed {
   readonly subscribers = new Set<Subscriber>();
+  /** Legacy wire as a v2 server's /subscribe: events carry `"cursor":<seq>`, a cursor below 1e15 is a seq. */
+  legacyCursor = false;
+  /** Called for each upgrade refused by validation (the test server records v2 ones). */
+  onRefusal: (refusal: Refusal) => void = () => {};
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 10_000_000 });
+  // v2: the one subprotocol is echoed when offered (and none otherwise); deflate is never negotiated
+  private readonly wssV2 = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 10_000_000,
+    handleProtocols: (offered) => (offered.has(V2_SUBPROTOCOL) ? V2_SUBPROTOCOL : false),
+  });
 
   constructor(
     readonly log: EventLog,
     private readonly onConnection: (subscriber: Subscriber) => void = () => {},
   ) {}
 
-  /** Validates the query (HTTP 400 with the server's message when invalid) and upgrades. */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Validates the request (HTTP 400 with the server's message when invalid: plain text on the legacy
+   * wire, an XRPC envelope on v2) and upgrades. The wire is the given one, else the one the path names.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, wire?: Wire): void {
     const url = new URL(request.url ?? "/", "http://localhost");
-    const parsed = parseSubscribeQuery(url.searchParams);
+    const rawQuery = url.search.slice(1);
+    if ((wire ?? wireForPath(url.pathname)) === "v2") this.upgradeV2(request, socket, head, url.searchParams, rawQuery);
+    else this.upgradeLegacy(request, socket, head, url.searchParams, rawQuery);
+  }
+
+  private upgradeLegacy(request: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams, rawQuery: string): void {
+    const parsed = parseSubscribeQuery(params);
     if ("error" in parsed) {
+      this.onRefusal({ wire: "legacy", status: 400, error: null, message: parsed.error, rawQuery });
       refuseUpgrade(socket, 400, parsed.error);
       return;
     }
+    const position = this.legacyCursor ? this.log.positionOfWireSeq(resolveLegacySeqCursor(parsed.query.cursor, this.log.seqSpace())) : this.log.seqForCursor(parsed.query.cursor);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const subscriber = new Subscriber(ws, this.log, parsed.query);
-      this.subscribers.add(subscriber);
-      ws.on("close", () => this.subscribers.delete(subscriber));
-      this.onConnection(subscriber);
+      this.accept(new Subscriber(ws, this.log, { wire: "legacy", query: parsed.query, rawQuery }, { position }, this.legacyCursor));
     });
+  }
+
+  private upgradeV2(request: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams, rawQuery: string): void {
+    const refuse = (refusal: V2Refusal) => {
+      this.onRefusal({ wire: "v2", ...refusal, rawQuery });
+      refuseUpgradeXrpc(socket, refusal.status, refusal.error, refusal.message);
+    };
+    const parsed = parseV2Query(params);
+    if ("refusal" in parsed) return refuse(parsed.refusal);
+    const start = resolveV2Cursor(parsed.query.cursor, this.log.seqSpace());
+    if ("refusal" in start) return refuse(start.refusal);
+    this.wssV2.handleUpgrade(request, socket, head, (ws) => {
+      const subscription: SubscriptionRequest = { wire: "v2", query: parsed.query, rawQuery, subprotocol: ws.protocol || null };
+      const notice = start.outdated ? outdatedCursorFrame(start.startSeq) : null;
+      this.accept(new Subscriber(ws, this.log, subscription, { position: this.log.positionOfWireSeq(start.startSeq), notice }));
+    });
+  }
+
+  private accept(subscriber: Subscriber): void {
+    this.subscribers.add(subscriber);
+    subscriber.socket.on("close", () => this.subscribers.delete(subscriber));
+    this.onConnection(subscriber);
   }
 
   /** Closes every connection (with a close frame, or abruptly). */
@@ -338,11 +499,21 @@ export class JetstreamFeed {
   }
 }
 
-/** Answers an upgrade request with a plain HTTP error, as the real server does before upgrading. */
-export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  const reason = status === 400 ? "Bad Request" : status === 502 ? "Bad Gateway" : status === 503 ? "Service Unavailable" : "Error";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+/** Answers an upgrade request with a plain HTTP error, as the real server does before upgrading (legacy wire). */
+export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  writeRefusal(socket, status, "text/plain; charset=utf-8", `${message}\n`, headers);
+}
+
+/** A v2 refusal: the XRPC error envelope `{"error":…,"message":…}` as JSON. */
+export function refuseUpgradeXrpc(socket: Duplex, status: number, error: string, message: string, headers: Record<string, string> = {}): void {
+  writeRefusal(socket, status, "application/json", xrpcErrorBody(error, message), headers);
+}
+
+function writeRefusal(socket: Duplex, status: number, contentType: string, body: string, headers: Record<string, string>): void {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  );
 }
 
 export interface ReplayServerOptions {
@@ -354,13 +525,19 @@ export interface ReplayServerOptions {
   events?: readonly string[];
   /** Events older than this (relative to now) are dropped; a cursor before them is clamped. Default: keep all. */
   retentionSeconds?: number | null;
-  /** Path of the endpoint. Default /subscribe. */
+  /** Path of the legacy endpoint. Default /subscribe. (The v2 endpoint is always at its XRPC path.) */
   path?: string;
+  /** The seq of the first event (v2 wire). Default 1. */
+  firstSeq?: number;
+  /** The legacy wire as a v2 server's: `"cursor":<seq>` in each event, seq cursors. Default off. */
+  legacyCursor?: boolean;
 }
 
 export interface ReplayServer {
   /** ws://HOST:PORT/subscribe */
   url: string;
+  /** ws://HOST:PORT/xrpc/network.bsky.jetstream.subscribeEvents */
+  v2Url: string;
   port: number;
   log: EventLog;
   feed: JetstreamFeed;
@@ -373,15 +550,20 @@ export interface ReplayServer {
 export async function start(options: ReplayServerOptions = {}): Promise<ReplayServer> {
   const host = options.host ?? "127.0.0.1";
   const path = options.path ?? "/subscribe";
-  const log = new EventLog({ events: options.events, retentionSeconds: options.retentionSeconds ?? null });
+  const log = new EventLog({ retentionSeconds: options.retentionSeconds ?? null });
+  if (options.firstSeq !== undefined) log.setNextSeq(options.firstSeq);
+  if (options.events) log.load(options.events);
   const feed = new JetstreamFeed(log);
+  feed.legacyCursor = options.legacyCursor ?? false;
   const server: Server = createServer((req, res) => {
     res.writeHead(req.url === "/" ? 200 : 404, { "content-type": "text/plain" });
     res.end(req.url === "/" ? `jetstream replay: ${log.size} events; subscribe at ${path}\n` : "not found\n");
   });
   server.on("upgrade", (req, socket, head) => {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== path) refuseUpgrade(socket, 404, "not found");
-    else feed.handleUpgrade(req, socket, head);
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (pathname === path) feed.handleUpgrade(req, socket, head, "legacy");
+    else if (pathname === V2_PATH) feed.handleUpgrade(req, socket, head, "v2");
+    else refuseUpgrade(socket, 404, "not found");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -391,6 +573,7 @@ export async function start(options: ReplayServerOptions = {}): Promise<ReplaySe
   const shownHost = host.includes(":") ? `[${host}]` : host;
   return {
     url: `ws://${shownHost}:${port}${path}`,
+    v2Url: `ws://${shownHost}:${port}${V2_PATH}`,
     port,
     log,
     feed,

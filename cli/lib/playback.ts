@@ -1,7 +1,8 @@
 import { readFile, readdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, splitJsonLines } from "./jetstream-replay.ts";
+import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, splitJsonLines, wireForPath } from "./jetstream-replay.ts";
+import { V2_PATH } from "./jetstream-v2-frames.ts";
 import { packageRoot } from "./package-paths.ts";
 
 export interface PlaybackOptions {
@@ -24,6 +25,8 @@ export interface PlaybackOptions {
 export interface Playback {
   /** ws://HOST:PORT/subscribe */
   url: string;
+  /** ws://HOST:PORT/xrpc/network.bsky.jetstream.subscribeEvents (the same events on the v2 wire) */
+  v2Url: string;
   port: number;
   log: EventLog;
   played(): number;
@@ -64,8 +67,9 @@ export function withTimeUs(line: string, timeUs: number): string {
 }
 
 /**
- * Serves recorded events as a Jetstream `/subscribe` endpoint (the shared Jetstream-compatible core:
- * inclusive cursor replay, wantedCollections, wantedDids). Nothing is played until the first client
+ * Serves recorded events as a Jetstream `/subscribe` endpoint, and as the v2 one at
+ * `/xrpc/network.bsky.jetstream.subscribeEvents` (the shared Jetstream-compatible core: inclusive cursor
+ * replay, wantedCollections, wantedDids; on v2 seqs from 1, kinds/collections/dids). Nothing is played until the first client
  * connects — like a live server, a client without a cursor only sees what happens after it connected —
  * then the events are appended at the given rate, stamped with the current time unless `keepTimes`.
  */
@@ -84,14 +88,16 @@ export async function startPlayback(options: PlaybackOptions): Promise<Playback>
     res.end(req.url === "/" ? `jetstream-relay playback: ${played} of ${options.events.length} events played; subscribe at /subscribe\n` : "not found\n");
   });
   server.on("upgrade", (req, socket, head) => {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== "/subscribe") refuseUpgrade(socket, 404, "not found");
-    else feed.handleUpgrade(req, socket, head);
+    const wire = wireForPath(new URL(req.url ?? "/", "http://localhost").pathname);
+    if (wire === null) refuseUpgrade(socket, 404, "not found");
+    else feed.handleUpgrade(req, socket, head, wire);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, resolve);
   });
   const port = (server.address() as { port: number }).port;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
 
   let played = 0;
   let closed = false;
@@ -116,7 +122,8 @@ export async function startPlayback(options: PlaybackOptions): Promise<Playback>
   })();
 
   return {
-    url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}/subscribe`,
+    url: `ws://${shownHost}:${port}/subscribe`,
+    v2Url: `ws://${shownHost}:${port}${V2_PATH}`,
     port,
     log,
     played: () => played,

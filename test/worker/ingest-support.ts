@@ -42,19 +42,37 @@ export async function control<T = any>(instance: string, route: string, body?: u
 
 export interface ConnectionInfo {
   id: number;
+  /** Which endpoint the relay used: `/NAME/subscribe` (legacy) or `/NAME/xrpc/network.bsky.jetstream.subscribeEvents` (v2). */
+  wire: "legacy" | "v2";
+  /** The query string as it arrived (without `?`). */
+  query: string;
+  subprotocol: string | null;
   cursor: number | null;
+  /** The seq of the first event the connection was to receive (null when refused). */
+  startSeq: number | null;
+  /** v2 filters (empty on legacy). */
+  kinds: string[];
+  collections: string[];
+  dids: string[];
+  /** Legacy filters (empty on v2). */
   wantedCollections: string[];
   wantedDids: string[];
   requireHello: boolean;
   optionsUpdates: { wantedCollections: string[]; wantedDids: string[] }[];
+  /** v2 #info / error frames sent (OutdatedCursor, ConsumerTooSlow). */
+  notices: string[];
   sent: number;
   open: boolean;
   refused: number | null;
+  /** A refusal's XRPC error name (v2: InvalidRequest, CursorTooOld, RateLimitExceeded, …) and message. */
+  error: string | null;
+  message: string | null;
   closeCause: string | null;
 }
 
 export const connections = (instance: string) => control<ConnectionInfo[]>(instance, "connections");
-export const serverLog = (instance: string) => control<{ count: number; timeUs: number[]; events: string[]; oldestUs: number | null; newestUs: number | null }>(instance, "log?full=1");
+export const serverLog = (instance: string) =>
+  control<{ count: number; timeUs: number[]; seqs: number[]; events: string[]; oldestUs: number | null; newestUs: number | null; firstSeq: number; nextSeq: number }>(instance, "log?full=1");
 
 export interface QueueTap {
   /** What the relay object enqueued (live and replay messages). */
