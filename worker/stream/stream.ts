@@ -105,6 +105,8 @@ export class Stream {
   private instance: string | null = null;
   private timeUs: number | null = null;
   private seq: number | null = null;
+  /** Whether the event at `seq` was handled (false for a restored position: a resume asks for it again). */
+  private seqHandled = false;
   /** Texts of the events handled at exactly `timeUs`; `throughTime`: every event at it was handled. */
   private readonly textsAtTime: string[] = [];
   private throughTime = false;
@@ -229,6 +231,7 @@ export class Stream {
     this.instance = position?.instance ?? null;
     this.timeUs = position?.timeUs ?? null;
     this.seq = position?.seq ?? null;
+    this.seqHandled = through;
     this.textsAtTime.length = 0;
     this.throughTime = through;
     this.announced = position?.instance ?? null;
@@ -252,7 +255,8 @@ export class Stream {
     this.lastNewAt = Date.now();
     if (this.timeUs !== null && this.instance === endpoint) {
       // The server sends again what follows `cursor`: what was handled up to the position is not new.
-      this.resent = { timeUs: this.timeUs, texts: [...this.textsAtTime], through: this.throughTime, seq: this.seq };
+      const seq = this.seq === null ? null : this.seqHandled ? this.seq : this.seq - 1;
+      this.resent = { timeUs: this.timeUs, texts: [...this.textsAtTime], through: this.throughTime, seq };
       return;
     }
     // Another instance (or none yet): its events from `cursor` on are all new to this stream.
@@ -423,6 +427,7 @@ export class Stream {
     if (frame.seq !== undefined) {
       // v2: the seq is the position; `time` is for display and may have been rewritten: never backwards.
       this.seq = frame.seq;
+      this.seqHandled = true;
       if (this.timeUs === null || frame.timeUs > this.timeUs) this.timeUs = frame.timeUs;
       return;
     }
