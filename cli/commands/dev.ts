@@ -118,8 +118,9 @@ async function runDev(flags: DevFlags): Promise<void> {
       const events = await loadPlaybackEvents(flags.playback, flags.demo);
       const playback = await startPlayback({ events, rate: parseRate(flags.rate), loop: false, keepTimes: false });
       cleanups.push(() => playback.close());
-      vars.JETSTREAM_URL = playback.url;
-      say(`playing ${events.length} recorded events at ${playback.url}`);
+      // The v2 wire, as Bluesky's hosts speak it (the same server answers the legacy /subscribe too).
+      vars.JETSTREAM_URL = playback.v2Url;
+      say(`playing ${events.length} recorded events at ${playback.v2Url}`);
       void playback.finished.then(() => say(`played all ${events.length} recorded events`));
     } else {
       say(`jetstream: ${describeEndpoints(vars.JETSTREAM_URL)}`);

@@ -78,9 +78,12 @@ export async function startReceiver(options: { host?: string; port?: number; onD
   };
 }
 
-/** One line per event, for a person: time, kind, collection/operation, repository, record key. */
+/** One line per event, for a person: kind, collection/operation, repository, record key — of a legacy event or a v2 payload. */
 export function describeEvent(event: unknown): string {
-  const e = (event ?? {}) as { kind?: string; did?: string; commit?: { operation?: string; collection?: string; rkey?: string } };
-  const what = e.kind === "commit" ? `${e.commit?.operation ?? "?"} ${e.commit?.collection ?? "?"}/${e.commit?.rkey ?? "?"}` : (e.kind ?? "event");
-  return `${what}  ${e.did ?? ""}`.trim();
+  const e = (event ?? {}) as { $type?: string; kind?: string; did?: string; seq?: number; commit?: { operation?: string; collection?: string; rkey?: string }; operation?: string; collection?: string; rkey?: string };
+  const v2Kind = typeof e.$type === "string" && e.$type.startsWith("network.bsky.jetstream.subscribeEvents#") ? e.$type.slice(e.$type.indexOf("#") + 1) : null;
+  const kind = v2Kind ?? e.kind;
+  const commit = v2Kind ? e : e.commit;
+  const what = kind === "commit" ? `${commit?.operation ?? "?"} ${commit?.collection ?? "?"}/${commit?.rkey ?? "?"}` : (kind ?? "event");
+  return `${what}  ${e.did ?? ""}${v2Kind && e.seq !== undefined ? `  seq ${e.seq}` : ""}`.trim();
 }

@@ -102,7 +102,7 @@ describe("dev", () => {
       expect(lines).toHaveLength(posts.length);
       for (const post of posts) expect(lines.some((l) => l.includes(`app.bsky.feed.post/${post.commit.rkey}`) && l.includes(post.did))).toBe(true);
       expect(lines.every((l) => /webhook-id \S+/.test(l))).toBe(true);
-      await dev.waitFor(/relay: connected to ws:\/\/127\.0\.0\.1:\d+\/subscribe \(legacy wire\)/, 10_000, "stderr");
+      await dev.waitFor(/relay: connected to ws:\/\/127\.0\.0\.1:\d+\/xrpc\/network\.bsky\.jetstream\.subscribeEvents \(v2 wire\)/, 10_000, "stderr");
 
       const { code } = await stopAndCheck(dev, "SIGINT");
       expect(code).toBe(130);
