@@ -200,4 +200,41 @@ describe("Jetstream v2", () => {
     // Nothing was forwarded twice: the resume at the last seq handled sends that one event again, and it is recognised.
     expect(enqueued().length).toBe(60);
   });
+
+  it("shows a refusal (429) with the server's words and fails over to the same host's legacy wire, losing nothing", async () => {
+    await freshRelay(["v2w"], { JETSTREAM_URL: `${v2Url("v2w")},${jetstreamWs()}/v2w/subscribe`, JETSTREAM_FAILOVER_AFTER: "2" });
+    const first = events("w1", 20, Date.now() * 1000);
+    await control("v2w", "append", { events: first.texts });
+    await allEnqueued(first.keys, "the first events, on v2");
+    await control("v2w", "misbehave", { action: "refuse", status: 429, count: 100, wire: "v2" });
+    await control("v2w", "misbehave", { action: "drop" });
+    const second = events("w2", 20, Date.now() * 1000 + 1_000_000);
+    await control("v2w", "append", { events: second.texts });
+    await waitFor(async () => (await statusOf()).wire === "legacy" && (await statusOf()).state === "connected", "on the legacy wire");
+    await allEnqueued(second.keys, "the events published across the switch");
+    const status = await statusOf();
+    expect(status.lastError).toMatch(/server said 429: .*RateLimitExceeded/);
+    expect((await connections("v2w")).some((c) => c.wire === "v2" && c.refused === 429)).toBe(true);
+  });
+
+  it("reports a replay that starts below the server's floor as an exact gap (#info OutdatedCursor)", async () => {
+    await freshRelay(["v2o"], { JETSTREAM_REPLAY_IDLE_SECONDS: "1" });
+    const nowUs = Date.now() * 1000;
+    const gone = events("o1", 10, nowUs - 50_000_000);
+    const kept = events("o2", 10, nowUs - 10_000_000);
+    await control("v2o", "append", { events: [...gone.texts, ...kept.texts] });
+    await allEnqueued([...gone.keys, ...kept.keys], "live");
+    await control("v2o", "retention", { seconds: 20 });
+    const started = await relay().startReplay({ fromUs: nowUs - 55_000_000 });
+    expect(started.state).toBe("running");
+    const done = await waitFor(async () => {
+      await runDurableObjectAlarm(relay());
+      const r = await relay().getReplay();
+      return r?.state === "done" ? r : null;
+    }, "the replay done", 30_000);
+    expect(done.gap).toMatchObject({ exact: true, fromUs: nowUs - 55_000_000, toSeq: 11, reason: expect.stringMatching(/^OutdatedCursor: requested timestamp cursor below retention floor; starting at seq 11/) });
+    expect(done.gap!.toUs).toBe(nowUs - 10_000_000);
+    expect((await relay().getStats()).gaps.at(-1)).toEqual(done.gap);
+    expect(done.eventsReplayed).toBe(10);
+  });
 });
