@@ -1,14 +1,17 @@
 /**
- * The benchmark's upstream: a Jetstream-compatible `/subscribe` server (the replay core of
+ * The benchmark's upstream: a Jetstream-compatible server (legacy `/subscribe` and v2) (the replay core of
  * cli/lib/jetstream-replay.ts) that, on command, floods its subscriber with a prepared list of events as
  * fast as the subscriber reads. It records when each event was first sent, for the delay to the webhook.
  */
 import { createServer } from "node:http";
-import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, type Subscriber } from "../cli/lib/jetstream-replay.ts";
+import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, wireForPath, type Subscriber } from "../cli/lib/jetstream-replay.ts";
+import { V2_PATH } from "../cli/lib/jetstream-v2-frames.ts";
 import { timeOf } from "./event-time.ts";
 
 export interface FloodServer {
+  /** The legacy `/subscribe` endpoint, and the v2 one: the same log on either wire. */
   url: string;
+  v2Url: string;
   /** Subscriptions so far (the relay reconnects after a backpressure pause). */
   readonly connections: number;
   /** Frames sent over all connections (a reconnect sends again from the cursor). */
@@ -49,14 +52,16 @@ export async function startFloodServer(): Promise<FloodServer> {
     res.end();
   });
   server.on("upgrade", (req, socket, head) => {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== "/subscribe") refuseUpgrade(socket, 404, "not found");
-    else feed.handleUpgrade(req, socket, head);
+    const wire = wireForPath(new URL(req.url ?? "/", "http://localhost").pathname);
+    if (wire === null) refuseUpgrade(socket, 404, "not found");
+    else feed.handleUpgrade(req, socket, head, wire);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
 
   return {
     url: `ws://127.0.0.1:${port}/subscribe`,
+    v2Url: `ws://127.0.0.1:${port}${V2_PATH}`,
     get connections() {
       return connections;
     },

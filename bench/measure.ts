@@ -26,6 +26,8 @@ export interface Configuration {
   perRequest?: boolean;
   /** Event kinds the relay forwards (JETSTREAM_KINDS); commits by default. */
   kinds?: string[];
+  /** The wire the relay reads (the upstream serves both): legacy by default. */
+  wire?: "legacy" | "v2";
 }
 
 export interface RunResult {
@@ -90,7 +92,7 @@ export async function runOnce(
 ): Promise<RunResult> {
   const upstream = await startFloodServer();
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
-  const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
+  const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: config.wire === "v2" ? upstream.v2Url : upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
   const worker = runtime === "api" ? await startLocalRuntime(vars) : await startLocalWorker(vars);
   try {
     await waitFor("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);

@@ -35,6 +35,8 @@ const CONFIGURATIONS: Configuration[] = [
   // The Durable Object's reading alone: the same commits arrive, are read, counted and filtered, but only
   // the few account events are forwarded (no queue and no deliveries competing for workerd's one thread).
   { name: "ours (reading only)", vars: { WEBHOOK_BATCH_SIZE: "100", JETSTREAM_KINDS: "account" }, kinds: ["account"] },
+  // The same flood on the v2 wire (frames built by our server as Bluesky's v2 hosts build them).
+  { name: "ours (batch, v2)", vars: { WEBHOOK_BATCH_SIZE: "100" }, wire: "v2" },
   { name: "ours (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1" }, perRequest: true },
   { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" }, perRequest: true },
 ];
@@ -65,7 +67,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--wrangler-dev") options.runtime = "wrangler-dev";
     else if (flag === "--help" || flag === "-h") {
       process.stdout.write(
-        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only batch,reading,per-event,baseline] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
+        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only batch,reading,per-event,baseline,v2] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${flag} (see --help)`);

@@ -32,7 +32,7 @@ import { Stream } from "./stream/stream.ts";
 import { errorMessage } from "./errors.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
-const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", stats: "stats" } as const;
+const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats" } as const;
 const LATENCY_SAMPLES = 1000;
 /** ConsumerTooSlow times kept (for /health: repeated within a window). */
 const CONSUMER_TOO_SLOW_KEPT = 10;
@@ -364,7 +364,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   }
 
   private sent(batch: PackedBatch): void {
-    for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs);
+    for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs, m.first);
     const q = this.counters.queue;
     q.messagesSent += batch.messages.length;
     q.eventsEnqueued += batch.eventCount;
@@ -405,11 +405,11 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private async load(): Promise<void> {
     try {
-      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.stats]);
+      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.oldestUnackedFrom, KEY.stats]);
       this.counters = restoreCounters(saved.get(KEY.stats));
       this.traffic = new TrafficCounters(this.counters.perMinute);
       const position = resumePosition(
-        { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked) },
+        { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked), oldestUnackedFrom: saved.get(KEY.oldestUnackedFrom) },
         this.running?.config.settings.maxRewindUs ?? 0,
       );
       this.running?.stream.restore(position);
@@ -438,7 +438,13 @@ export class JetstreamRelay extends DurableObject<Env> {
     if (!this.loaded) return false;
     const { position, cursor } = savedForm(this.position());
     try {
-      await this.ctx.storage.put({ [KEY.cursor]: cursor, [KEY.position]: position, [KEY.oldestUnacked]: this.ledger.oldest() });
+      const oldest = this.ledger.oldestEntry();
+      await this.ctx.storage.put({
+        [KEY.cursor]: cursor,
+        [KEY.position]: position,
+        [KEY.oldestUnacked]: oldest?.timeUs ?? null,
+        [KEY.oldestUnackedFrom]: oldest && oldest.seq != null ? { instance: oldest.instance ?? null, seq: oldest.seq } : null,
+      });
       return true;
     } catch (error) {
       this.storageFailed(error);

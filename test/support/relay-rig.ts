@@ -33,6 +33,8 @@ export const FAST_TUNING: Record<string, string> = {
 export interface RigOptions {
   /** Jetstream test server instances the relay gets as JETSTREAM_URL, in failover order. */
   instances?: string[];
+  /** The wire of those endpoints (their path): legacy `/subscribe` by default. */
+  wire?: "legacy" | "v2";
   /** Further or overriding worker variables. */
   vars?: Record<string, string>;
   /** Don't wait for the relay to connect (e.g. invalid configuration). */
@@ -107,7 +109,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const gate = options.gate ? await startWebhookGate(receiver.base) : null;
   const vars: Record<string, string> = {
     WEBHOOK_URL: `${gate?.base ?? receiver.base}${hookPath}`,
-    JETSTREAM_URL: instances.map((name) => `${jetstream.base}/${name}/subscribe`).join(","),
+    JETSTREAM_URL: instances.map((name) => `${jetstream.base}/${name}/${options.wire === "v2" ? "xrpc/network.bsky.jetstream.subscribeEvents" : "subscribe"}`).join(","),
     JETSTREAM_COLLECTIONS: RIG_COLLECTIONS.join(","),
     ADMIN_TOKEN: adminToken,
     ...FAST_TUNING,

@@ -104,9 +104,14 @@ describe("v2 position", () => {
     expect(cursorFor(position, endpoint, 10_000_000)).toBe(expected);
   });
 
-  it("keeps the seq through a save, drops it when rewound to an unacknowledged event", () => {
+  it("keeps the seq through a save, and rewinds to an unacknowledged message by its seq when it can", () => {
     expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: null }, 1000)).toEqual({ instance: V2, timeUs: 5000, seq: 9 });
     expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: 4500 }, 1000)).toEqual({ instance: V2, timeUs: 4500, seq: null });
+    // Rewound to the oldest unacknowledged message: by its first event's seq when it came from the same instance.
+    expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: 4500, oldestUnackedFrom: { instance: V2, seq: 4 } }, 1000)).toEqual({ instance: V2, timeUs: 4500, seq: 4 });
+    expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: 4500, oldestUnackedFrom: { instance: LEGACY, seq: 4 } }, 1000)).toEqual({ instance: V2, timeUs: 4500, seq: null });
+    // Past the maximum rewind the time bound wins, and the seq no longer applies.
+    expect(resumePosition({ position: { instance: V2, timeUs: 5000, seq: 9 }, cursor: 5000, oldestUnacked: 1000, oldestUnackedFrom: { instance: V2, seq: 1 } }, 1000)).toEqual({ instance: V2, timeUs: 4000, seq: null });
   });
 });
 

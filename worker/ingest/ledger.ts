@@ -5,20 +5,33 @@ import type { DeliveryReport } from "../contract.ts";
  * Its minimum is where delivery could still need to resume from; on restart the relay rewinds there
  * (the local queue of `wrangler dev` lives in memory). Unknown ids are ignored (e.g. after a restart).
  */
+/** Where a message's first event came from (v2: its seq on that instance), when known. */
+export interface LedgerOrigin {
+  instance: string | null;
+  seq: number | null;
+}
+
 export class Ledger {
   private readonly entries = new Map<string, number>();
+  private readonly origins = new Map<string, LedgerOrigin>();
 
   constructor(private readonly maxEntries = 200_000) {}
 
-  add(ledgerId: string, oldestTimeUs: number): void {
+  add(ledgerId: string, oldestTimeUs: number, origin?: LedgerOrigin): void {
     this.entries.set(ledgerId, oldestTimeUs);
+    if (origin && origin.seq !== null) this.origins.set(ledgerId, origin);
     // Bounded: past the bound the oldest-added entries are forgotten (the persisted minimum already
     // rewinds further than the maximum rewind allows by then).
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.maxEntries) this.delete(this.entries.keys().next().value!);
+  }
+
+  private delete(ledgerId: string): void {
+    this.entries.delete(ledgerId);
+    this.origins.delete(ledgerId);
   }
 
   settle(report: Pick<DeliveryReport, "settled" | "pending">): void {
-    for (const id of report.settled) this.entries.delete(id);
+    for (const id of report.settled) this.delete(id);
     for (const follow of report.pending) this.entries.set(follow.ledgerId, follow.oldestTimeUs);
   }
 
@@ -27,7 +40,7 @@ export class Ledger {
     let dropped = 0;
     for (const [id, timeUs] of this.entries) {
       if (timeUs < floorUs) {
-        this.entries.delete(id);
+        this.delete(id);
         dropped++;
       }
     }
@@ -39,9 +52,14 @@ export class Ledger {
   }
 
   oldest(): number | null {
-    let min: number | null = null;
-    for (const timeUs of this.entries.values()) if (min === null || timeUs < min) min = timeUs;
-    return min;
+    return this.oldestEntry()?.timeUs ?? null;
+  }
+
+  /** The oldest unsettled message: its oldest time, and where its first event came from if known. */
+  oldestEntry(): ({ timeUs: number } & Partial<LedgerOrigin>) | null {
+    let min: { id: string; timeUs: number } | null = null;
+    for (const [id, timeUs] of this.entries) if (min === null || timeUs < min.timeUs) min = { id, timeUs };
+    return min && { timeUs: min.timeUs, ...this.origins.get(min.id) };
   }
 }
 

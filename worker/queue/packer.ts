@@ -13,11 +13,16 @@ export interface PendingEvent {
   bytes: number;
   /** The cursor as it stood when this event arrived (time_us of the previous event), null if none. */
   cursorBefore: number | null;
+  /** The Jetstream instance it came from, and its seq there (v2), when known. */
+  instance?: string | null;
+  seq?: number | null;
 }
 
 export interface PackedMessage {
   body: QueueMessage;
   bytes: number;
+  /** Where its first event came from (v2: with its seq), so that a restart can read it again exactly. */
+  first: { instance: string | null; seq: number | null };
   /** Oldest time_us among its events (the ledger's value for it). */
   oldestTimeUs: number;
   /** Newest time_us among its events. */
@@ -115,7 +120,8 @@ export class Packer {
         i++;
       }
       if (events.length === 0) break; // the batch is full
-      messages.push({ body, bytes, oldestTimeUs: oldest, newestTimeUs: newest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
+      const head = this.pending[i - events.length];
+      messages.push({ body, bytes, first: { instance: head.instance ?? null, seq: head.seq ?? null }, oldestTimeUs: oldest, newestTimeUs: newest, full: full || events.length >= limits.maxEventsPerMessage || bytes >= limits.messageTargetBytes });
       batchBytes += bytes;
     }
     const last = messages[messages.length - 1];

@@ -6,6 +6,7 @@ import { leadingMessages, type Packer, type PackedBatch, type PendingEvent } fro
 /** An event waiting for the queue, with the instance whose clock (and seq space) its `cursorBefore` is on. */
 export interface OutboxEvent extends PendingEvent {
   instance: string | null;
+  seq: number | null;
   /** v2: the seq to resume from (inclusive) so that this event is read again. */
   seqBefore: number | null;
 }

@@ -45,15 +45,19 @@ export function savedForm(position: Position | null): SavedPosition {
  * of unknown instance), rewound to the oldest event the webhook has not acknowledged, at most
  * `maxRewindUs` (ingest/ledger.ts resumeCursor).
  */
-export function resumePosition(saved: { position: unknown; cursor: unknown; oldestUnacked: unknown }, maxRewindUs: number): Position | null {
+export function resumePosition(saved: { position: unknown; cursor: unknown; oldestUnacked: unknown; oldestUnackedFrom?: unknown }, maxRewindUs: number): Position | null {
   const position = readPosition(saved.position);
   const cursor = position?.timeUs ?? (typeof saved.cursor === "number" ? saved.cursor : null);
   const oldest = typeof saved.oldestUnacked === "number" ? saved.oldestUnacked : null;
   const timeUs = resumeCursor(cursor, oldest, maxRewindUs);
   if (timeUs === null) return null;
-  // Rewound to an unacknowledged event: only its time is known, so the seq no longer applies.
-  const seq = position !== null && timeUs === position.timeUs ? (position.seq ?? null) : null;
-  return { instance: position?.instance ?? null, timeUs, seq };
+  const instance = position?.instance ?? null;
+  if (position !== null && timeUs === position.timeUs) return { instance, timeUs, seq: position.seq ?? null };
+  // Rewound to the oldest unacknowledged message: by the seq of its first event when it came from the
+  // same instance (v2), else by its time.
+  const from = readPosition({ ...(saved.oldestUnackedFrom as object), timeUs });
+  const seq = timeUs === oldest && from?.instance === instance && instance !== null ? (from.seq ?? null) : null;
+  return { instance, timeUs, seq };
 }
 
 function readPosition(value: unknown): Position | null {

@@ -417,6 +417,7 @@ export class Stream {
       cursorBefore: this.timeUs ?? frame.timeUs,
       seqBefore: this.seq ?? frame.seq ?? null,
       instance: this.instance,
+      seq: frame.seq ?? null,
     });
     const s = this.settings;
     if (this.outbox.size > s.maxBufferedEvents || this.outbox.bytes > s.maxBufferedBytes) this.pause("buffer full");
