@@ -7,9 +7,9 @@ declare namespace Cloudflare {
 
   interface Env extends RelayWorkerVars {
     /** The ingestion object (one instance, named "relay"). */
-    RELAY: DurableObjectNamespace<import("./relay-object.ts").JetstreamRelay>;
+    RELAY: DurableObjectNamespace<import("./relay/relay-object.ts").JetstreamRelay>;
     /** The dead-letter store (one instance, named "dead-letters"). */
-    DEAD_LETTERS: DurableObjectNamespace<import("./dead-letter-store.ts").DeadLetterStore>;
+    DEAD_LETTERS: DurableObjectNamespace<import("./delivery/dead-letter-store.ts").DeadLetterStore>;
     /** Producer binding of the events queue. */
     EVENTS: Queue<import("./api-types.ts").QueueMessageBody>;
   }

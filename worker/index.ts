@@ -2,8 +2,8 @@ import { DEAD_LETTER_QUEUE, RELAY_OBJECT_NAME, type Env, type QueueMessageBody }
 import { consumeDeadLetterQueue, consumeEvents } from "./delivery/consumer.ts";
 import { handleHttp } from "./http/router.ts";
 
-export { DeadLetterStore } from "./dead-letter-store.ts";
-export { JetstreamRelay } from "./relay-object.ts";
+export { DeadLetterStore } from "./delivery/dead-letter-store.ts";
+export { JetstreamRelay } from "./relay/relay-object.ts";
 
 export default {
   fetch: (request, env, ctx) => handleHttp(request, env, ctx),

@@ -26,7 +26,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { collectionMatcher, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
+import { collectionMatcher, parseWantedCollections, parseWantedDids } from "../../worker/jetstream/identifiers.ts";
 import { consumerTooSlowFrame, legacyWithCursor, outdatedCursorFrame, V2_PATH, V2_SUBPROTOCOL, v2MessageFrame, xrpcErrorBody } from "./jetstream-v2-frames.ts";
 import { parseV2Query, resolveLegacySeqCursor, resolveV2Cursor, v2Filter, type SeqSpace, type V2Query, type V2Refusal } from "./jetstream-v2-query.ts";
 

@@ -5,7 +5,7 @@
  * floor with an OutdatedCursor notice; a future cursor = live). Errors carry the server's XRPC error
  * name and message text. Pure.
  */
-import { collectionMatcher, isValidNsid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
+import { collectionMatcher, isValidNsid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, parseWantedDids } from "../../worker/jetstream/identifiers.ts";
 import { cursorTooOldMessage, SEQ_CURSOR_LIMIT, V2_KINDS, type V2Kind } from "./jetstream-v2-frames.ts";
 
 export interface V2Query {

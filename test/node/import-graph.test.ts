@@ -33,8 +33,8 @@ describe("import graph", () => {
   });
 
   it("has the modules it walks", () => {
-    expect(graph.get("worker/index.ts")).toContain("worker/relay-object.ts");
-    expect(graph.get("worker/env.d.ts")).toContain("worker/relay-object.ts");
+    expect(graph.get("worker/index.ts")).toContain("worker/relay/relay-object.ts");
+    expect(graph.get("worker/env.d.ts")).toContain("worker/relay/relay-object.ts");
     expect(graph.size).toBeGreaterThan(100);
   });
 

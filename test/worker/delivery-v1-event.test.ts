@@ -8,7 +8,7 @@ import { eventBody } from "../../worker/delivery/event-body.ts";
 import { eventId } from "../../worker/delivery/event-id.ts";
 import { objectMembers } from "../../worker/delivery/json-members.ts";
 import { v1Event } from "../../worker/delivery/v1-event.ts";
-import { parseV2Frame } from "../../worker/ingest/event-v2.ts";
+import { parseV2Frame } from "../../worker/jetstream/v2-frame.ts";
 import { completeEvent } from "../../worker/queue/complete-event.ts";
 import { ALL_FIXTURES, FIXTURES, V2_TYPE, v2Frame, v2PayloadOf, v2Time } from "./v2-payloads.ts";
 

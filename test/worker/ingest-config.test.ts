@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { JetstreamRelay } from "../../worker/relay-object.ts";
+import type { JetstreamRelay } from "../../worker/relay/relay-object.ts";
 import { configure, connections, control, jetstreamWs } from "./ingest-support.ts";
 
 const INSTANCE = "cfg";

@@ -191,7 +191,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, what: string, time
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)} ${lastError ? String(lastError) : ""}`);
 }
 
-/** An independent reading of which events the relay should forward (kept apart from worker/ingest on purpose). */
+/** An independent reading of which events the relay should forward (kept apart from worker/jetstream on purpose). */
 export function expectedForwarded(events: string[], collections: string[], kinds = ["commit"], dids: string[] = []): number[] {
   return events
     .map((raw) => {

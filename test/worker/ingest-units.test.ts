@@ -1,5 +1,5 @@
 /**
- * Table tests of the pure ingestion modules (worker/ingest/*, worker/config.ts). They run in the same
+ * Table tests of the pure ingestion modules (worker/jetstream/*, worker/stream/*, worker/relay/*, worker/config.ts). They run in the same
  * workerd pool as the rest but touch no binding. Real captured events come in through Vite's `?raw`.
  */
 import { describe, expect, it } from "vitest";
@@ -9,19 +9,19 @@ import constellation from "../fixtures/jetstream/microcosm-constellation-tests.j
 import { DEFAULT_ENDPOINTS, INGEST_TUNING, parseRelayConfig } from "../../worker/config.ts";
 import type { Env, QueueMessageBody, QueuedEvent } from "../../worker/contract.ts";
 import { backoffDelay, planReconnect, type BackoffSettings } from "../../worker/backoff.ts";
-import { nextState } from "../../worker/ingest/connection-state.ts";
-import { parseFrame, shouldForward, type ForwardFilter } from "../../worker/ingest/event.ts";
-import { detectGap } from "../../worker/ingest/gap.ts";
-import { healthReasons, type HealthInput } from "../../worker/ingest/health.ts";
-import { collectionMatcher, isValidDid, isValidNsid, parseWantedCollections, parseWantedDids } from "../../worker/ingest/identifiers.ts";
-import { Ledger, resumeCursor } from "../../worker/ingest/ledger.ts";
+import { nextState } from "../../worker/stream/connection-state.ts";
+import { parseFrame, shouldForward, type ForwardFilter } from "../../worker/jetstream/legacy-frame.ts";
+import { detectGap } from "../../worker/stream/gap.ts";
+import { healthReasons, type HealthInput } from "../../worker/relay/health.ts";
+import { collectionMatcher, isValidDid, isValidNsid, parseWantedCollections, parseWantedDids } from "../../worker/jetstream/identifiers.ts";
+import { Ledger, resumeCursor } from "../../worker/stream/ledger.ts";
 import { enqueue } from "../../worker/queue/enqueue.ts";
 import { leadingMessages, Packer, QUEUE_LIMITS, queuedEventBytes } from "../../worker/queue/packer.ts";
 import { completeEvent } from "../../worker/queue/complete-event.ts";
 import { serializedBytes } from "../../worker/queue/message-size.ts";
-import { buildSubscribeRequest, toHttp } from "../../worker/ingest/subscribe-url.ts";
-import { TrafficCounters } from "../../worker/ingest/traffic.ts";
-import { closed, fromException, refused } from "../../worker/ingest/transport-errors.ts";
+import { buildSubscribeRequest, toHttp } from "../../worker/jetstream/request.ts";
+import { TrafficCounters } from "../../worker/relay/traffic.ts";
+import { closed, fromException, refused } from "../../worker/jetstream/transport-errors.ts";
 
 const lines = (text: string) => text.split("\n").filter((l) => l.trim() !== "");
 const REAL_EVENTS = [...lines(golden), ...lines(corpus), ...lines(constellation)];

@@ -1,12 +1,12 @@
 /** The v2 wire's pure parts: frames read from both ends, the request, the position's seq, the server's signals. */
 import { describe, expect, it } from "vitest";
 import corpus from "../fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl?raw";
-import { parseFrame } from "../../worker/ingest/event.ts";
-import { parseV2Frame, parseV2Payload, parseWireTime, wireTime } from "../../worker/ingest/event-v2.ts";
-import { buildRequest, buildV2Request, wireOf } from "../../worker/ingest/subscribe-url.ts";
+import { parseFrame } from "../../worker/jetstream/legacy-frame.ts";
+import { parseV2Frame, parseV2Payload, parseWireTime, wireTime } from "../../worker/jetstream/v2-frame.ts";
+import { buildRequest, buildV2Request, wireOf } from "../../worker/jetstream/request.ts";
 import { cursorFor, resumePosition } from "../../worker/stream/position.ts";
-import { cursorTooOld, outdatedCursor } from "../../worker/stream/server-signals.ts";
-import { refused } from "../../worker/ingest/transport-errors.ts";
+import { cursorTooOld, outdatedCursor } from "../../worker/jetstream/server-signals.ts";
+import { refused } from "../../worker/jetstream/transport-errors.ts";
 
 const V2 = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
 const LEGACY = "wss://jetstream1.us-east.bsky.network/subscribe";

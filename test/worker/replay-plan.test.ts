@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Env, ReplayProgress } from "../../worker/contract.ts";
-import { parseWantedCollections } from "../../worker/ingest/identifiers.ts";
-import { judgeEvent, parseReplaySettings, planReplay, replaySettingProblems, progressOf, replayGap, type PlanContext } from "../../worker/ingest/replay-plan.ts";
+import { parseWantedCollections } from "../../worker/jetstream/identifiers.ts";
+import { judgeEvent, parseReplaySettings, planReplay, replaySettingProblems, progressOf, replayGap, type PlanContext } from "../../worker/replay/replay-plan.ts";
 
 const NOW_US = Date.parse("2026-03-10T16:00:00Z") * 1000;
 const HOUR_US = 3600e6;

@@ -1,7 +1,7 @@
 /** The position's pure rules (worker/stream/position.ts) and the bounded per-collection counters. */
 import { describe, expect, it } from "vitest";
 import { cursorFor, resumePosition, samePosition, savedForm, startingEndpoint } from "../../worker/stream/position.ts";
-import { countFrame, emptyCounters, foldCollections, MAX_COLLECTIONS_COUNTED, restoreCounters } from "../../worker/ingest/relay-stats.ts";
+import { countFrame, emptyCounters, foldCollections, MAX_COLLECTIONS_COUNTED, restoreCounters } from "../../worker/relay/relay-stats.ts";
 
 const A = "wss://a.example/subscribe";
 const B = "wss://b.example/subscribe";

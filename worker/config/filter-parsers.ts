@@ -1,5 +1,5 @@
-import type { EventKind } from "../ingest/parsed-frame.ts";
-import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "../ingest/identifiers.ts";
+import type { EventKind } from "../jetstream/parsed-frame.ts";
+import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "../jetstream/identifiers.ts";
 import { isUnset, type Reading } from "./variable.ts";
 
 /** Parsers of the ingest filter's variables (comma-separated lists). Pure. */

@@ -1,4 +1,4 @@
-import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../ingest/identifiers.ts";
+import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../jetstream/identifiers.ts";
 import { parseCollections, parseDids, parseEndpoints, parseKinds } from "./filter-parsers.ts";
 import { isUnset, numberVariable, type Variable } from "./variable.ts";
 import { parseBearerToken, parseEventFormat, parseWebhookSecret, parseWebhookUrl } from "./webhook-parsers.ts";

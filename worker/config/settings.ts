@@ -1,8 +1,8 @@
 import type { ConfigProblem, WorkerVars } from "../api-types.ts";
 import type { BackoffSettings } from "../backoff.ts";
 import type { EventFormat } from "../delivery/event-body.ts";
-import type { EventKind } from "../ingest/parsed-frame.ts";
-import type { CollectionPattern } from "../ingest/identifiers.ts";
+import type { EventKind } from "../jetstream/parsed-frame.ts";
+import type { CollectionPattern } from "../jetstream/identifiers.ts";
 import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "./registry.ts";
 import type { Part, ValueOf, Variable } from "./variable.ts";
 

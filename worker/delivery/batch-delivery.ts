@@ -1,5 +1,5 @@
 // Delivery of one queue batch to the webhook: lanes of requests, what became of each event.
-import type { DeadLetterInput } from "../dead-letter-store.ts";
+import type { DeadLetterInput } from "./dead-letter-store.ts";
 import type { MessageOrigin, QueuedEvent } from "../queue/message.ts";
 import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
@@ -145,7 +145,7 @@ export class BatchDelivery {
     if (body === null || "problem" in body) {
       const error = body
         ? `the event cannot be sent as WEBHOOK_EVENT_FORMAT=${this.config.eventFormat}: ${body.problem}; kept here, not sent`
-        : // Read by the relay from its head only (ingest/event.ts): broken further on, it would break the request.
+        : // Read by the relay from its head only (jetstream/legacy-frame.ts): broken further on, it would break the request.
           "the event is not valid JSON (the upstream sent it broken): kept here, not sent";
       this.noteError(error);
       // The letter keeps the event as received: a replay shapes it again, in the format configured then.

@@ -2,7 +2,7 @@
 // re-enqueues only the events that must be tried again, dead-letters the rest, and reports to the
 // relay object what is settled.
 import type { ConfigProblem, DeliveryReport, Env } from "../contract.ts";
-import type { DeadLetterInput } from "../dead-letter-store.ts";
+import type { DeadLetterInput } from "./dead-letter-store.ts";
 import { completeEvent } from "../queue/complete-event.ts";
 import { heldByLedger, type QueueMessageBody } from "../queue/message.ts";
 import { readMessage, type ReadMessage } from "../queue/read-message.ts";

@@ -1,7 +1,7 @@
 // Consumer of the Cloudflare dead-letter queue: messages whose consumer failed past max_retries land
 // there. Their events are kept in the dead-letter store (listable, replayable) instead of expiring.
 import type { DeliveryReport, Env } from "../contract.ts";
-import type { DeadLetterInput } from "../dead-letter-store.ts";
+import type { DeadLetterInput } from "./dead-letter-store.ts";
 import { completeEvent } from "../queue/complete-event.ts";
 import type { QueueMessageBody } from "../queue/message.ts";
 import { readMessage } from "../queue/read-message.ts";

@@ -1,4 +1,4 @@
-import { isV2Payload } from "../ingest/event-v2.ts";
+import { isV2Payload } from "../jetstream/v2-frame.ts";
 import { v1Event, type V1Event } from "./v1-event.ts";
 
 /**

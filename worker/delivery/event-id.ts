@@ -1,4 +1,4 @@
-import { V2_TYPE_PREFIX } from "../ingest/event-v2.ts";
+import { V2_TYPE_PREFIX } from "../jetstream/v2-frame.ts";
 import { sha256Hex } from "./sha256.ts";
 
 // webhook-id: the idempotency key of an event. It is derived from what the event *is*, never from how

@@ -1,6 +1,6 @@
 // The consumer's connections to the outside world, in one place so that tests can watch them.
 import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryReport, type Env, type WholeEventsBody } from "../contract.ts";
-import type { DeadLetterInput } from "../dead-letter-store.ts";
+import type { DeadLetterInput } from "./dead-letter-store.ts";
 
 export interface DeliveryPorts {
   /** The HTTP client for webhook requests. */

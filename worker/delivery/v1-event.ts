@@ -1,4 +1,4 @@
-import { parseWireTime, V2_TYPE_PREFIX } from "../ingest/event-v2.ts";
+import { parseWireTime, V2_TYPE_PREFIX } from "../jetstream/v2-frame.ts";
 import { isJsonString, objectMembers } from "./json-members.ts";
 
 /**

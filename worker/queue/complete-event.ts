@@ -1,9 +1,9 @@
 import type { CompactEvent, QueuedEvent } from "./message.ts";
-import { parseFrame } from "../ingest/event.ts";
+import { parseFrame } from "../jetstream/legacy-frame.ts";
 
 /**
  * The whole event behind one element of a queue message: a QueuedEvent as it is, a CompactEvent with
- * its `did` and `time_us` read from its text as the relay object read them (ingest/event.ts: from the
+ * its `did` and `time_us` read from its text as the relay object read them (jetstream/legacy-frame.ts: from the
  * head of a commit, else by parsing it; a text that does not say them gets "" and 0, and is dead-lettered
  * later if it is not JSON). Null for anything else.
  */

@@ -1,8 +1,8 @@
 import { planReconnect, type BackoffSettings } from "../backoff.ts";
-import { nextState, type ConnectionEvent, type LinkState } from "../ingest/connection-state.ts";
-import { closeQuietly, subscribe } from "../ingest/jetstream-socket.ts";
-import { displayEndpoint, type SubscribeRequest } from "../ingest/subscribe-url.ts";
-import { stalled, type TransportError } from "../ingest/transport-errors.ts";
+import { nextState, type ConnectionEvent, type LinkState } from "./connection-state.ts";
+import { closeQuietly, subscribe } from "../jetstream/socket.ts";
+import { displayEndpoint, type SubscribeRequest } from "../jetstream/request.ts";
+import { stalled, type TransportError } from "../jetstream/transport-errors.ts";
 
 export interface ConnectionSettings {
   endpoints: readonly string[];
@@ -29,7 +29,7 @@ export interface ConnectionHandlers {
 
 /**
  * One Jetstream connection over time: the socket, its generation (events of an older socket are
- * ignored), the state machine (ingest/connection-state.ts) with the times that go with it, backoff with
+ * ignored), the state machine (connection-state.ts) with the times that go with it, backoff with
  * jitter and failover across the endpoints. It knows nothing of events or positions: the stream decides
  * what to ask for (`request`) and what a frame means.
  */

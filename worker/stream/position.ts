@@ -1,5 +1,5 @@
-import { resumeCursor } from "../ingest/ledger.ts";
-import { wireOf } from "../ingest/subscribe-url.ts";
+import { resumeCursor } from "./ledger.ts";
+import { wireOf } from "../jetstream/request.ts";
 
 /**
  * Where a stream stands in Jetstream: the events of `instance` up to `timeUs` were handled, and a resume
@@ -43,7 +43,7 @@ export function savedForm(position: Position | null): SavedPosition {
 /**
  * The position to resume from after a start: the saved one (or, from an older version, its bare cursor
  * of unknown instance), rewound to the oldest event the webhook has not acknowledged, at most
- * `maxRewindUs` (ingest/ledger.ts resumeCursor).
+ * `maxRewindUs` (stream/ledger.ts resumeCursor).
  */
 export function resumePosition(saved: { position: unknown; cursor: unknown; oldestUnacked: unknown; oldestUnackedFrom?: unknown }, maxRewindUs: number): Position | null {
   const position = readPosition(saved.position);

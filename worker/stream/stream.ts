@@ -1,10 +1,10 @@
 import type { Gap, JetstreamWire, QueueMessageBody } from "../contract.ts";
 import { errorMessage } from "../errors.ts";
-import { parseFrame, type EventFrame, type EventKind, type ParsedFrame } from "../ingest/event.ts";
-import { parseV2Frame } from "../ingest/event-v2.ts";
-import { frameText } from "../ingest/jetstream-socket.ts";
-import { buildRequest, displayEndpoint, wireOf, type SubscribeRequest } from "../ingest/subscribe-url.ts";
-import type { TransportError } from "../ingest/transport-errors.ts";
+import { parseFrame, type EventFrame, type EventKind, type ParsedFrame } from "../jetstream/legacy-frame.ts";
+import { parseV2Frame } from "../jetstream/v2-frame.ts";
+import { frameText } from "../jetstream/socket.ts";
+import { buildRequest, displayEndpoint, wireOf, type SubscribeRequest } from "../jetstream/request.ts";
+import type { TransportError } from "../jetstream/transport-errors.ts";
 import type { EnqueueOutcome } from "../queue/enqueue.ts";
 import type { Packer, PackedBatch } from "../queue/packer.ts";
 import { eventToQueue, type EventToQueue } from "../queue/queued-event.ts";
@@ -12,9 +12,9 @@ import { isoFromUs } from "../time-us.ts";
 import { Connection, type ConnectionSettings } from "./connection.ts";
 import { Outbox } from "./outbox.ts";
 import { cursorFor, startingEndpoint, type Position } from "./position.ts";
-import { cursorTooOld, outdatedCursor } from "./server-signals.ts";
+import { cursorTooOld, outdatedCursor } from "../jetstream/server-signals.ts";
 
-export type { EventFrame } from "../ingest/event.ts";
+export type { EventFrame } from "../jetstream/legacy-frame.ts";
 
 export interface StreamSettings extends ConnectionSettings {
   flushMs: number;

@@ -4,7 +4,7 @@
  * itself travels on unchanged.
  */
 
-import { isV2Payload, parseV2Payload } from "./event-v2.ts";
+import { isV2Payload, parseV2Payload } from "./v2-frame.ts";
 import type { EventKind, ParsedFrame } from "./parsed-frame.ts";
 
 export type { EventFrame, EventKind, ParsedFrame } from "./parsed-frame.ts";

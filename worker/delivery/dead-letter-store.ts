@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env } from "./contract.ts";
-import { deadLetterMaxEvents } from "./delivery/delivery-config.ts";
-import { isV2Payload, parseV2Payload } from "./ingest/event-v2.ts";
-import { CAUTIOUS_LIMITS, QUEUE_LIMITS } from "./queue/limits.ts";
-import { elementBytes } from "./queue/message-size.ts";
-import { DEAD_LETTER, type QueuedEvent } from "./queue/message.ts";
-import { Packer } from "./queue/packer.ts";
-import { errorMessage } from "./errors.ts";
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env } from "../contract.ts";
+import { deadLetterMaxEvents } from "./delivery-config.ts";
+import { isV2Payload, parseV2Payload } from "../jetstream/v2-frame.ts";
+import { CAUTIOUS_LIMITS, QUEUE_LIMITS } from "../queue/limits.ts";
+import { elementBytes } from "../queue/message-size.ts";
+import { DEAD_LETTER, type QueuedEvent } from "../queue/message.ts";
+import { Packer } from "../queue/packer.ts";
+import { errorMessage } from "../errors.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {

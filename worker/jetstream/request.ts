@@ -1,6 +1,6 @@
 import type { JetstreamWire } from "../api-types.ts";
 import type { EventKind } from "./parsed-frame.ts";
-import { V2_PATH } from "./event-v2.ts";
+import { V2_PATH } from "./v2-frame.ts";
 
 /**
  * The subscription request: endpoint + filters + cursor, on the wire the endpoint's path names.

@@ -3,12 +3,12 @@ import type { Env, Gap, QueueMessageBody, ReplayProgress, ReplayRequest } from "
 import { replayOrigin } from "../queue/message.ts";
 import { Stream } from "../stream/stream.ts";
 import type { Position } from "../stream/position.ts";
-import { collectionMatcher, parseWantedCollections } from "./identifiers.ts";
+import { collectionMatcher, parseWantedCollections } from "../jetstream/identifiers.ts";
 import type { EnqueueOutcome } from "../queue/enqueue.ts";
 import { Packer, QUEUE_LIMITS } from "../queue/packer.ts";
 import { judgeEvent, parseReplaySettings, planReplay, progressOf, replayGap, startedProgress } from "./replay-plan.ts";
-import { displayEndpoint } from "./subscribe-url.ts";
-import type { TransportError } from "./transport-errors.ts";
+import { displayEndpoint } from "../jetstream/request.ts";
+import type { TransportError } from "../jetstream/transport-errors.ts";
 
 /** Storage key of the replay's state (written on every change of state and on every alarm). */
 export const REPLAY_STORAGE_KEY = "replay";

@@ -1,7 +1,7 @@
 import type { ConfigProblem, Gap, ReplayProgress, ReplayRequest, WorkerVars } from "../api-types.ts";
 import { readSettings, type ReplaySettings } from "../config/settings.ts";
 import { isoFromUs } from "../time-us.ts";
-import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "./identifiers.ts";
+import { collectionMatcher, parseWantedCollections, type CollectionPattern } from "../jetstream/identifiers.ts";
 
 /**
  * Time travel, the pure part: which replay requests are accepted (and why not), the window a request

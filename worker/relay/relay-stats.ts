@@ -1,5 +1,5 @@
 import type { DeliveryReport, Gap, MinuteBucket, QueueStats } from "../contract.ts";
-import type { ParsedFrame } from "./event.ts";
+import type { ParsedFrame } from "../jetstream/legacy-frame.ts";
 
 /**
  * The counters behind RelayStats, as persisted (JSON). Pure: the relay object owns one, updates it in

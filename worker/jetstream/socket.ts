@@ -1,4 +1,4 @@
-import type { SubscribeRequest } from "./subscribe-url.ts";
+import type { SubscribeRequest } from "./request.ts";
 import { closed, fromException, refused, type TransportError } from "./transport-errors.ts";
 
 /**

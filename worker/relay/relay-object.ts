@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { parseRelayConfig, type RelayConfig } from "./config.ts";
+import { parseRelayConfig, type RelayConfig } from "../config.ts";
 import type {
   ConfigProblem,
   ConnectionState,
@@ -11,25 +11,25 @@ import type {
   ReplayProgress,
   ReplayRequest,
   StreamPosition,
-} from "./contract.ts";
-import { BlobStore } from "./ingest/blob-store.ts";
-import type { LinkState } from "./ingest/connection-state.ts";
-import { enqueue } from "./queue/enqueue.ts";
-import { shouldForward, type ForwardFilter, type ParsedFrame } from "./ingest/event.ts";
-import { detectGap } from "./ingest/gap.ts";
-import { isoFromUs } from "./time-us.ts";
-import { healthReasons } from "./ingest/health.ts";
-import { collectionMatcher } from "./ingest/identifiers.ts";
-import { Ledger } from "./ingest/ledger.ts";
-import { Packer, QUEUE_LIMITS, type PackedBatch } from "./queue/packer.ts";
-import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./ingest/relay-stats.ts";
-import { replaySettingProblems } from "./ingest/replay-plan.ts";
-import { ReplayRunner } from "./ingest/replay-session.ts";
-import { displayEndpoint, wireOf } from "./ingest/subscribe-url.ts";
-import { TrafficCounters } from "./ingest/traffic.ts";
-import { resumePosition, savedForm, type Position } from "./stream/position.ts";
-import { Stream } from "./stream/stream.ts";
-import { errorMessage } from "./errors.ts";
+} from "../contract.ts";
+import { BlobStore } from "./blob-store.ts";
+import type { LinkState } from "../stream/connection-state.ts";
+import { enqueue } from "../queue/enqueue.ts";
+import { shouldForward, type ForwardFilter, type ParsedFrame } from "../jetstream/legacy-frame.ts";
+import { detectGap } from "../stream/gap.ts";
+import { isoFromUs } from "../time-us.ts";
+import { healthReasons } from "./health.ts";
+import { collectionMatcher } from "../jetstream/identifiers.ts";
+import { Ledger } from "../stream/ledger.ts";
+import { Packer, QUEUE_LIMITS, type PackedBatch } from "../queue/packer.ts";
+import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./relay-stats.ts";
+import { replaySettingProblems } from "../replay/replay-plan.ts";
+import { ReplayRunner } from "../replay/replay-session.ts";
+import { displayEndpoint, wireOf } from "../jetstream/request.ts";
+import { TrafficCounters } from "./traffic.ts";
+import { resumePosition, savedForm, type Position } from "../stream/position.ts";
+import { Stream } from "../stream/stream.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
 const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats" } as const;
