@@ -20,12 +20,13 @@ export interface FloodServer {
   readonly firstSentAt: number | null;
   /** epoch ms at which the event with this time_us was first sent (undefined if never). */
   sentAt(timeUs: number): number | undefined;
-  /** Appends the events at once: the connected subscriber receives them as fast as it reads. */
+  /** Appends the events at once: the connected subscriber receives them as fast as it reads (v2 frames are built first). */
   flood(events: readonly string[]): void;
   close(): Promise<void>;
 }
 
-export async function startFloodServer(): Promise<FloodServer> {
+/** `v2`: the relay reads the v2 wire, so frames are built before each flood. */
+export async function startFloodServer(options: { v2?: boolean } = {}): Promise<FloodServer> {
   const log = new EventLog();
   const firstSent = new Map<number, number>();
   let connections = 0;
@@ -74,7 +75,7 @@ export async function startFloodServer(): Promise<FloodServer> {
     sentAt: (timeUs) => firstSent.get(timeUs),
     flood(events) {
       firstSentAt = null;
-      log.append(events);
+      log.append(events, { renderV2: options.v2 === true });
     },
     close: () => closeServer(server, feed),
   };

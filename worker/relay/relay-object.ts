@@ -15,27 +15,23 @@ import type {
 import { BlobStore } from "./blob-store.ts";
 import type { LinkState } from "../stream/connection-state.ts";
 import { enqueue } from "../queue/enqueue.ts";
-import { shouldForward, type ForwardFilter, type ParsedFrame } from "../jetstream/legacy-frame.ts";
-import { detectGap } from "../stream/gap.ts";
+import { shouldForward, type ForwardFilter } from "../jetstream/legacy-frame.ts";
 import { isoFromUs } from "../time-us.ts";
 import { healthReasons } from "./health.ts";
 import { collectionMatcher } from "../jetstream/identifiers.ts";
 import { Ledger } from "../stream/ledger.ts";
-import { Packer, QUEUE_LIMITS, type PackedBatch } from "../queue/packer.ts";
-import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./relay-stats.ts";
+import { Packer, QUEUE_LIMITS } from "../queue/packer.ts";
+import { lagSeconds, LiveStats } from "./live-stats.ts";
 import { replaySettingProblems } from "../replay/replay-plan.ts";
 import { ReplayRunner } from "../replay/replay-session.ts";
 import { displayEndpoint, wireOf } from "../jetstream/request.ts";
-import { TrafficCounters } from "./traffic.ts";
 import { resumePosition, savedForm, type Position } from "../stream/position.ts";
+import { streamSettings } from "../stream/settings.ts";
 import { Stream } from "../stream/stream.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
 const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats" } as const;
-const LATENCY_SAMPLES = 1000;
-/** ConsumerTooSlow times kept (for /health: repeated within a window). */
-const CONSUMER_TOO_SLOW_KEPT = 10;
 /** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
@@ -63,13 +59,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
   private ledgerSeq = 0;
-  private newestEventUs: number | null = null;
-  private frameTimeMs = -1;
-  private frameTimeIso = "";
-
-  private counters: StatCounters = emptyCounters();
-  private traffic = new TrafficCounters();
-  private latencies: number[] = [];
+  private readonly stats = new LiveStats();
   private storageError: string | null = null;
   /** False until the saved state was read: without it the relay neither connects nor saves (it would lose its position). */
   private loaded = false;
@@ -89,7 +79,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       liveCursor: () => this.cursor(),
       send: (bodies) => enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS),
       putBlob: (id, text) => this.blobs.put(id, text),
-      recordGap: (gap) => recordGap(this.counters, gap),
+      recordGap: (gap) => this.stats.recordGap(gap),
     });
     void ctx.blockConcurrencyWhile(async () => {
       await this.load();
@@ -100,11 +90,10 @@ export class JetstreamRelay extends DurableObject<Env> {
   }
 
   private liveStream(config: RelayConfig): Stream {
-    const s = config.settings;
     const filter: ForwardFilter = { wantsCollection: collectionMatcher(config.patterns), dids: config.dids.length > 0 ? new Set(config.dids) : null, kinds: new Set(config.kinds) };
-    const limits = { ...QUEUE_LIMITS, maxEventsPerMessage: s.maxEventsPerMessage };
+    const limits = { ...QUEUE_LIMITS, maxEventsPerMessage: config.settings.maxEventsPerMessage };
     return new Stream(
-      { endpoints: config.endpoints, connectTimeoutMs: s.connectTimeoutMs, stallMs: s.stallMs, backoff: s.backoff, flushMs: s.flushMs, maxBufferedEvents: s.maxBufferedEvents, maxBufferedBytes: s.maxBufferedBytes, sendFailuresBeforePause: s.sendFailuresBeforePause, failoverRewindUs: s.failoverRewindUs },
+      streamSettings(config),
       {
         label: "jetstream-relay",
         ready: () => this.loaded,
@@ -116,34 +105,14 @@ export class JetstreamRelay extends DurableObject<Env> {
         putBlob: (id, text) => this.blobs.put(id, text),
       },
       {
-        frame: (frame, forwarded, now) => this.counted(frame, forwarded, now),
-        firstEvent: (requestedUs, timeUs, endpoint, now) => {
-          const gap = detectGap(requestedUs, timeUs, s.gapThresholdUs, displayEndpoint(endpoint), new Date(now));
-          if (gap) {
-            recordGap(this.counters, gap);
-            console.warn(`jetstream-relay: gap detected, events from ${gap.from} to ${gap.to} were not available`);
-          }
-        },
-        reconnecting: () => void this.counters.reconnects++,
+        ...this.stats.hooks(config.settings.gapThresholdUs),
         positionMoved: () => void this.savePosition(),
-        oversized: () => void this.counters.queue.oversizedEvents++,
-        called: (calls) => void (this.counters.queue.sendCalls += calls),
-        sent: (batch) => this.sent(batch),
+        sent: (batch) => {
+          for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs, m.first);
+          this.stats.sent(batch);
+        },
         trouble: (message) => {
           if (message.startsWith("storage failed")) this.storageFailed(message);
-        },
-        gap: (gap) => {
-          recordGap(this.counters, gap);
-          console.warn(`jetstream-relay: gap, events from ${gap.from} to ${gap.to} (seq ${gap.fromSeq ?? "?"} → ${gap.toSeq ?? "?"}) are no longer kept by ${gap.endpoint}`);
-        },
-        consumerTooSlow: () => {
-          const c = this.counters;
-          c.consumerTooSlow++;
-          c.consumerTooSlowAt = [...c.consumerTooSlowAt, new Date().toISOString()].slice(-CONSUMER_TOO_SLOW_KEPT);
-        },
-        paused: (why, waiting) => {
-          this.counters.queue.backpressurePauses++;
-          console.warn(`jetstream-relay: pausing ingestion (${why}): ${waiting} events wait for the queue`);
         },
       },
       { state: "backoff", position: null },
@@ -164,44 +133,13 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   async getStats(): Promise<RelayStats> {
     const now = Date.now();
-    const c = this.counters;
-    const oldestUnacked = this.ledger.oldest();
+    const view = this.stats.view(now);
     return {
       cursor: this.cursor(),
       position: this.publicPosition(),
-      consumerTooSlow: c.consumerTooSlow,
-      eventCounts: c.eventCounts,
-      totalEvents: c.totalEvents,
-      totalReceived: c.totalReceived,
-      lastEventTime: c.lastEventTime,
-      operationCounts: c.operationCounts,
-      kindCounts: c.kindCounts,
-      forwarded: c.forwarded,
-      skipped: c.skipped,
-      malformed: c.malformed,
-      rates: this.traffic.rates(now),
-      lagSeconds: lagSeconds(this.newestEventUs, now),
-      delivery: {
-        delivered: c.delivery.delivered,
-        retried: c.delivery.retried,
-        failed: c.delivery.failed,
-        deadLettered: c.delivery.deadLettered,
-        webhookRequests: c.delivery.webhookRequests,
-        unackedMessages: this.ledger.size,
-        oldestUnackedUs: oldestUnacked,
-        lastError: c.delivery.lastError,
-        lastErrorAt: c.delivery.lastErrorAt,
-        lastSuccessAt: c.delivery.lastSuccessAt,
-        latencyMs: { p50: percentile(this.latencies, 50), p99: percentile(this.latencies, 99) },
-        lagSeconds: lagSeconds(c.delivery.newestDeliveredTimeUs, now),
-      },
-      queue: { ...c.queue },
-      reconnects: c.reconnects,
-      gapsDetected: c.gapsDetected,
-      gaps: c.gaps,
-      perMinute: this.traffic.perMinute(now),
+      ...view,
+      delivery: { ...view.delivery, unackedMessages: this.ledger.size, oldestUnackedUs: this.ledger.oldest() },
       startedAt: this.startedAt.toISOString(),
-      statsResetAt: c.statsResetAt,
       storage: { ok: this.storageError === null, lastError: this.storageError },
       replay: this.replays.current(),
     };
@@ -219,16 +157,16 @@ export class JetstreamRelay extends DurableObject<Env> {
       endpoints: this.running?.config.endpoints ?? [],
       cursor,
       cursorTime: cursor === null ? null : isoFromUs(cursor),
-      lagSeconds: lagSeconds(this.newestEventUs, Date.now()),
+      lagSeconds: lagSeconds(this.stats.newestEventUs, Date.now()),
       lastError: error?.message ?? null,
       lastErrorAt: error?.at ?? null,
-      reconnects: this.counters.reconnects,
+      reconnects: this.stats.counters.reconnects,
       connectedSince: isoOrNull(times?.connectedAt),
       lastFrameAt: isoOrNull(times?.lastFrameAt),
       nextAttemptAt: isoOrNull(times?.nextAttemptAt),
       wire: connection ? wireOf(connection.endpoint) : null,
       position: this.publicPosition(),
-      consumerTooSlow: this.counters.consumerTooSlow,
+      consumerTooSlow: this.stats.counters.consumerTooSlow,
       configErrors: this.problems,
       configWarnings: this.streamWarnings(),
       config: this.running?.config.public ?? null,
@@ -248,12 +186,12 @@ export class JetstreamRelay extends DurableObject<Env> {
         lastError: connection?.error?.message ?? null,
         // A frame a resume sent again is no sign of life of the stream.
         lastFrameMs: running?.stream.lastNewFrameAt ?? this.startedAt.getTime(),
-        deliveryLastErrorAt: this.counters.delivery.lastErrorAt,
-        deliveryLastSuccessAt: this.counters.delivery.lastSuccessAt,
+        deliveryLastErrorAt: this.stats.counters.delivery.lastErrorAt,
+        deliveryLastSuccessAt: this.stats.counters.delivery.lastSuccessAt,
         oldestUnackedUs: this.ledger.oldest(),
         storageError: this.storageError,
-        gaps: this.counters.gaps,
-        consumerTooSlowAt: this.counters.consumerTooSlowAt,
+        gaps: this.stats.counters.gaps,
+        consumerTooSlowAt: this.stats.counters.consumerTooSlowAt,
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
@@ -263,10 +201,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   /** Reset statistics (never the cursor, never unacknowledged gaps). */
   async resetStats(): Promise<{ resetAt: string }> {
     const resetAt = new Date().toISOString();
-    const openGaps = this.counters.gaps.filter((g) => !g.acknowledged);
-    this.counters = { ...emptyCounters(), gaps: openGaps, gapsDetected: openGaps.length, statsResetAt: resetAt };
-    this.traffic = new TrafficCounters();
-    this.latencies = [];
+    this.stats.reset(resetAt);
     await this.saveStats();
     return { resetAt };
   }
@@ -279,13 +214,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** Mark every detected gap as seen by an operator (it leaves /health's reasons). */
   async acknowledgeGaps(): Promise<{ acknowledged: number }> {
-    let acknowledged = 0;
-    for (const gap of this.counters.gaps) {
-      if (!gap.acknowledged) {
-        gap.acknowledged = true;
-        acknowledged++;
-      }
-    }
+    const acknowledged = this.stats.acknowledgeGaps();
     await this.saveStats();
     return { acknowledged };
   }
@@ -293,9 +222,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   /** Called by the queue consumer after each batch. */
   async settle(report: DeliveryReport): Promise<void> {
     this.ledger.settle(report);
-    countDelivery(this.counters, report);
-    for (const ms of report.latenciesMs) this.latencies.push(ms);
-    if (this.latencies.length > LATENCY_SAMPLES) this.latencies.splice(0, this.latencies.length - LATENCY_SAMPLES);
+    this.stats.settled(report);
     if (report.blobsDone.length > 0) {
       try {
         this.blobs.delete(report.blobsDone);
@@ -352,26 +279,6 @@ export class JetstreamRelay extends DurableObject<Env> {
   // ------------------------------------------------------------------------------------------------
   // Frames and the queue
 
-  private counted(frame: ParsedFrame, forwarded: boolean, now: number): void {
-    // Many frames arrive within one millisecond during a flood: format the time once per millisecond.
-    if (now !== this.frameTimeMs) {
-      this.frameTimeMs = now;
-      this.frameTimeIso = new Date(now).toISOString();
-    }
-    countFrame(this.counters, frame, forwarded, this.frameTimeIso);
-    this.traffic.record(now, 1, forwarded ? 1 : 0);
-    if (frame.type !== "malformed" && (this.newestEventUs === null || frame.timeUs > this.newestEventUs)) this.newestEventUs = frame.timeUs;
-  }
-
-  private sent(batch: PackedBatch): void {
-    for (const m of batch.messages) this.ledger.add(m.body.ledgerId, m.oldestTimeUs, m.first);
-    const q = this.counters.queue;
-    q.messagesSent += batch.messages.length;
-    q.eventsEnqueued += batch.eventCount;
-    q.bytesSent += batch.bytes;
-    for (const m of batch.messages) q.billedUnits += Math.max(1, Math.ceil(m.bytes / 65_536));
-  }
-
   private position(): Position | null {
     return this.loaded ? (this.running?.stream.position() ?? null) : null;
   }
@@ -406,8 +313,7 @@ export class JetstreamRelay extends DurableObject<Env> {
   private async load(): Promise<void> {
     try {
       const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.oldestUnackedFrom, KEY.stats]);
-      this.counters = restoreCounters(saved.get(KEY.stats));
-      this.traffic = new TrafficCounters(this.counters.perMinute);
+      this.stats.restore(saved.get(KEY.stats));
       const position = resumePosition(
         { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked), oldestUnackedFrom: saved.get(KEY.oldestUnackedFrom) },
         this.running?.config.settings.maxRewindUs ?? 0,
@@ -454,9 +360,8 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private async saveStats(): Promise<boolean> {
     if (!this.loaded) return false;
-    this.counters.perMinute = this.traffic.perMinute(Date.now());
     try {
-      await this.ctx.storage.put(KEY.stats, this.counters);
+      await this.ctx.storage.put(KEY.stats, this.stats.toSave(Date.now()));
       return true;
     } catch (error) {
       this.storageFailed(error);
@@ -477,8 +382,4 @@ function publicState(state: LinkState): ConnectionState {
 
 function isoOrNull(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
-}
-
-function lagSeconds(timeUs: number | null, nowMs: number): number | null {
-  return timeUs === null ? null : Math.max(0, Math.round((nowMs - timeUs / 1000) / 100) / 10);
 }

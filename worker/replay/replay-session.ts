@@ -1,6 +1,7 @@
 import type { RelayConfig } from "../config.ts";
 import type { Env, Gap, QueueMessageBody, ReplayProgress, ReplayRequest } from "../contract.ts";
 import { replayOrigin } from "../queue/message.ts";
+import { streamSettings } from "../stream/settings.ts";
 import { Stream } from "../stream/stream.ts";
 import type { Position } from "../stream/position.ts";
 import { collectionMatcher, parseWantedCollections } from "../jetstream/identifiers.ts";
@@ -141,7 +142,7 @@ export class ReplayRunner {
     const s = config.settings;
     const label = `jetstream-relay: replay ${progress.id}`;
     return new Stream(
-      { endpoints: config.endpoints, connectTimeoutMs: s.connectTimeoutMs, stallMs: s.stallMs, backoff: s.backoff, flushMs: s.flushMs, maxBufferedEvents: s.maxBufferedEvents, maxBufferedBytes: s.maxBufferedBytes, sendFailuresBeforePause: s.sendFailuresBeforePause, failoverRewindUs: s.failoverRewindUs },
+      streamSettings(config),
       {
         label,
         subscription: { collections: progress.collections, dids: config.dids, kinds: ["commit"] },
