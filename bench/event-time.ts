@@ -12,23 +12,41 @@ export function timesOf(text: string): number[] {
     at = text.indexOf('"time_us":', at + 10);
   }
   if (times.length > 0) return times;
-  for (const match of text.matchAll(V2_TIME)) times.push(wireTimeUs(match[1], match[2]));
+  at = text.indexOf(V2_TIME_KEY);
+  while (at !== -1) {
+    const time = v2TimeAt(text, at);
+    if (time !== null) times.push(time);
+    at = text.indexOf(V2_TIME_KEY, at + V2_TIME_KEY.length);
+  }
   return times;
 }
 
-/** time_us of one event text or frame (the first occurrence), or null. */
+/** time_us of one event text or frame (the first occurrence; a v2 payload's own `time` is its last key), or null. */
 export function timeOf(text: string): number | null {
   const at = text.indexOf('"time_us":');
   if (at !== -1) return digitsAt(text, at + 10);
-  const v2 = V2_TIME_LAST.exec(text);
-  return v2 ? wireTimeUs(v2[1], v2[2]) : null;
+  const v2 = text.lastIndexOf(V2_TIME_KEY);
+  return v2 === -1 ? null : v2TimeAt(text, v2);
 }
 
-const V2_TIME = /"seq":\d+,"time":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"/g;
-const V2_TIME_LAST = /"seq":\d+,"time":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"\}\}?$/;
+/** A v2 payload's `time` follows its `seq`: `…"seq":123,"time":"2024-09-09T19:46:02.329308Z"`. */
+const V2_TIME_KEY = ',"time":"';
+let cachedSecond = "";
+let cachedSecondUs = 0;
 
-function wireTimeUs(second: string, micros: string): number {
-  return Date.parse(`${second}Z`) * 1000 + Number(micros);
+function v2TimeAt(text: string, at: number): number | null {
+  // Only the payload's own time, right after its seq (a record may have a "time" of its own).
+  let digits = at - 1;
+  while (digits >= 0 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits--;
+  if (digits === at - 1 || !text.startsWith('"seq":', digits - 5)) return null;
+  const start = at + V2_TIME_KEY.length;
+  if (text.charCodeAt(start + 26) !== 90 /* Z */) return null;
+  const second = text.slice(start, start + 19);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondUs = Date.parse(`${second}Z`) * 1000;
+  }
+  return cachedSecondUs + Number(text.slice(start + 20, start + 26));
 }
 
 function digitsAt(text: string, start: number): number | null {

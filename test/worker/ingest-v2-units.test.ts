@@ -7,6 +7,7 @@ import { buildRequest, buildV2Request, wireOf } from "../../worker/jetstream/req
 import { cursorFor, resumePosition } from "../../worker/stream/position.ts";
 import { cursorTooOld, outdatedCursor } from "../../worker/jetstream/server-signals.ts";
 import { refused } from "../../worker/jetstream/transport-errors.ts";
+import { healthReasons } from "../../worker/relay/health.ts";
 
 const V2 = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
 const LEGACY = "wss://jetstream1.us-east.bsky.network/subscribe";
@@ -126,5 +127,29 @@ describe("the server's signals", () => {
 
   it("reads the seq OutdatedCursor resumed from", () => {
     expect(outdatedCursor("requested timestamp cursor below retention floor; starting at seq 901")).toEqual({ startSeq: 901 });
+  });
+});
+
+describe("ConsumerTooSlow and /health", () => {
+  const base = {
+    state: "connected" as const,
+    configErrors: [],
+    disconnectedSinceMs: null,
+    lastError: null,
+    deliveryLastErrorAt: null,
+    deliveryLastSuccessAt: null,
+    oldestUnackedUs: null,
+    storageError: null,
+    gaps: [],
+  };
+  const settings = { healthDisconnectedMs: 120_000, healthStaleMs: 300_000, healthDeliveryMs: 300_000 };
+  const now = Date.parse("2026-12-07T12:00:00Z");
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+
+  it("is a reason only when it happened three times within 15 minutes", () => {
+    const codes = (times: string[]) => healthReasons({ ...base, nowMs: now, lastFrameMs: now, consumerTooSlowAt: times }, settings).map((r) => r.code);
+    expect(codes([at(1), at(2)])).toEqual([]);
+    expect(codes([at(1), at(2), at(14)])).toEqual(["consumer-too-slow"]);
+    expect(codes([at(1), at(2), at(16)])).toEqual([]);
   });
 });

@@ -237,4 +237,31 @@ describe("Jetstream v2", () => {
     expect((await relay().getStats()).gaps.at(-1)).toEqual(done.gap);
     expect(done.eventsReplayed).toBe(10);
   });
+
+  it("keeps its position when an event's display time was rewritten earlier (the seq moves on, the time never back)", async () => {
+    await freshRelay(["v2t"]);
+    const startUs = Date.now() * 1000;
+    const batch = events("t", 3, startUs);
+    // The third event's `time` was rewritten by an operator's import: an hour earlier than the second's.
+    batch.texts[2] = batch.texts[2].replace(/"time_us":(\d+)/, `"time_us":${startUs - 3_600_000_000}`);
+    await control("v2t", "append", { events: batch.texts });
+    await allEnqueued(batch.keys, "all three");
+    await waitFor(async () => ((await statusOf()).position?.seq === 3 ? true : null), "the position at seq 3");
+    expect((await statusOf()).position!.timeUs).toBe(startUs + 1000);
+  });
+
+  it("filters DIDs itself when they do not fit a v2 URL, and says so in /status", async () => {
+    const dids = Array.from({ length: 1200 }, (_, i) => `did:plc:${String(i).padStart(24, "d")}`);
+    await freshRelay(["v2d"], { JETSTREAM_DIDS: dids.join(",") });
+    const [conn] = await connections("v2d");
+    expect(conn.dids).toEqual([]);
+    const status = await statusOf();
+    expect(status.configWarnings).toContainEqual(expect.objectContaining({ variable: "JETSTREAM_DIDS", message: expect.stringContaining("1200 DIDs do not fit a v2 request's URL") }));
+    const listed = commitEvent({ did: dids[7], timeUs: Date.now() * 1000, collection: "app.bsky.feed.post", rkey: "listed" });
+    const other = commitEvent({ did: "did:plc:notlistednotlistednotlist", timeUs: Date.now() * 1000 + 1, collection: "app.bsky.feed.post", rkey: "other" });
+    const after = commitEvent({ did: dids[8], timeUs: Date.now() * 1000 + 2, collection: "app.bsky.feed.post", rkey: "after" });
+    await control("v2d", "append", { events: [listed, other, after] });
+    await allEnqueued(["listed", "after"], "the listed DIDs' events");
+    expect(enqueued()).not.toContain("other");
+  });
 });
