@@ -45,6 +45,16 @@ describe("v2 frames", () => {
     });
   });
 
+  it("reads a commit laid out otherwise (a newer field after time, keys reordered) by parsing it whole", () => {
+    const extra = `{"$type":"network.bsky.jetstream.subscribeEvents#commit","collection":"app.bsky.feed.post","did":"did:plc:a","operation":"delete","rev":"r","rkey":"k","seq":5,"time":"2024-09-09T19:46:02.000007Z","zzz":1}`;
+    const reordered = `{"$type":"network.bsky.jetstream.subscribeEvents#commit","did":"did:plc:a","seq":5,"time":"2024-09-09T19:46:02.000007Z","collection":"app.bsky.feed.post","operation":"delete","rev":"r","rkey":"k"}`;
+    const expected = { type: "commit", did: "did:plc:a", timeUs: Date.parse("2024-09-09T19:46:02Z") * 1000 + 7, collection: "app.bsky.feed.post", operation: "delete", seq: 5 };
+    for (const payload of [extra, reordered]) {
+      expect(parseV2Payload(payload)).toEqual(expected);
+      expect(parseV2Frame(`{"$type":"message","payload":${payload}}`)).toEqual({ type: "event", event: expected, payload });
+    }
+  });
+
   it("reads the terminal error, the info advisory, and says what is not an event", () => {
     expect(parseV2Frame(`{"$type":"error","error":"ConsumerTooSlow","message":"reconnect with cursor=5"}`)).toEqual({ type: "error", error: "ConsumerTooSlow", message: "reconnect with cursor=5" });
     expect(parseV2Frame(`{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq 7","name":"OutdatedCursor"}}`)).toEqual({

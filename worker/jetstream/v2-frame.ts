@@ -18,7 +18,9 @@ export const V2_TYPE_PREFIX = "network.bsky.jetstream.subscribeEvents#";
 const MESSAGE_PREFIX = '{"$type":"message","payload":';
 const COMMIT_PREFIX = `{"$type":"${V2_TYPE_PREFIX}commit",`;
 const COMMIT_HEAD = /(?:"cid":"[^"\\]*",)?"collection":"([^"\\]+)","did":"([^"\\]+)","operation":"([^"\\]+)"[,}]/y;
-const COMMIT_TAIL = /,"rev":"[^"\\]*","rkey":"[^"\\]*","seq":([1-9]\d{0,15}),"time":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"\}$/y;
+const REV_KEY = ',"rev":"';
+const SEQ_KEY = ',"seq":';
+const TIME_KEY = ',"time":"';
 
 /** A v2 frame: an event (with its seq and its payload's text), an advisory, a terminal error, or neither. */
 export type V2Frame =
@@ -76,14 +78,17 @@ function readCommit(payload: string): (EventFrame & { seq: number }) | null {
   COMMIT_HEAD.lastIndex = COMMIT_PREFIX.length;
   const head = COMMIT_HEAD.exec(payload);
   if (head === null) return null;
-  const at = payload.lastIndexOf(',"rev":"');
-  if (at === -1) return null;
-  COMMIT_TAIL.lastIndex = at;
-  const tail = COMMIT_TAIL.exec(payload);
-  if (tail === null) return null;
-  const seq = Number(tail[1]);
-  const timeUs = wireTimeUs(tail[2], tail[3]);
-  if (!Number.isSafeInteger(seq) || timeUs === null) return null;
+  // The tail, read by position: `…,"seq":123,"time":"2024-09-09T19:46:02.329308Z"}`.
+  const at = payload.lastIndexOf(SEQ_KEY);
+  if (at === -1 || payload.lastIndexOf(REV_KEY, at) === -1) return null;
+  let end = at + SEQ_KEY.length;
+  let seq = 0;
+  for (let c = payload.charCodeAt(end); c >= 48 && c <= 57; c = payload.charCodeAt(++end)) seq = seq * 10 + (c - 48);
+  if (end === at + SEQ_KEY.length || end - at - SEQ_KEY.length > 16 || !payload.startsWith(TIME_KEY, end)) return null;
+  const time = end + TIME_KEY.length;
+  if (payload.length !== time + 29 || payload.charCodeAt(time + 19) !== 46 /* . */ || !payload.endsWith('Z"}')) return null;
+  const timeUs = wireTimeUs(payload.slice(time, time + 19), payload.slice(time + 20, time + 26));
+  if (!Number.isSafeInteger(seq) || seq === 0 || timeUs === null) return null;
   return { type: "commit", did: head[2], timeUs, collection: head[1], operation: head[3], seq };
 }
 

@@ -124,6 +124,8 @@ export class Stream {
   private announced: string | null = null;
   /** v2: DIDs left out of the URL (too many for it), filtered by the relay alone. */
   private didsLeftOut = 0;
+  /** The wire of the open connection (read for every frame: not parsed from its URL each time). */
+  private openWire: JetstreamWire | null = null;
 
   constructor(
     private readonly settings: StreamSettings,
@@ -173,7 +175,7 @@ export class Stream {
 
   /** The wire of the endpoint in use. */
   get wire(): JetstreamWire {
-    return wireOf(this.connection.endpoint);
+    return this.openWire ?? wireOf(this.connection.endpoint);
   }
   /** How much waits for the queue. */
   get waiting(): { events: number; bytes: number } {
@@ -250,6 +252,7 @@ export class Stream {
   }
 
   private opened(endpoint: string, cursor: number | null): void {
+    this.openWire = wireOf(endpoint);
     this.awaitingFirst = true;
     this.newSinceOpen = false;
     this.lastNewAt = Date.now();
@@ -287,7 +290,7 @@ export class Stream {
   private frame(data: string | ArrayBuffer, now: number): void {
     const text = frameText(data);
     if (text === null) return this.malformed({ type: "malformed", reason: "binary frame" }, now);
-    if (this.wire === "legacy") {
+    if (this.openWire === "legacy") {
       const frame = parseFrame(text);
       if (frame.type === "malformed") return this.malformed(frame, now);
       this.event(frame, text, now);
@@ -369,7 +372,7 @@ export class Stream {
       });
     }
     // The threshold heuristic is for the legacy wire only: v2 says exactly what is gone.
-    if (this.wire === "legacy") this.hooks.firstEvent?.(this.requestedUs, frame.timeUs, endpoint, now);
+    if (this.openWire === "legacy") this.hooks.firstEvent?.(this.requestedUs, frame.timeUs, endpoint, now);
     if (this.floor !== null && frame.seq !== undefined && frame.seq >= this.floor.seq) this.floor = null;
   }
 
