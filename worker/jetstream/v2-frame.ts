@@ -1,3 +1,4 @@
+import { isoFromUs } from "../time-us.ts";
 import type { EventFrame, ParsedFrame } from "./parsed-frame.ts";
 
 /**
@@ -35,13 +36,8 @@ export function parseV2Frame(text: string): V2Frame {
     const commit = readCommit(payload);
     if (commit) return { type: "event", event: commit, payload };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { type: "malformed", reason: "not JSON" };
-  }
-  if (!isObject(value)) return { type: "malformed", reason: "not a JSON object" };
+  const value = parseObject(text);
+  if (typeof value === "string") return { type: "malformed", reason: value };
   if (value.$type === "error") return { type: "error", error: String(value.error ?? "unknown"), message: String(value.message ?? "") };
   if (value.$type !== "message" || !isObject(value.payload)) return { type: "malformed", reason: "not a v2 message frame" };
   const payload = value.payload;
@@ -58,15 +54,21 @@ export function parseV2Frame(text: string): V2Frame {
 export function parseV2Payload(text: string): ParsedFrame & { seq?: number } {
   const commit = readCommit(text);
   if (commit) return commit;
+  const value = parseObject(text);
+  if (typeof value === "string") return { type: "malformed", reason: value };
+  const event = readParsedPayload(value);
+  return "reason" in event ? { type: "malformed", reason: event.reason } : event;
+}
+
+/** The text as a JSON object, or why it is not one. */
+function parseObject(text: string): Record<string, unknown> | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { type: "malformed", reason: "not JSON" };
+    return "not JSON";
   }
-  if (!isObject(value)) return { type: "malformed", reason: "not a JSON object" };
-  const event = readParsedPayload(value);
-  return "reason" in event ? { type: "malformed", reason: event.reason } : event;
+  return isObject(value) ? value : "not a JSON object";
 }
 
 export function isV2Payload(text: string): boolean {
@@ -134,8 +136,7 @@ function wireTimeUs(second: string, micros: string): number | null {
 
 /** unix µs → the v2 wire's `time` (exactly six fractional digits). */
 export function wireTime(timeUs: number): string {
-  const iso = new Date(Math.floor(timeUs / 1000)).toISOString(); // …:ss.mmmZ
-  return `${iso.slice(0, 19)}.${String(((timeUs % 1_000_000) + 1_000_000) % 1_000_000).padStart(6, "0")}Z`;
+  return `${isoFromUs(timeUs).slice(0, 19)}.${String(((timeUs % 1_000_000) + 1_000_000) % 1_000_000).padStart(6, "0")}Z`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
