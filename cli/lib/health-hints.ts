@@ -12,10 +12,12 @@ const TODO: Record<string, string> = {
   "delivery-failing": "fix the webhook (jetstream-relay stats shows the last delivery error), then jetstream-relay dlq replay --all",
   storage: "storage retries by itself on every alarm; if it persists, jetstream-relay deploy restarts the relay",
   gap: "look at the gap (jetstream-relay gaps), then acknowledge it: jetstream-relay gaps ack",
+  "relay-unavailable": "the relay object did not answer: after a deploy, jetstream-relay health --wait 60; else read jetstream-relay logs",
+  "dead-letter-store-failing": "failed events cannot be kept and go round the queue again: read jetstream-relay logs; jetstream-relay deploy restarts it",
   "consumer-too-slow": "the relay does not keep up: check jetstream-relay stats, then narrow the filter or split it over relays",
 };
 
-/** The reason codes the runbook and the hints cover (those of worker/relay/health.ts). */
+/** The reason codes the runbook and the hints cover (those of worker/relay/health.ts and worker/http/handlers.ts). */
 export const HEALTH_REASON_CODES = Object.keys(TODO);
 
 export interface HealthHint {

@@ -120,14 +120,19 @@ describe("the runbook has an entry for every /health reason, status state and co
     expect(text!.split("**Fix:**")[1], `${id}: the fix names a command`).toMatch(/jetstream-relay [a-z]/);
   };
 
-  it("the reason codes the worker reports are those the CLI's hints cover", () => {
-    const source = read("worker/relay/health.ts");
+  it("the reason codes the worker reports (the relay object's and the HTTP layer's) are those the CLI's hints cover", () => {
+    const source = read("worker/relay/health.ts") + read("worker/http/handlers.ts");
     const codes = [...source.matchAll(/code: "([a-z-]+)"/g)].map((m) => m[1]);
     expect(codes.length).toBeGreaterThan(5);
     expect([...new Set(codes)].sort()).toEqual([...HEALTH_REASON_CODES].sort());
   });
 
   it.each(HEALTH_REASON_CODES)("reason %s", (code) => complete(`reason-${code}`));
+
+  it("the HTTP API's table of /health reasons lists every code", () => {
+    const api = read("docs/http-api.md");
+    for (const code of HEALTH_REASON_CODES) expect(api, code).toContain(`| \`${code}\` |`);
+  });
 
   const states = [...read("worker/api-types.ts").matchAll(/^\s+\| "([a-z-]+)"/gm)].map((m) => m[1]);
   it("reads the connection states from worker/api-types.ts", () => expect(states).toEqual(expect.arrayContaining(["connecting", "connected", "backoff", "paused", "config-error"])));
