@@ -15,7 +15,7 @@ export interface WorkerVars {
   JETSTREAM_URL?: string;
   JETSTREAM_DIDS?: string;
   JETSTREAM_KINDS?: string;
-  /** Any further tuning variable (each documented in the README, validated, with a safe default). */
+  /** Any further tuning variable (each documented in docs/configuration.md, validated, with a safe default). */
   [name: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { HealthReport } from "../../worker/api-types.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
+import { healthHint } from "../lib/health-hints.ts";
 import { formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
 import { addConnectionOptions, type ConnectionFlags, connect, parseSeconds } from "../lib/operate-options.ts";
@@ -9,14 +10,6 @@ import { expectShape } from "../lib/validate.ts";
 import { sleep } from "../lib/watch.ts";
 
 type HealthAnswer = HealthReport & { deadLetters?: { total: number; evicted: number } | null };
-
-const FIXES: Record<string, string> = {
-  gap: "look at the gap (jetstream-relay gaps), then acknowledge it: jetstream-relay gaps ack",
-  "config-error": "fix the variable named above, e.g. npx wrangler secret put NAME, then deploy",
-  disconnected: "see jetstream-relay status; force a new connection with jetstream-relay reconnect",
-  stale: "see jetstream-relay status; force a new connection with jetstream-relay reconnect",
-  "delivery-failing": "check the webhook; jetstream-relay stats shows the last delivery error",
-};
 
 export function register(program: Command): void {
   const command = program
@@ -66,8 +59,8 @@ function renderHealth(report: HealthAnswer, url: string, output: Output): string
   const lines = [`${c.red("unhealthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`];
   for (const reason of report.reasons) {
     lines.push(`  ${c.red("✗")} ${reason.code}: ${reason.message}`);
-    const fix = FIXES[reason.code];
-    if (fix) lines.push(`    ${c.dim(`fix: ${fix}`)}`);
+    const hint = healthHint(reason.code);
+    lines.push(`    ${c.dim(`fix: ${hint.todo} · more: ${hint.runbook}`)}`);
   }
   return lines;
 }

@@ -1,4 +1,4 @@
-/** Exit codes of the jetstream-relay command (documented in --help and the README). */
+/** Exit codes of the jetstream-relay command (documented in --help and docs/operating.md). */
 export const ExitCode = {
   ok: 0,
   failure: 1,

@@ -1,4 +1,4 @@
-// The README's configuration table is the registry's rendering (worker/config/registry.ts), and the
+// The configuration table (docs/configuration.md) is the registry's rendering (worker/config/registry.ts), and the
 // registry holds each variable once, with a default it accepts itself.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -6,16 +6,16 @@ import { expect, test } from "vitest";
 import { renderConfigTable, TABLE_END, TABLE_START, tableInReadme, withConfigTable } from "../../worker/config/config-table.ts";
 import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "../../worker/config/registry.ts";
 
-const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+const readme = readFileSync(join(import.meta.dirname, "../../docs/configuration.md"), "utf8");
 
-test("the README's configuration table is the registry's (regenerate it with `npx tsx bin/config-table.ts --write`)", () => {
+test("docs/configuration.md's configuration table is the registry's (regenerate it with `npx tsx bin/config-table.ts --write`)", () => {
   const table = tableInReadme(readme);
-  expect(table, `README.md lacks the markers ${TABLE_START} … ${TABLE_END}`).not.toBeNull();
-  expect(table, "README.md's configuration table differs from worker/config/registry.ts: run `npx tsx bin/config-table.ts --write`").toBe(renderConfigTable());
+  expect(table, `docs/configuration.md lacks the markers ${TABLE_START} … ${TABLE_END}`).not.toBeNull();
+  expect(table, "docs/configuration.md's configuration table differs from worker/config/registry.ts: run `npx tsx bin/config-table.ts --write`").toBe(renderConfigTable());
   expect(withConfigTable(readme)).toBe(readme);
 });
 
-test("a changed registry entry makes the README's table differ", () => {
+test("a changed registry entry makes the page's table differ", () => {
   const changed = VARIABLES.map((v) => (v.variable === "WEBHOOK_CONCURRENCY" ? { ...v, doc: `${v.doc}, changed` } : v));
   expect(renderConfigTable(changed)).not.toBe(tableInReadme(readme));
   expect(tableInReadme(`${TABLE_START}\n${renderConfigTable(changed)}\n${TABLE_END}`)).not.toBe(renderConfigTable());

@@ -268,6 +268,17 @@ describe("health", () => {
     relay.set({ "GET /health": { json: healthyReport() } });
   });
 
+  it("unhealthy: each reason gets one line of what to do and its runbook entry", async () => {
+    relay.set({ "GET /health": { status: 503, json: unhealthyReport() } });
+    const text = await runCli(["health"], { env });
+    expect(text.code).toBe(3);
+    const lines = text.stdout.split("\n");
+    const after = (code: string) => lines[lines.findIndex((line) => line.includes(`${code}: `)) + 1];
+    expect(after("disconnected")).toMatch(/^ {4}fix: .*jetstream-relay reconnect · more: docs\/runbook\.md#reason-disconnected$/);
+    expect(after("gap")).toMatch(/^ {4}fix: .*jetstream-relay gaps ack · more: docs\/runbook\.md#reason-gap$/);
+    relay.set({ "GET /health": { json: healthyReport() } });
+  });
+
   it("--wait polls until the relay is healthy", async () => {
     let checks = 0;
     relay.set({ "GET /health": () => (++checks < 2 ? { status: 503, json: unhealthyReport() } : { json: healthyReport() }) });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { colorEnabled, stripAnsi, visibleLength } from "../../cli/lib/colors.ts";
 import { formatCount, formatDuration, formatGapSeqs, formatPosition, formatRate } from "../../cli/lib/terminal-format.ts";
 import { fitFrame } from "../../cli/lib/live-screen.ts";
+import { HEALTH_REASON_CODES, healthHint } from "../../cli/lib/health-hints.ts";
 import { ratesBetween } from "../../cli/lib/stats-view.ts";
 import { renderTable, truncateVisible, wrapText } from "../../cli/lib/table.ts";
 import { normalizeUrl } from "../../cli/lib/target.ts";
@@ -111,5 +112,20 @@ describe("position and gap formatting", () => {
     expect(formatGapSeqs(sampleExactGap())).toBe("100,000 → 102,500");
     expect(formatGapSeqs(sampleExactGap({ fromSeq: null }))).toBe("? → 102,500");
     expect(formatGapSeqs(sampleExactGap({ exact: undefined, fromSeq: undefined, toSeq: undefined }))).toBe("—");
+  });
+});
+
+describe("healthHint", () => {
+  it("names a jetstream-relay command and the reason's runbook entry for every reason code", () => {
+    for (const code of HEALTH_REASON_CODES) {
+      const hint = healthHint(code);
+      expect(hint.todo, code).toMatch(/jetstream-relay [a-z]/);
+      expect(hint.todo, code).not.toContain("\n");
+      expect(hint.runbook).toBe(`docs/runbook.md#reason-${code}`);
+    }
+  });
+
+  it("an unknown code still points to the runbook's reasons", () => {
+    expect(healthHint("something-new")).toEqual({ todo: "see jetstream-relay status", runbook: "docs/runbook.md#reasons" });
   });
 });

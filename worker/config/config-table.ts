@@ -2,7 +2,7 @@ import { VARIABLES } from "./registry.ts";
 import type { Variable } from "./variable.ts";
 
 /**
- * The README's configuration table, rendered from the registry, and its place in the README (between
+ * The configuration table, rendered from the registry, and its place in docs/configuration.md (between
  * the markers below). `npx tsx bin/config-table.ts --write` puts it there; a test fails when they differ.
  */
 
@@ -15,7 +15,7 @@ export function renderConfigTable(variables: readonly Variable[] = VARIABLES): s
   return ["| variable | required | default | accepted values | meaning |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
-/** The table now in the README (between the markers), or null when the markers are missing. */
+/** The table now in the page (between the markers), or null when the markers are missing. */
 export function tableInReadme(readme: string): string | null {
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
@@ -23,10 +23,10 @@ export function tableInReadme(readme: string): string | null {
   return readme.slice(start + TABLE_START.length, end).trim();
 }
 
-/** The README with the registry's table between the markers. */
+/** The page with the registry's table between the markers. */
 export function withConfigTable(readme: string): string {
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`the README has no configuration table markers (${TABLE_START} … ${TABLE_END})`);
+  if (start < 0 || end < start) throw new Error(`the page has no configuration table markers (${TABLE_START} … ${TABLE_END})`);
   return `${readme.slice(0, start + TABLE_START.length)}\n${renderConfigTable()}\n${readme.slice(end)}`;
 }

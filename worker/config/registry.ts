@@ -5,7 +5,7 @@ import { parseBearerToken, parseEventFormat, parseWebhookSecret, parseWebhookUrl
 
 /**
  * Every variable the worker reads: its part, whether it is required, its default, what it accepts, its
- * parser and its meaning. The README's configuration table (bin/config-table.ts), the CLI's `dev` and
+ * parser and its meaning. The configuration table of docs/configuration.md (bin/config-table.ts), the CLI's `dev` and
  * `init` checks and the worker's settings (settings.ts) all come from here; add a variable here only.
  */
 
@@ -170,7 +170,7 @@ export const HTTP_ACCESS = {
   },
 } satisfies Record<string, Variable>;
 
-/** Every variable, in the README's order. */
+/** Every variable, in the order of docs/configuration.md. */
 export const VARIABLES: readonly Variable[] = [
   DELIVERY_WEBHOOK.webhookUrl,
   INGEST_FILTER.collections,

@@ -1,5 +1,5 @@
 /**
- * What one worker variable is: its name, the part of the worker that reads it, how the README shows it,
+ * What one worker variable is: its name, the part of the worker that reads it, how docs/configuration.md shows it,
  * and its parser. Pure; the registry (registry.ts) lists every variable, settings.ts reads them.
  */
 
@@ -14,11 +14,11 @@ export interface Variable<T = unknown> {
   variable: string;
   part: Part;
   required: "yes" | "no" | "for control";
-  /** The default as the README shows it ("—" for none). */
+  /** The default as docs/configuration.md shows it ("—" for none). */
   shownDefault: string;
-  /** The accepted values as the README shows them. */
+  /** The accepted values as docs/configuration.md shows them. */
   accepts: string;
-  /** What it does: the README's meaning column. */
+  /** What it does: the meaning column of docs/configuration.md. */
   doc: string;
   /** The value of whatever is set (a string, a number from `vars`, or nothing). */
   parse(raw: unknown): Reading<T>;
@@ -62,7 +62,7 @@ export function numberVariable(spec: { variable: string; part: Part; fallback: n
   };
 }
 
-/** 100000 → "100,000" (readable in the README's table). */
+/** 100000 → "100,000" (readable in the configuration table). */
 function shown(n: number): string {
   if (Math.abs(n) < 10_000) return String(n);
   return String(n).replace(/\B(?=(\d{3})+$)/g, ",");
