@@ -133,7 +133,7 @@ export const DELIVERY_TUNING = {
 
 /** Time travel's variables. */
 export const REPLAY_TUNING = {
-  retentionHours: numberVariable({ variable: "JETSTREAM_RETENTION_HOURS", part: "replay", fallback: 24, min: 0.001, max: 720, integer: false, meaning: "how far back the Jetstream server keeps events; older replay requests are refused", doc: 'how far back the Jetstream server keeps events; an older replay start is refused (see "Incident response")' }),
+  retentionHours: numberVariable({ variable: "JETSTREAM_RETENTION_HOURS", part: "replay", fallback: 24, min: 0.001, max: 720, integer: false, meaning: "how far back the Jetstream server keeps events; older replay requests are refused", doc: 'how far back the Jetstream server keeps events; an older replay start is refused ([incident response](incident-response.md))' }),
   idleSeconds: numberVariable({ variable: "JETSTREAM_REPLAY_IDLE_SECONDS", part: "replay", fallback: 10, min: 0.1, max: 3600, integer: false, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay", doc: "a replay connection quiet this long is renewed from its position, or ends a replay whose window is past" }),
 };
 
