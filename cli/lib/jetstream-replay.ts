@@ -81,6 +81,8 @@ export class EventLog {
   /** wire seq = position + seqOffset (positions start at 0, seqs at 1 unless setNextSeq moved them). */
   private seqOffset = 1;
   private retentionUs: number | null;
+  /** Whether retention ever dropped events: only then is a time before the oldest one below the floor. */
+  private dropped = false;
   private readonly listeners = new Set<() => void>();
   private readonly now: () => number;
 
@@ -130,6 +132,7 @@ export class EventLog {
     let drop = 0;
     while (drop < this.entries.length && (this.entries[drop].timeUs ?? Number.POSITIVE_INFINITY) < floor) drop++;
     if (drop > 0) {
+      this.dropped = true;
       this.entries.splice(0, drop);
       this.firstSeq += drop;
     }
@@ -166,7 +169,8 @@ export class EventLog {
     return {
       floorSeq: this.wireSeq(this.startSeq),
       nextSeq: this.wireSeq(this.endSeq),
-      oldestUs: this.oldestUs(),
+      // A real server holds 36 h: a time before a short test log is only "below the floor" once the log dropped something.
+      oldestUs: this.dropped ? this.oldestUs() : null,
       seqAtOrAfter: (timeUs) => this.wireSeq(this.seqForCursor(timeUs)),
     };
   }

@@ -105,7 +105,7 @@ export interface SeqSpace {
   floorSeq: number;
   /** The seq the next appended event will get. */
   nextSeq: number;
-  /** time_us of the oldest retained event, null when the log is empty. */
+  /** time_us of the oldest retained event once retention dropped older ones (the floor for time cursors), else null. */
   oldestUs: number | null;
   /** The seq of the first event with time_us ≥ timeUs; nextSeq when there is none. */
   seqAtOrAfter(timeUs: number): number;

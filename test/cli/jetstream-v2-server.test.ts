@@ -30,8 +30,8 @@ const nowUs = () => Date.now() * 1000;
 const v2Url = (instance: string, query = "") => `${server.base}/${instance}/${V2}${query ? `?${query}` : ""}`;
 
 /** Loads the fixtures (restamped from `startUs`) and returns the log's events and their seqs. */
-async function loadFixtures(instance: string, startUs = nowUs() - 60_000_000): Promise<{ events: string[]; seqs: number[]; timeUs: number[] }> {
-  await control(instance, "load", { fixtures: true, startUs, stepUs: 1000 });
+async function loadFixtures(instance: string, startUs = nowUs() - 60_000_000, stepUs = 1000): Promise<{ events: string[]; seqs: number[]; timeUs: number[] }> {
+  await control(instance, "load", { fixtures: true, startUs, stepUs });
   return control(instance, "log?full=1");
 }
 
@@ -129,22 +129,31 @@ describe("jetstream test server, v2 wire", { timeout: 30_000 }, () => {
   });
 
   it("translates a µs cursor; below the floor it starts at the floor seq and says so first (#info OutdatedCursor)", async () => {
-    const log = await loadFixtures("v2-time");
+    // A second apart, so that a retention cut between two events is not moved by a slow machine.
+    const log = await loadFixtures("v2-time", nowUs() - 200_000_000, 1_000_000);
     const expected = log.events.map((e, i) => v2MessageFrame(e, log.seqs[i])!);
 
     const inside = await open(v2Url("v2-time", `cursor=${log.timeUs[20]}`));
     expect(await inside.until(expected.length - 20)).toEqual(expected.slice(20));
     inside.ws.close();
 
+    // A time before a log that never dropped anything is not below the floor (a real server holds 36 h).
+    const before = await open(v2Url("v2-time", `cursor=${log.timeUs[0] - 5_000_000}`));
+    expect(await before.until(expected.length)).toEqual(expected);
+    before.ws.close();
+
+    // Once retention dropped the first 50, a time before them is: the floor seq, and the notice first.
+    await control("v2-time", "retention", { seconds: (nowUs() - log.timeUs[50] + 500_000) / 1e6 });
     const below = await open(v2Url("v2-time", `cursor=${log.timeUs[0] - 5_000_000}`));
-    const frames = await below.until(expected.length + 1);
+    const frames = await below.until(expected.length - 50 + 1);
     expect(frames[0]).toBe(
-      '{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq 1","name":"OutdatedCursor"}}',
+      `{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq ${log.seqs[50]}","name":"OutdatedCursor"}}`,
     );
-    expect(frames.slice(1)).toEqual(expected);
+    expect(frames.slice(1)).toEqual(expected.slice(50));
     below.ws.close();
     const record = (await control<any[]>("v2-time", "connections")).at(-1);
     expect(record.notices).toEqual([frames[0]]);
+    await control("v2-time", "retention", { seconds: null });
 
     // a future timestamp is live: only what is appended after
     const future = await open(v2Url("v2-time", `cursor=${nowUs() + 3_600_000_000}`));

@@ -56,6 +56,11 @@ async function freshRelay(instances: string[], overrides: Record<string, string>
     if (seqStarts[i] !== undefined) await control(name, "seq", { start: seqStarts[i] });
   }
   configure(instances[0], {
+    // What an earlier test of this file set, unset again (an empty value is an unset one).
+    JETSTREAM_DIDS: "",
+    JETSTREAM_KINDS: "",
+    JETSTREAM_FAILOVER_AFTER: "",
+    JETSTREAM_REPLAY_IDLE_SECONDS: "",
     JETSTREAM_URL: instances.map(v2Url).join(","),
     JETSTREAM_ALARM_SECONDS: "60",
     WEBHOOK_URL: `${inject("webhookBase")}/hook-v2`,
@@ -263,5 +268,19 @@ describe("Jetstream v2", () => {
     await control("v2d", "append", { events: [listed, other, after] });
     await allEnqueued(["listed", "after"], "the listed DIDs' events");
     expect(enqueued()).not.toContain("other");
+  });
+
+  it.each(["v2", "legacy"])("loses nothing when a fresh relay restarts before its first event (%s wire)", async (wire) => {
+    const instance = `v2e${wire}`;
+    await freshRelay([instance], wire === "legacy" ? { JETSTREAM_URL: `${jetstreamWs()}/${instance}/subscribe` } : {});
+    // Saved at once when the first connection opened: no event, no alarm.
+    await waitFor(async () => ((await runInDurableObject(relay(), (_i, state) => state.storage.get<{ estimated?: boolean }>("position")))?.estimated ? true : null), "a saved position");
+    await abortAllDurableObjects();
+    const missed = events(`e${wire}`, 20, Date.now() * 1000 + 100_000);
+    await control(instance, "append", { events: missed.texts });
+    await restart();
+    await allEnqueued(missed.keys, "the events published while the relay was down");
+    // Measured from no event, a quiet start is no gap.
+    expect((await relay().getStats()).gapsDetected).toBe(0);
   });
 });

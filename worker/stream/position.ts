@@ -12,6 +12,11 @@ export interface Position {
   timeUs: number;
   /** The instance's seq (v2 wire): the exact resume point there. */
   seq?: number | null;
+  /**
+   * No event handled yet: the time is when the first connection opened (minus the failover rewind), so
+   * that a restart before the first event still resumes from there. Not a point to measure gaps from.
+   */
+  estimated?: boolean;
 }
 
 /**
@@ -52,7 +57,7 @@ export function resumePosition(saved: { position: unknown; cursor: unknown; olde
   const timeUs = resumeCursor(cursor, oldest, maxRewindUs);
   if (timeUs === null) return null;
   const instance = position?.instance ?? null;
-  if (position !== null && timeUs === position.timeUs) return { instance, timeUs, seq: position.seq ?? null };
+  if (position !== null && timeUs === position.timeUs) return { instance, timeUs, seq: position.seq ?? null, ...(position.estimated ? { estimated: true } : {}) };
   // Rewound to the oldest unacknowledged message: by the seq of its first event when it came from the
   // same instance (v2), else by its time.
   const from = readPosition({ ...(saved.oldestUnackedFrom as object), timeUs });
@@ -62,9 +67,10 @@ export function resumePosition(saved: { position: unknown; cursor: unknown; olde
 
 function readPosition(value: unknown): Position | null {
   if (typeof value !== "object" || value === null) return null;
-  const { instance, timeUs, seq } = value as Record<string, unknown>;
+  const { instance, timeUs, seq, estimated } = value as Record<string, unknown>;
   if (typeof timeUs !== "number" || !Number.isSafeInteger(timeUs)) return null;
-  return { instance: typeof instance === "string" ? instance : null, timeUs, seq: typeof seq === "number" && Number.isSafeInteger(seq) ? seq : null };
+  const position: Position = { instance: typeof instance === "string" ? instance : null, timeUs, seq: typeof seq === "number" && Number.isSafeInteger(seq) ? seq : null };
+  return estimated === true ? { ...position, estimated: true } : position;
 }
 
 /** The configured endpoint a position came from, so that a start resumes there without a rewind; else the first. */

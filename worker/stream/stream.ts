@@ -107,6 +107,8 @@ export class Stream {
   private seq: number | null = null;
   /** Whether the event at `seq` was handled (false for a restored position: a resume asks for it again). */
   private seqHandled = false;
+  /** No event handled yet: the position is the time the first connection opened (Position.estimated). */
+  private estimated = false;
   /** Texts of the events handled at exactly `timeUs`; `throughTime`: every event at it was handled. */
   private readonly textsAtTime: string[] = [];
   private throughTime = false;
@@ -164,7 +166,8 @@ export class Stream {
   position(): Position | null {
     const oldest = this.outbox.oldest;
     if (oldest) return { instance: oldest.instance, timeUs: oldest.cursorBefore!, seq: oldest.seqBefore };
-    return this.timeUs === null ? null : { instance: this.instance, timeUs: this.timeUs, seq: this.seq };
+    if (this.timeUs === null) return null;
+    return this.estimated ? { instance: this.instance, timeUs: this.timeUs, seq: null, estimated: true } : { instance: this.instance, timeUs: this.timeUs, seq: this.seq };
   }
 
   /** Sets where the stream stands before it starts (a saved position; `through`: every event at its time was handled). */
@@ -234,6 +237,7 @@ export class Stream {
     this.timeUs = position?.timeUs ?? null;
     this.seq = position?.seq ?? null;
     this.seqHandled = through;
+    this.estimated = position?.estimated === true;
     this.textsAtTime.length = 0;
     this.throughTime = through;
     this.announced = position?.instance ?? null;
@@ -244,7 +248,8 @@ export class Stream {
     let cursor = cursorFor(base, endpoint, this.settings.failoverRewindUs);
     const floor = this.floor;
     if (floor !== null && floor.instance === endpoint && wireOf(endpoint) === "v2" && (cursor === null || cursor < floor.seq || cursor >= 1e15)) cursor = floor.seq;
-    this.requestedUs = base?.timeUs ?? null;
+    // A gap is measured from an event handled, not from the time a quiet stream was opened at.
+    this.requestedUs = base !== null && !base.estimated ? base.timeUs : null;
     this.requestedSeq = cursor !== null && cursor < 1e15 ? cursor : null;
     const request = buildRequest(endpoint, this.policy.subscription, cursor);
     this.didsLeftOut = request.didsLeftOut ?? 0;
@@ -269,6 +274,14 @@ export class Stream {
     this.seq = null;
     this.textsAtTime.length = 0;
     this.throughTime = false;
+    if (this.timeUs === null) {
+      // A fresh stream reading live: from now on (less the rewind, for the server's clock) is what it must
+      // not lose, even should it restart before its first event. Saved at once.
+      this.timeUs = Date.now() * 1000 - this.settings.failoverRewindUs;
+      this.estimated = true;
+      this.announced = endpoint;
+      this.hooks.positionMoved?.();
+    }
   }
 
   private ended(error: TransportError): "retry" | "resume" | "stop" {
@@ -428,11 +441,14 @@ export class Stream {
   }
 
   private advance(frame: EventFrame, text: string): void {
+    // The first event handled replaces a position that was only the time the stream opened at.
+    const first = this.estimated || this.timeUs === null;
+    this.estimated = false;
     if (frame.seq !== undefined) {
       // v2: the seq is the position; `time` is for display and may have been rewritten: never backwards.
       this.seq = frame.seq;
       this.seqHandled = true;
-      if (this.timeUs === null || frame.timeUs > this.timeUs) this.timeUs = frame.timeUs;
+      if (first || frame.timeUs > this.timeUs!) this.timeUs = frame.timeUs;
       return;
     }
     if (frame.timeUs !== this.timeUs) {
