@@ -1,3 +1,5 @@
+import { parseWireTime } from "../worker/jetstream/v2-frame.ts";
+
 /**
  * time_us of every event in a text (one event, or a JSON array of them), without parsing the JSON: a
  * legacy event's `time_us`, or a v2 payload's `time` (its last key, after its `seq`; six fractional
@@ -31,8 +33,6 @@ export function timeOf(text: string): number | null {
 
 /** A v2 payload's `time` follows its `seq`: `…"seq":123,"time":"2024-09-09T19:46:02.329308Z"`. */
 const V2_TIME_KEY = ',"time":"';
-let cachedSecond = "";
-let cachedSecondUs = 0;
 
 function v2TimeAt(text: string, at: number): number | null {
   // Only the payload's own time, right after its seq (a record may have a "time" of its own).
@@ -40,13 +40,7 @@ function v2TimeAt(text: string, at: number): number | null {
   while (digits >= 0 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits--;
   if (digits === at - 1 || !text.startsWith('"seq":', digits - 5)) return null;
   const start = at + V2_TIME_KEY.length;
-  if (text.charCodeAt(start + 26) !== 90 /* Z */) return null;
-  const second = text.slice(start, start + 19);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedSecondUs = Date.parse(`${second}Z`) * 1000;
-  }
-  return cachedSecondUs + Number(text.slice(start + 20, start + 26));
+  return parseWireTime(text.slice(start, start + 27));
 }
 
 function digitsAt(text: string, start: number): number | null {

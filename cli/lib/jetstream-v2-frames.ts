@@ -8,22 +8,15 @@
  * order, where the v2 server writes `mimeType` before `ref`): those keep the legacy order here. Pure.
  */
 
-export const V2_NSID = "network.bsky.jetstream.subscribeEvents";
-export const V2_PATH = `/xrpc/${V2_NSID}`;
+import { V2_PATH, V2_TYPE_PREFIX, wireTime } from "../../worker/jetstream/v2-frame.ts";
+
+export { V2_PATH, wireTime };
 export const V2_SUBPROTOCOL = "xrpc.v1.json";
 /** Cursors below this are seqs, at or above it unix µs timestamps (both wires of a v2 server). */
 export const SEQ_CURSOR_LIMIT = 1e15;
 
 export type V2Kind = "commit" | "identity" | "account" | "sync";
 export const V2_KINDS: readonly V2Kind[] = ["commit", "identity", "account", "sync"];
-
-/** Unix µs → `2024-09-09T19:46:02.329308Z` (the server's wire layout: always six fractional digits). */
-export function wireTime(timeUs: number): string {
-  const seconds = Math.floor(timeUs / 1e6);
-  const micros = timeUs - seconds * 1e6;
-  const whole = new Date(seconds * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
-  return `${whole}.${String(micros).padStart(6, "0")}Z`;
-}
 
 /** A JSON string as Go's encoder (and the server's) writes it: `<`, `>`, `&`, U+2028/9 escaped. */
 export function jsonString(text: string): string {
@@ -33,7 +26,7 @@ export function jsonString(text: string): string {
 /** `{"$type":"message","payload":{"$type":"…#info","message":…,"name":…}}`; info frames carry no seq. */
 export function v2InfoFrame(name: string, message?: string): string {
   const text = message ? `,"message":${jsonString(message)}` : "";
-  return `{"$type":"message","payload":{"$type":"${V2_NSID}#info"${text},"name":${jsonString(name)}}}`;
+  return `{"$type":"message","payload":{"$type":"${V2_TYPE_PREFIX}info"${text},"name":${jsonString(name)}}}`;
 }
 
 /** A terminal error frame (`ConsumerTooSlow`, …); the server closes the connection right after it. */
@@ -73,7 +66,7 @@ export function v2MessageFrame(legacyText: string, seq: number): string | null {
   const kind = stringAt(legacyText, top.get("kind"));
   if (did === null || timeUs === null || !Number.isSafeInteger(timeUs) || timeUs < 0) return null;
   const common = { did: jsonString(did), seq: String(seq), time: jsonString(wireTime(timeUs)) };
-  const open = `{"$type":"message","payload":{"$type":"${V2_NSID}#${kind}"`;
+  const open = `{"$type":"message","payload":{"$type":"${V2_TYPE_PREFIX}${kind}"`;
 
   if (kind === "identity" || kind === "account") {
     const upstream = top.get(kind);

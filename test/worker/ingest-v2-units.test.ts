@@ -1,6 +1,7 @@
 /** The v2 wire's pure parts: frames read from both ends, the request, the position's seq, the server's signals. */
 import { describe, expect, it } from "vitest";
 import corpus from "../fixtures/jetstream/jetstream-v2-corpus-expected_v1.jsonl?raw";
+import { v2MessageFrame } from "../../cli/lib/jetstream-v2-frames.ts";
 import { parseFrame } from "../../worker/jetstream/legacy-frame.ts";
 import { parseV2Frame, parseV2Payload, parseWireTime, wireTime } from "../../worker/jetstream/v2-frame.ts";
 import { buildRequest, buildV2Request, wireOf } from "../../worker/jetstream/request.ts";
@@ -12,26 +13,12 @@ import { healthReasons } from "../../worker/relay/health.ts";
 const V2 = "wss://jetstream.us-east.bsky.network/xrpc/network.bsky.jetstream.subscribeEvents";
 const LEGACY = "wss://jetstream1.us-east.bsky.network/subscribe";
 
-/** A v2 message frame for a legacy event, keys in alphabetical order as the server's encoder writes them. */
-function v2Frame(legacy: string, seq: number): string {
-  const e = JSON.parse(legacy);
-  const base = { did: e.did, seq, time: wireTime(e.time_us) };
-  let payload: Record<string, unknown>;
-  if (e.kind === "commit") {
-    const c = e.commit;
-    payload = { $type: "network.bsky.jetstream.subscribeEvents#commit", ...(c.cid ? { cid: c.cid } : {}), collection: c.collection, did: e.did, operation: c.operation, ...(c.record ? { record: c.record } : {}), rev: c.rev, rkey: c.rkey, seq, time: base.time };
-  } else {
-    payload = { $type: `network.bsky.jetstream.subscribeEvents#${e.kind}`, ...(e.kind === "account" ? { account: e.account } : {}), did: e.did, ...(e.kind === "identity" ? { identity: e.identity } : {}), seq, time: base.time };
-  }
-  return JSON.stringify({ $type: "message", payload });
-}
-
 const events = corpus.split("\n").filter((l) => l.trim() !== "");
 
 describe("v2 frames", () => {
   it("reads every real fixture event as its legacy twin reads, with its seq, and cuts the payload from the frame", () => {
     events.forEach((legacy, i) => {
-      const frame = v2Frame(legacy, 1000 + i);
+      const frame = v2MessageFrame(legacy, 1000 + i)!;
       const v2 = parseV2Frame(frame);
       expect(v2.type).toBe("event");
       if (v2.type !== "event") return;

@@ -1,6 +1,6 @@
 /** The position's pure rules (worker/stream/position.ts) and the bounded per-collection counters. */
 import { describe, expect, it } from "vitest";
-import { cursorFor, resumePosition, samePosition, savedForm, startingEndpoint } from "../../worker/stream/position.ts";
+import { cursorFor, resumePosition, savedForm, startingEndpoint } from "../../worker/stream/position.ts";
 import { countFrame, emptyCounters, foldCollections, MAX_COLLECTIONS_COUNTED, restoreCounters } from "../../worker/relay/relay-stats.ts";
 
 const A = "wss://a.example/subscribe";
@@ -34,8 +34,6 @@ describe("position", () => {
   it("saves the bare cursor beside the position, for older versions", () => {
     expect(savedForm({ instance: A, timeUs: 42 })).toEqual({ position: { instance: A, timeUs: 42 }, cursor: 42 });
     expect(savedForm(null)).toEqual({ position: null, cursor: null });
-    expect(samePosition({ instance: A, timeUs: 1 }, { instance: A, timeUs: 1 })).toBe(true);
-    expect(samePosition({ instance: A, timeUs: 1 }, { instance: B, timeUs: 1 })).toBe(false);
   });
 });
 

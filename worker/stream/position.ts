@@ -30,11 +30,6 @@ export function cursorFor(position: Position | null, endpoint: string, rewindUs:
   return position.seq != null && wireOf(endpoint) === "v2" ? position.seq : position.timeUs;
 }
 
-/** Whether two positions are the same place (what decides a save between alarms). */
-export function samePosition(a: Position | null, b: Position | null): boolean {
-  return a === b || (a !== null && b !== null && a.instance === b.instance && a.timeUs === b.timeUs && (a.seq ?? null) === (b.seq ?? null));
-}
-
 /** The storage form of a position, and the bare `cursor` older versions read. */
 export interface SavedPosition {
   position: Position | null;

@@ -180,10 +180,6 @@ export class Stream {
   get wire(): JetstreamWire {
     return this.openWire ?? wireOf(this.connection.endpoint);
   }
-  /** How much waits for the queue. */
-  get waiting(): { events: number; bytes: number } {
-    return { events: this.outbox.size, bytes: this.outbox.bytes };
-  }
   /** When the last new frame arrived (a frame sent again by a resume does not count). */
   get lastNewFrameAt(): number | null {
     return this.lastNewAt;
