@@ -5,7 +5,7 @@
 
 export const RUNBOOK = "docs/runbook.md";
 
-const TODO: Record<string, string> = {
+const WHAT_TO_DO: Record<string, string> = {
   "config-error": "fix the variables named above (jetstream-relay status shows each fix), then jetstream-relay deploy",
   disconnected: "see why with jetstream-relay status; try again now with jetstream-relay reconnect",
   stale: "check jetstream-relay status and stats; jetstream-relay reconnect (a quiet filter: raise HEALTH_STALE_SECONDS)",
@@ -18,7 +18,7 @@ const TODO: Record<string, string> = {
 };
 
 /** The reason codes the runbook and the hints cover (those of worker/relay/health.ts and worker/http/handlers.ts). */
-export const HEALTH_REASON_CODES = Object.keys(TODO);
+export const HEALTH_REASON_CODES = Object.keys(WHAT_TO_DO);
 
 export interface HealthHint {
   /** What to do, in one line. */
@@ -28,7 +28,7 @@ export interface HealthHint {
 }
 
 export function healthHint(code: string): HealthHint {
-  const todo = TODO[code];
+  const todo = WHAT_TO_DO[code];
   if (todo === undefined) return { todo: "see jetstream-relay status", runbook: `${RUNBOOK}#reasons` };
   return { todo, runbook: `${RUNBOOK}#reason-${code}` };
 }
