@@ -42,6 +42,11 @@ export interface RunResult {
   lost: number;
   /** Events per second read by the Durable Object (first frame sent → last frame received). */
   ingestPerSecond: number;
+  /**
+   * The flood's events per second of that same time: what a wire's server does not send (v2 sends only
+   * the kinds asked for) counts too, so both wires are compared on the same stream.
+   */
+  streamPerSecond: number;
   /** Events per second at the webhook (first frame sent → last event at the webhook). */
   endToEndPerSecond: number;
   /** Upstream send → webhook, over every event (ms). */
@@ -116,6 +121,7 @@ export async function runOnce(
     const lastReceived = stats.lastEventTime ? Date.parse(stats.lastEventTime) : Date.now();
     const lastDelivered = receiver.lastAt ?? Date.now();
     const delays = receiver.delays();
+    const ingestSeconds = Math.max(0.001, (lastReceived - firstSent) / 1000);
     const result: RunResult = {
       config: config.name,
       events: events.length,
@@ -124,7 +130,8 @@ export async function runOnce(
       delivered: receiver.distinct,
       duplicates: receiver.events - receiver.distinct,
       lost: expectedTimes.length - receiver.distinct,
-      ingestPerSecond: (stats.totalReceived - 1) / Math.max(0.001, (lastReceived - firstSent) / 1000),
+      ingestPerSecond: (stats.totalReceived - 1) / ingestSeconds,
+      streamPerSecond: events.length / ingestSeconds,
       endToEndPerSecond: receiver.distinct / Math.max(0.001, (lastDelivered - firstSent) / 1000),
       delayP50: percentile(delays, 50),
       delayP99: percentile(delays, 99),

@@ -28,6 +28,7 @@ const ROWS: Row[] = [
   { label: "lost", value: (r) => r.lost },
   { label: "duplicates", value: (r) => r.duplicates },
   { label: "ingest rate of the DO (events/s)", value: (r) => r.ingestPerSecond },
+  { label: "  the flood's events per second of it", value: (r) => r.streamPerSecond },
   { label: "end to end to the webhook (events/s)", value: (r) => r.endToEndPerSecond },
   { label: "latency upstream → webhook p50 (ms)", value: (r) => r.delayP50 },
   { label: "latency upstream → webhook p99 (ms)", value: (r) => r.delayP99 },
@@ -61,6 +62,32 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+const LEGACY = "ours (batch)";
+const V2 = "ours (batch, v2)";
+
+/**
+ * v2 beside the legacy wire, run by run (the bench alternates them, so each pair shared the machine's
+ * state): frames read per second, and the same flood taken in per second — a v2 server sends only the
+ * kinds asked for, so it sends fewer frames for the same stream.
+ */
+function wireComparison(report: Report): string | null {
+  const at = (name: string) => report.medians.findIndex((m) => m.config === name);
+  const legacy = report.runsOf?.[at(LEGACY)];
+  const v2 = report.runsOf?.[at(V2)];
+  if (at(LEGACY) === -1 || at(V2) === -1 || !legacy || !v2) return null;
+  const pairs = Math.min(legacy.length, v2.length);
+  if (pairs === 0) return null;
+  const ratios = (value: (r: RunResult) => number) => {
+    const all = Array.from({ length: pairs }, (_, i) => value(v2[i]) / value(legacy[i])).sort((a, b) => a - b);
+    const median = all[Math.floor(all.length / 2)];
+    return pairs === 1 ? `${median.toFixed(2)}×` : `${median.toFixed(2)}× (${all[0].toFixed(2)}–${all[all.length - 1].toFixed(2)})`;
+  };
+  return (
+    `v2 / legacy wire, run by run (median, lowest–highest of ${pairs}): frames read per second ${ratios((r) => r.ingestPerSecond)}; ` +
+    `the same flood taken in ${ratios((r) => r.streamPerSecond)} as fast; end to end ${ratios((r) => r.endToEndPerSecond)}.`
+  );
 }
 
 export function formatReport(report: Report): string {
@@ -109,6 +136,8 @@ export function formatReport(report: Report): string {
       out.push(`  ${m.config}: ingest ${span((r) => r.ingestPerSecond)} events/s, end to end ${span((r) => r.endToEndPerSecond)} events/s${cpu}`);
     });
   }
+  const wires = wireComparison(report);
+  if (wires) out.push("", wires);
   out.push("");
   out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (the relay counts each message's units).");
   out.push("latency upstream → webhook: from the test server's send of each event to its first arrival at the webhook (every event).");

@@ -12,6 +12,7 @@ const run = (config: string, ingest: number, endToEnd: number): RunResult => ({
   duplicates: 0,
   lost: 0,
   ingestPerSecond: ingest,
+  streamPerSecond: ingest,
   endToEndPerSecond: endToEnd,
   delayP50: 10,
   delayP99: 20,
@@ -46,4 +47,15 @@ test("prints no spread for a single run", () => {
   const text = formatReport({ ...base, runs: 1, medians: [run("ours (batch)", 40_000, 20_000)], runsOf: [[run("ours (batch)", 40_000, 20_000)]] });
   expect(text).toContain("one run");
   expect(text).not.toContain("spread over the runs");
+});
+
+test("compares the v2 wire with the legacy one run by run, on frames and on the same flood", () => {
+  const legacy = [run("ours (batch)", 100_000, 40_000), run("ours (batch)", 110_000, 44_000), run("ours (batch)", 90_000, 36_000)];
+  const v2 = [run("ours (batch, v2)", 90_000, 38_000), run("ours (batch, v2)", 88_000, 44_000), run("ours (batch, v2)", 81_000, 36_000)];
+  // The v2 server sends fewer frames for the same flood: its events per second of the flood are higher than its frames'.
+  v2.forEach((r) => (r.streamPerSecond = r.ingestPerSecond * 1.1));
+  const text = formatReport({ ...base, runs: 3, medians: [legacy[0], v2[0]], runsOf: [legacy, v2] });
+  // Frames: 0.9, 0.8, 0.9 → median 0.90; the flood: 0.99, 0.88, 0.99 → 0.99; end to end 0.95, 1, 1 → 1.00.
+  expect(text).toContain("v2 / legacy wire, run by run (median, lowest–highest of 3): frames read per second 0.90× (0.80–0.90); the same flood taken in 0.99× (0.88–0.99) as fast; end to end 1.00× (0.95–1.00).");
+  expect(formatReport({ ...base, runs: 1, medians: [legacy[0]], runsOf: [[legacy[0]]] })).not.toContain("v2 / legacy");
 });
