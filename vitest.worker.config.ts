@@ -13,7 +13,7 @@ export default defineConfig({
           WEBHOOK_URL: `${inject("webhookBase")}/hook`,
           JETSTREAM_URL: `${inject("jetstreamBase")}/subscribe`,
           JETSTREAM_COLLECTIONS: "app.bsky.feed.post,app.bsky.feed.like,app.bsky.graph.*",
-          ADMIN_TOKEN: "test-admin-token",
+          ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
         },
       },
     })),

@@ -199,7 +199,7 @@ export type ConnectionState =
 export interface RelayStatus {
   state: ConnectionState;
   connected: boolean;
-  /** The endpoint in use or being tried (URL without query string). */
+  /** The endpoint in use or being tried (URL without credentials or query string). */
   endpoint: string | null;
   endpoints: string[];
   cursor: number | null;
@@ -225,7 +225,10 @@ export interface RelayStatus {
 }
 
 export interface PublicConfig {
-  webhookUrl: string;
+  /** The webhook's scheme and host only: its path, query and credentials may be its secret. */
+  webhookOrigin: string;
+  /** The first 8 hex digits of the SHA-256 of WEBHOOK_URL (as parsed), to tell two webhooks apart. */
+  webhookFingerprint: string;
   collections: string[];
   dids: number;
   kinds: string[];

@@ -1,4 +1,5 @@
 import type { ConfigProblem, PublicConfig, WorkerVars } from "./api-types.ts";
+import { webhookShown, withoutSecrets } from "./config/redact.ts";
 import { readSettings, type IngestConfig } from "./config/settings.ts";
 
 /**
@@ -18,16 +19,18 @@ export function parseRelayConfig(env: WorkerVars): { config: RelayConfig | null;
   const { ingest, delivery, http, byPart } = readSettings(env);
   const problems = [...byPart.delivery, ...byPart.ingest];
   if (!ingest || !delivery) return { config: null, problems };
+  const webhook = webhookShown(delivery.webhookUrl);
   return {
     problems,
     config: {
       ...ingest,
       public: {
-        webhookUrl: redactUrl(delivery.webhookUrl),
+        webhookOrigin: webhook.origin,
+        webhookFingerprint: webhook.fingerprint,
         collections: ingest.collections,
         dids: ingest.dids.length,
         kinds: ingest.kinds,
-        endpoints: ingest.endpoints,
+        endpoints: ingest.endpoints.map(withoutSecrets),
         batchMode: delivery.batchSize > 1,
         webhookSigned: delivery.signingKey !== null,
         webhookBearer: delivery.bearerToken !== null,
@@ -35,15 +38,4 @@ export function parseRelayConfig(env: WorkerVars): { config: RelayConfig | null;
       },
     },
   };
-}
-
-/** Credentials in a URL (user:pass@ or a query string) are not shown. */
-function redactUrl(href: string): string {
-  const url = new URL(href);
-  if (url.username || url.password) {
-    url.username = "***";
-    url.password = "";
-  }
-  if (url.search) url.search = "?…";
-  return url.href;
 }

@@ -246,6 +246,8 @@ function validatePlan(plan: Plan): void {
     ["--kinds", "JETSTREAM_KINDS", plan.kinds],
     ["WEBHOOK_BEARER_TOKEN", "WEBHOOK_BEARER_TOKEN", plan.bearerToken?.value],
     ["WEBHOOK_SECRET", "WEBHOOK_SECRET", plan.signingSecret?.value],
+    // A generated one is 43 characters; one from the environment or kept by an earlier init may be short.
+    ["ADMIN_TOKEN", "ADMIN_TOKEN", plan.adminToken?.value],
   ];
   for (const [source, variable, value] of checks) {
     if (value === undefined) continue;

@@ -1,5 +1,6 @@
 // The Jetstream endpoints `init` offers and `dev` names: Bluesky's v2 hosts by default (the worker's own
 // default, DEFAULT_ENDPOINTS), the numbered legacy hosts when chosen, or any endpoint the user runs.
+import { withoutSecrets } from "../../worker/config/redact.ts";
 import { DEFAULT_ENDPOINTS } from "../../worker/config/registry.ts";
 
 /** Bluesky's numbered hosts: the legacy `/subscribe` wire only (their time_us cursors do not carry over to a v2 host). */
@@ -41,6 +42,15 @@ export function describeEndpoints(jetstreamUrl: string | undefined): string {
     case "legacy":
       return "Bluesky's numbered legacy hosts (jetstream1/2.us-east and us-west, /subscribe)";
     default:
-      return split(jetstreamUrl!).join(", ");
+      return split(jetstreamUrl!).map(shown).join(", ");
+  }
+}
+
+/** An endpoint as printed: without its credentials (or query), like the relay shows it. */
+function shown(url: string): string {
+  try {
+    return withoutSecrets(url);
+  } catch {
+    return "(not a URL)";
   }
 }

@@ -34,7 +34,8 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
     lines.push(
       ...renderPairs(
         [
-          ["webhook", config.webhookUrl],
+          // The relay shows the webhook's scheme and host only (its path may be its secret), and a fingerprint.
+          ["webhook", config.webhookOrigin ? `${config.webhookOrigin} ${c.dim(`(fingerprint ${config.webhookFingerprint})`)}` : "—"],
           ["collections", config.collections.length ? config.collections.join(", ") : "(all)"],
           ["kinds", config.kinds.join(", ")],
           ["DIDs", config.dids ? formatCount(config.dids) : "all"],

@@ -54,7 +54,7 @@ beforeAll(async () => {
     WEBHOOK_URL: `${webhook.base}/hook`,
     JETSTREAM_URL: `${jetstream.base}/subscribe`,
     JETSTREAM_COLLECTIONS: "app.bsky.feed.*,app.bsky.graph.*",
-    ADMIN_TOKEN: "browser-test-token",
+    ADMIN_TOKEN: "browser-test-token-of-32-characters-or-more",
     // The test server goes quiet after the events; the relay must not replace the silent socket meanwhile.
     JETSTREAM_STALL_SECONDS: "3600",
   });

@@ -114,6 +114,10 @@ describe("init refuses clearly", () => {
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toMatch(/--name "Bad_Name"/);
     expect(badUrl.stderr).toMatch(/--webhook-url: WEBHOOK_URL must use http or https/);
+    const shortToken = await init(dir, ["--yes", "--name", "r1", "--webhook-url", WEBHOOK], { ADMIN_TOKEN: "short-admin-token" });
+    expect(shortToken.code).toBe(2);
+    expect(shortToken.stderr).toMatch(/ADMIN_TOKEN: ADMIN_TOKEN is shorter than 32 characters/);
+    expect(shortToken.stderr).not.toContain("short-admin-token");
     expect(api.calls).toEqual([]);
     expect(existsSync(join(dir, "jetstream-relay.json"))).toBe(false);
   });

@@ -34,4 +34,8 @@ describe("Jetstream endpoint choices", () => {
     expect(describeEndpoints(BLUESKY_LEGACY_ENDPOINTS.join(","))).toContain("numbered legacy hosts");
     expect(describeEndpoints("ws://a/subscribe, ws://b/subscribe")).toBe("ws://a/subscribe, ws://b/subscribe");
   });
+
+  it("never prints an endpoint's credentials", () => {
+    expect(describeEndpoints("wss://user:pw@a.example/subscribe,ws://b/subscribe")).toBe("wss://a.example/subscribe, ws://b/subscribe");
+  });
 });

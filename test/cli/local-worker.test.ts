@@ -10,7 +10,7 @@ import { ensureBundle } from "./support/bundle.ts";
 import { runCli } from "./support/run-cli.ts";
 import { waitFor } from "../support/wait.ts";
 
-const TOKEN = "cli-local-worker-admin-token";
+const TOKEN = "cli-local-worker-admin-token-of-32-chars-or-more";
 const REFUSED_COLLECTION = "app.bsky.feed.refusedbyhook";
 
 let jetstream: { base: string; close(): Promise<void> };

@@ -205,7 +205,7 @@ describe("status", () => {
     expect(text.stdout).toContain("not connecting: configuration error");
     expect(text.stdout).toContain("JETSTREAM_COLLECTIONS: \"*\" is rejected by Jetstream.");
     expect(text.stdout).toContain("fix: List NSIDs");
-    expect(text.stdout).toMatch(/webhook +https:\/\/example\.com\/hook/);
+    expect(text.stdout).toMatch(/webhook +https:\/\/example\.com \(fingerprint 5c1a0f3e\)/);
     relay.set({ "GET /status": { json: sampleStatus() } });
   });
 

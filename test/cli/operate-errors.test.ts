@@ -9,7 +9,7 @@ import { runCli } from "./support/run-cli.ts";
 
 // Error paths of the operate commands against small local HTTP servers that are not (well-behaved) relays.
 
-const TOKEN = "s3cret-admin-token-value";
+const TOKEN = "s3cret-admin-token-value-of-32-characters-or-more";
 let relay: FakeRelay;
 let project: string;
 

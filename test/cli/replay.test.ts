@@ -13,7 +13,7 @@ import { runInPty } from "./support/pty.ts";
 import { runCli } from "./support/run-cli.ts";
 import { waitFor } from "../support/wait.ts";
 
-const TOKEN = "cli-replay-admin-token";
+const TOKEN = "cli-replay-admin-token-of-32-characters-or-more";
 let jetstream: { base: string; close(): Promise<void> };
 let webhook: { base: string; close(): Promise<void> };
 let worker: LocalWorker;

@@ -29,9 +29,17 @@ describe("a bad value stops its own part, says so, and is never replaced by a de
   });
 
   it("http: a bad PROTECT_READ_ROUTES protects the read routes (fail closed) and says so", () => {
-    const settings = readSettings(vars({ PROTECT_READ_ROUTES: "ture", ADMIN_TOKEN: "t" }));
-    expect(settings.http).toEqual({ adminToken: "t", protectReadRoutes: true });
+    const token = "t".repeat(32);
+    const settings = readSettings(vars({ PROTECT_READ_ROUTES: "ture", ADMIN_TOKEN: token }));
+    expect(settings.http).toEqual({ adminToken: token, adminTokenRefused: false, protectReadRoutes: true });
     expect(settings.problems).toEqual([{ variable: "PROTECT_READ_ROUTES", message: expect.stringContaining("the read routes are protected until it is fixed"), fix: expect.stringContaining("true or false") }]);
+  });
+
+  it("http: an ADMIN_TOKEN shorter than 32 characters is not used, and says what stops (not the read routes' protection)", () => {
+    const settings = readSettings(vars({ ADMIN_TOKEN: "t".repeat(31) }));
+    expect(settings.http).toEqual({ adminToken: null, adminTokenRefused: true, protectReadRoutes: false });
+    expect(settings.problems).toEqual([{ variable: "ADMIN_TOKEN", message: expect.stringContaining("the control routes (and protected read routes) refuse until it is fixed"), fix: expect.stringContaining("openssl rand") }]);
+    expect(JSON.stringify(settings.problems)).not.toContain("t".repeat(31));
   });
 
   it("a bad delivery value stops the relay too (the relay reports it), like an ingest value", () => {

@@ -216,7 +216,7 @@ describe("response classification", () => {
     for (const status of [200, 201, 202, 204, 299]) expect(classifyResponse(status, null, "", now).kind).toBe("ack");
   });
   it("retries 5xx, 408 and 429, with Retry-After in seconds or as a date", () => {
-    expect(classifyResponse(503, null, "down", now)).toEqual({ kind: "retry", reason: "webhook answered HTTP 503: down" });
+    expect(classifyResponse(503, null, "down", now)).toEqual({ kind: "retry", reason: "webhook answered HTTP 503", detail: "down" });
     expect(classifyResponse(408, null, "", now).kind).toBe("retry");
     expect(classifyResponse(429, "30", "", now)).toMatchObject({ kind: "retry", retryAfterSeconds: 30 });
     expect(classifyResponse(503, "Sat, 04 Jul 2026 12:02:00 GMT", "", now)).toMatchObject({ kind: "retry", retryAfterSeconds: 120 });
@@ -232,6 +232,15 @@ describe("response classification", () => {
     expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500, url)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
     expect(classifyFailure(new TypeError("Network connection lost."), 500, url)).toMatchObject({ kind: "retry" });
     expect(classifyFailure(new TypeError(`Fetch API cannot load: ${url}`), 500, url)).toEqual({ kind: "retry", reason: "webhook request failed: Fetch API cannot load: WEBHOOK_URL" });
+  });
+  it("keeps every part of the URL out of a failure's reason (a runtime may quote it without its credentials, or only its path)", () => {
+    const url = "https://usertok3n:pwtok3n@hooks.example/api/webhooks/123/pathtok3n?token=querytok3n";
+    const quotes = [url, "https://hooks.example/api/webhooks/123/pathtok3n?token=querytok3n", "/api/webhooks/123/pathtok3n", "?token=querytok3n", "usertok3n:pwtok3n"];
+    for (const quote of quotes) {
+      const outcome = classifyFailure(new TypeError(`could not reach ${quote} (reset)`), 500, url);
+      expect(outcome.kind === "retry" && outcome.reason, quote).toMatch(/^webhook request failed: could not reach .* \(reset\)$/);
+      expect(JSON.stringify(outcome), quote).not.toMatch(/tok3n|webhooks\/123/);
+    }
   });
 });
 

@@ -191,7 +191,7 @@ describe("dashboard renderer", () => {
 
   it("shows the collection filter of the effective configuration", async () => {
     const status = connectedStatus();
-    status.config = { webhookUrl: "https://example.test/hook", collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: 0, kinds: ["commit"], endpoints: [], batchMode: false, webhookSigned: true, webhookBearer: false, adminTokenSet: true };
+    status.config = { webhookOrigin: "https://example.test", webhookFingerprint: "0123abcd", collections: ["app.bsky.feed.post", "app.bsky.graph.*"], dids: 0, kinds: ["commit"], endpoints: [], batchMode: false, webhookSigned: true, webhookBearer: false, adminTokenSet: true };
     const { textById } = await parse(renderDashboard(data({ status })));
     expect(squash(textById.get("filter"))).toContain("app.bsky.feed.post, app.bsky.graph.*");
   });

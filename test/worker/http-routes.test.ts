@@ -201,7 +201,7 @@ describe("errors", () => {
   });
 });
 
-describe("input validation (400 with a message, nothing done)", () => {
+describe("input validation (400 with a message, 413 past the size bound, nothing done)", () => {
   beforeEach(() => seedDeadLetters(["keep-1", "keep-2"]));
 
   it("refuses bad dead-letter selections", async () => {
@@ -233,7 +233,7 @@ describe("input validation (400 with a message, nothing done)", () => {
 
   it("refuses a body over 1 MB", async () => {
     const res = await admin("/dlq/purge", { method: "POST", text: JSON.stringify({ ids: ["x".repeat(1_000_001)] }) });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect((await body<{ error: string }>(res)).error).toMatch(/larger than/);
   });
 

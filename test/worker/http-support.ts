@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import type { Env } from "../../worker/contract.ts";
 import { handleHttp } from "../../worker/http/router.ts";
 
-export const ADMIN_TOKEN = "test-admin-token"; // as in vitest.worker.config.ts
+export const ADMIN_TOKEN = "test-admin-token-of-at-least-32-characters"; // as in vitest.worker.config.ts
 export const ORIGIN = "http://relay.test";
 
 export interface CallOptions {
@@ -15,10 +15,18 @@ export interface CallOptions {
   body?: unknown;
   /** Raw body text (sent as is). */
   text?: string;
+  /** More headers; null removes one the helper sets. */
+  headers?: Record<string, string | null>;
 }
 
 export function request(path: string, options: CallOptions = {}): Request {
-  const headers = new Headers();
+  // As on Cloudflare, every request names its client; a fresh one each, so that failed logins of
+  // different tests never add up to the throttle (worker/http/login-throttle.ts).
+  const headers = new Headers({ "cf-connecting-ip": `10.${randomByte()}.${randomByte()}.${randomByte()}` });
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value === null) headers.delete(name);
+    else headers.set(name, value);
+  }
   if (options.authorization !== undefined) headers.set("authorization", options.authorization);
   else if (options.token) headers.set("authorization", `Bearer ${options.token}`);
   const body = options.text ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
@@ -50,3 +58,5 @@ export function expectJson(response: Response): void {
   const type = response.headers.get("content-type") ?? "";
   if (!type.startsWith("application/json")) throw new Error(`expected JSON, got ${type} (${response.status})`);
 }
+
+const randomByte = () => crypto.getRandomValues(new Uint8Array(1))[0];

@@ -71,4 +71,13 @@ describe("per-collection counters", () => {
     for (let i = 0; i < 5000; i++) saved.eventCounts[`app.test.c${i}`] = 1;
     expect(Object.keys(restoreCounters(JSON.parse(JSON.stringify(saved))).eventCounts).length).toBeLessThanOrEqual(MAX_COLLECTIONS_COUNTED);
   });
+
+  it("lose, when restored from an older version's save, an endpoint's credentials and the webhook's answer", () => {
+    const saved = emptyCounters();
+    saved.gaps.push({ fromUs: 1, from: "", toUs: 2, to: "", detectedAt: "", endpoint: "wss://user:pw@jetstream.example/subscribe", acknowledged: false });
+    saved.delivery.lastError = "webhook answered HTTP 500: <html>token=abc</html>";
+    const restored = restoreCounters(JSON.parse(JSON.stringify(saved)));
+    expect(restored.gaps[0].endpoint).toBe("wss://jetstream.example/subscribe");
+    expect(restored.delivery.lastError).toBe("webhook answered HTTP 500");
+  });
 });

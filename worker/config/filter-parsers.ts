@@ -1,5 +1,6 @@
 import type { EventKind } from "../jetstream/parsed-frame.ts";
 import { isValidDid, MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, parseWantedCollections, type CollectionPattern } from "../jetstream/identifiers.ts";
+import { withoutSecrets } from "./redact.ts";
 import { isUnset, type Reading } from "./variable.ts";
 
 /** Parsers of the ingest filter's variables (comma-separated lists). Pure. */
@@ -70,7 +71,7 @@ export function parseKinds(raw: unknown): Reading<EventKind[]> {
 export function parseEndpoints(raw: unknown, defaults: readonly string[]): Reading<string[]> {
   if (isUnset(raw)) return { value: [...defaults] };
   const endpoints: string[] = [];
-  for (const item of list(raw)) {
+  for (const [index, item] of list(raw).entries()) {
     let url: URL | null = null;
     try {
       url = new URL(item);
@@ -79,11 +80,21 @@ export function parseEndpoints(raw: unknown, defaults: readonly string[]): Readi
     }
     if (!url || (url.protocol !== "ws:" && url.protocol !== "wss:") || url.search !== "" || url.hash !== "") {
       return {
-        wrong: `Not a Jetstream endpoint: "${item.slice(0, 200) || "(empty entry)"}" (expected ws:// or wss://…/xrpc/network.bsky.jetstream.subscribeEvents or …/subscribe, without query string)`,
+        wrong: `Not a Jetstream endpoint: ${shownEntry(item, url, index)} (expected ws:// or wss://…/xrpc/network.bsky.jetstream.subscribeEvents or …/subscribe, without query string)`,
         fix: "Set JETSTREAM_URL to comma-separated wss://HOST/xrpc/network.bsky.jetstream.subscribeEvents (v2) or wss://HOST/subscribe (legacy) URLs, or unset it for Bluesky's v2 hosts.",
       };
     }
     endpoints.push(url.href);
   }
   return { value: [...new Set(endpoints)] };
+}
+
+/** A refused endpoint as a problem may quote it: never its credentials or query (they may be secrets). */
+function shownEntry(item: string, url: URL | null, index: number): string {
+  if (item === "") return `entry ${index + 1} is empty`;
+  if (url) {
+    const hidden = [url.username || url.password ? "credentials" : "", url.search ? "query string" : "", url.hash ? "fragment" : ""].filter(Boolean);
+    return `"${withoutSecrets(url.href).slice(0, 200)}"${hidden.length > 0 ? ` (its ${hidden.join(" and ")} not shown)` : ""}`;
+  }
+  return /[@?#]/.test(item) ? `entry ${index + 1} is not a URL` : `"${item.slice(0, 200)}"`;
 }

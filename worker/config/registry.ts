@@ -1,3 +1,4 @@
+import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from "../http/login-throttle.ts";
 import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../jetstream/identifiers.ts";
 import { parseCollections, parseDids, parseEndpoints, parseKinds } from "./filter-parsers.ts";
 import { isUnset, numberVariable, type Variable } from "./variable.ts";
@@ -137,6 +138,9 @@ export const REPLAY_TUNING = {
   idleSeconds: numberVariable({ variable: "JETSTREAM_REPLAY_IDLE_SECONDS", part: "replay", fallback: 10, min: 0.1, max: 3600, integer: false, meaning: "a replay connection silent this long is renewed from its position; a renewed one that brings nothing ends the replay", doc: "a replay connection quiet this long is renewed from its position, or ends a replay whose window is past" }),
 };
 
+/** An admin token shorter than this is a configuration problem (and is not used). */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
 const TRUE = ["true", "1", "yes"];
 const FALSE = ["false", "0", "no"];
 
@@ -147,9 +151,20 @@ export const HTTP_ACCESS = {
     part: "http",
     required: "for control",
     shownDefault: "— (control routes refuse)",
-    accepts: "any text",
-    doc: "bearer token the control endpoints require",
-    parse: (raw: unknown) => ({ value: typeof raw === "string" && raw !== "" ? raw : null }),
+    accepts: `text of at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
+    doc: `bearer token the control endpoints require (\`jetstream-relay init\` generates one); a shorter one is not used. After ${LOGIN_FAILURES_ALLOWED} wrong tokens within ${LOGIN_WINDOW_MS / 60_000} minutes a client (by \`CF-Connecting-IP\`) gets 429 until the ${LOGIN_WINDOW_MS / 60_000} minutes are over ([HTTP API](http-api.md))`,
+    stops: "it is not used: the control routes (and protected read routes) refuse until it is fixed",
+    parse(raw: unknown) {
+      if (typeof raw !== "string" || raw === "") return { value: null };
+      // Its length only, never its value: problems are shown on the public /health.
+      if (raw.length < MIN_ADMIN_TOKEN_LENGTH) {
+        return {
+          wrong: `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters, too easy to guess`,
+          fix: "Set a long random token, e.g. `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN` (`jetstream-relay init` generates one; locally: ADMIN_TOKEN in .dev.vars).",
+        };
+      }
+      return { value: raw };
+    },
   },
   protectReadRoutes: {
     variable: "PROTECT_READ_ROUTES",

@@ -100,6 +100,8 @@ export interface ReplaySettings {
 
 export interface HttpSettings {
   adminToken: string | null;
+  /** ADMIN_TOKEN is set but too short to be used (reported as a problem; the token routes refuse). */
+  adminTokenRefused: boolean;
   /** Read routes need the admin token too (also while PROTECT_READ_ROUTES is bad: fail closed). */
   protectReadRoutes: boolean;
 }
@@ -135,7 +137,7 @@ export function readSettings(env: WorkerVars): WorkerSettings {
 
 function parseSettings(env: WorkerVars): WorkerSettings {
   const byPart: Record<Part, ConfigProblem[]> = { ingest: [], delivery: [], replay: [], http: [] };
-  const report = (v: Variable, wrong: string, fix: string) => byPart[v.part].push({ variable: v.variable, message: `${wrong}; ${STOPPED[v.part]}.`, fix });
+  const report = (v: Variable, wrong: string, fix: string) => byPart[v.part].push({ variable: v.variable, message: `${wrong}; ${v.stops ?? STOPPED[v.part]}.`, fix });
   const read = <V extends Variable>(v: V): { value: ValueOf<V> } | null => {
     const reading = v.parse(env[v.variable]);
     if ("value" in reading) return reading as { value: ValueOf<V> };
@@ -214,10 +216,12 @@ function parseSettings(env: WorkerVars): WorkerSettings {
   const r = readAll(REPLAY_TUNING);
   const replay = r && { retentionUs: Math.round(r.retentionHours * 3600e6), idleMs: Math.round(r.idleSeconds * 1000) };
 
-  const adminToken = read(HTTP_ACCESS.adminToken)?.value ?? null;
+  const tokenReading = read(HTTP_ACCESS.adminToken);
+  const adminToken = tokenReading?.value ?? null;
+  const adminTokenRefused = tokenReading === null;
   // Fail closed: a typo must not leave the read routes open when the operator meant to protect them.
   const protectReadRoutes = read(HTTP_ACCESS.protectReadRoutes)?.value ?? true;
-  if (protectReadRoutes && adminToken === null) {
+  if (protectReadRoutes && adminToken === null && !adminTokenRefused) {
     byPart.http.push({
       variable: HTTP_ACCESS.adminToken.variable,
       message: "PROTECT_READ_ROUTES is on but ADMIN_TOKEN is not set: every read route refuses.",
@@ -229,7 +233,7 @@ function parseSettings(env: WorkerVars): WorkerSettings {
     ingest,
     delivery,
     replay,
-    http: { adminToken, protectReadRoutes },
+    http: { adminToken, adminTokenRefused, protectReadRoutes },
     byPart,
     problems: [...byPart.ingest, ...byPart.delivery, ...byPart.http],
     warnings: [...byPart.replay],

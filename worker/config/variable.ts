@@ -20,6 +20,8 @@ export interface Variable<T = unknown> {
   accepts: string;
   /** What it does: the meaning column of docs/configuration.md. */
   doc: string;
+  /** What stops while it is bad, when not what stops for its part (the end of its problem's message). */
+  stops?: string;
   /** The value of whatever is set (a string, a number from `vars`, or nothing). */
   parse(raw: unknown): Reading<T>;
 }

@@ -1,11 +1,12 @@
 // Delivery of one queue batch to the webhook: lanes of requests, what became of each event.
 import type { DeadLetterInput } from "./dead-letter-store.ts";
 import type { MessageOrigin, QueuedEvent } from "../queue/message.ts";
-import { classifyFailure, classifyResponse, type Outcome } from "./classify-response.ts";
+import { classifyFailure, classifyResponse, fullReason, type Outcome } from "./classify-response.ts";
 import type { DeliveryConfig } from "./delivery-config.ts";
 import { eventBody } from "./event-body.ts";
 import { batchId, describeEvent, eventId } from "./event-id.ts";
 import { drainBody } from "./drain-body.ts";
+import { readBodyHead } from "./read-body-head.ts";
 import { eventStub, eventText } from "./event-text.ts";
 import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
@@ -195,7 +196,7 @@ export class BatchDelivery {
       });
       let detail = "";
       if (response.ok) await drainBody(response);
-      else detail = await response.text().then((text) => text.slice(0, 200).trim(), () => "");
+      else detail = await readBodyHead(response);
       return classifyResponse(response.status, response.headers.get("retry-after"), detail, this.ports.now());
     } catch (error) {
       return classifyFailure(error, this.config.timeoutMs, request.url);
@@ -217,8 +218,8 @@ export class BatchDelivery {
         failedAt: this.ports.now(),
       },
     });
-    if (outcome.kind === "permanent") item.fate = deadLetter(outcome.reason, true);
-    else if (attempts >= this.config.maxAttempts) item.fate = deadLetter(`gave up after ${attempts} attempts; last: ${outcome.reason}`, false);
+    if (outcome.kind === "permanent") item.fate = deadLetter(fullReason(outcome), true);
+    else if (attempts >= this.config.maxAttempts) item.fate = deadLetter(`gave up after ${attempts} attempts; last: ${fullReason(outcome)}`, false);
     else {
       const group: RetryGroup = { attempts, retryAfterSeconds: outcome.retryAfterSeconds };
       item.fate = { kind: "follow-up", attempts, counted: true, group };

@@ -1,5 +1,6 @@
 import { readSettings } from "../config/settings.ts";
 import type { ConfigProblem, Env } from "../contract.ts";
+import { clientOf, LoginThrottle } from "./login-throttle.ts";
 import { errorResponse } from "./responses.ts";
 
 /** Who may call a route: anyone, anyone unless read routes are protected, or the admin only. */
@@ -8,6 +9,8 @@ export type Access = "public" | "read" | "admin";
 /** The HTTP layer's own settings, validated. */
 export interface HttpConfig {
   adminToken: string | null;
+  /** ADMIN_TOKEN is set but not used (shorter than 32 characters: a configuration problem). */
+  adminTokenRefused: boolean;
   /** Read routes need the admin token too. */
   protectReadRoutes: boolean;
   problems: ConfigProblem[];
@@ -33,19 +36,33 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
   return difference === 0;
 }
 
-/** null when the request may proceed, otherwise the refusal (401, or 403 when no token is configured). */
-export async function authorize(request: Request, access: Access, config: HttpConfig): Promise<Response | null> {
+/** Failed admin logins, per client, in this isolate (see login-throttle.ts). */
+const throttle = new LoginThrottle();
+
+/** null when the request may proceed, otherwise the refusal (401; 403 when no usable token is configured; 429 after too many failures). */
+export async function authorize(request: Request, access: Access, config: HttpConfig, nowMs = Date.now()): Promise<Response | null> {
   if (access === "public" || (access === "read" && !config.protectReadRoutes)) return null;
   if (config.adminToken === null) {
-    const why = access === "admin" ? "Control routes are disabled because ADMIN_TOKEN is not set." : "Read routes are protected (PROTECT_READ_ROUTES) but ADMIN_TOKEN is not set.";
-    return errorResponse(403, "admin-token-not-set", `${why} Set it with \`npx wrangler secret put ADMIN_TOKEN\` (locally: ADMIN_TOKEN in .dev.vars), then send \`Authorization: Bearer <token>\`.`);
+    const refused = config.adminTokenRefused ? config.problems.find((p) => p.variable === "ADMIN_TOKEN") : undefined;
+    const why =
+      refused !== undefined
+        ? `${access === "admin" ? "Control routes are" : "Read routes are protected (PROTECT_READ_ROUTES) and"} disabled because ADMIN_TOKEN is shorter than 32 characters. ${refused.fix}`
+        : `${access === "admin" ? "Control routes are disabled because ADMIN_TOKEN is not set." : "Read routes are protected (PROTECT_READ_ROUTES) but ADMIN_TOKEN is not set."} Set it with \`npx wrangler secret put ADMIN_TOKEN\` (locally: ADMIN_TOKEN in .dev.vars), then send \`Authorization: Bearer <token>\`.`;
+    return errorResponse(403, refused ? "admin-token-too-short" : "admin-token-not-set", why);
+  }
+  const client = clientOf(request);
+  const wait = throttle.retryAfterSeconds(client, nowMs);
+  if (wait > 0) {
+    return errorResponse(429, "too-many-failed-logins", `Too many wrong admin tokens from this client: try again in ${wait} s.`, { retryAfterSeconds: wait }, { "retry-after": String(wait) });
   }
   const header = request.headers.get("authorization") ?? "";
   const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
   const challenge = { "www-authenticate": 'Bearer realm="jetstream-relay"' };
   if (!match) return errorResponse(401, "unauthorized", "This route needs `Authorization: Bearer <ADMIN_TOKEN>`.", {}, challenge);
   if (!(await tokensEqual(match[1]!, config.adminToken))) {
+    throttle.failed(client, nowMs);
     return errorResponse(401, "unauthorized", "The token sent in `Authorization: Bearer …` is not the ADMIN_TOKEN.", {}, { ...challenge, "www-authenticate": 'Bearer realm="jetstream-relay", error="invalid_token"' });
   }
+  throttle.succeeded(client);
   return null;
 }

@@ -1,9 +1,16 @@
 import type { DeadLetterSelection, ReplayRequest } from "../contract.ts";
 
-/** Input that failed validation; its message is returned to the caller as a 400. */
-export class InputError extends Error {}
+/** Input that failed validation; its message is returned to the caller as a 400 (413 for a body over the bound). */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 413 = 400,
+  ) {
+    super(message);
+  }
+}
 
-const MAX_BODY_BYTES = 1_000_000;
+export const MAX_BODY_BYTES = 1_000_000;
 const MAX_IDS = 10_000;
 const MAX_COLLECTIONS = 100;
 export const DLQ_DEFAULT_LIMIT = 50;
@@ -11,9 +18,7 @@ export const DLQ_MAX_LIMIT = 1000;
 
 /** Reads a JSON object body (any content type: `curl -d` sends form encoding). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
-  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw new InputError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new InputError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
+  const text = await readBoundedText(request, MAX_BODY_BYTES);
   if (text.trim() === "") throw new InputError("The body is empty; send a JSON object.");
   let value: unknown;
   try {
@@ -23,6 +28,35 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("The body must be a JSON object.");
   return value as Record<string, unknown>;
+}
+
+/**
+ * The body as text, refused (413) past `limit` bytes: by its Content-Length before reading, and while
+ * reading a body without one (chunked), whose reading stops there.
+ */
+async function readBoundedText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new InputError(`The body is larger than ${limit} bytes.`, 413);
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+      if (read > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const decoder = new TextDecoder();
+  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode();
 }
 
 function rejectUnknownFields(body: Record<string, unknown>, known: string[]): void {

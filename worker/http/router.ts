@@ -79,7 +79,7 @@ export async function handleHttp(request: Request, env: Env, ctx: ExecutionConte
     response = refused ?? (await route.handle({ request, url, env, ctx, config, now: new Date() }));
   } catch (error) {
     if (error instanceof HttpFailure) response = error.response;
-    else if (error instanceof InputError) response = badRequest(error.message);
+    else if (error instanceof InputError) response = error.status === 413 ? errorResponse(413, "too-large", error.message) : badRequest(error.message);
     else {
       console.error(`${request.method} ${path} failed:`, error);
       response = errorResponse(500, "internal-error", `${request.method} ${path} failed: ${errorMessage(error)}`);

@@ -1,4 +1,5 @@
 import type { JetstreamWire } from "../api-types.ts";
+import { withoutSecrets } from "../config/redact.ts";
 import type { EventKind } from "./parsed-frame.ts";
 import { V2_PATH } from "./v2-frame.ts";
 
@@ -88,9 +89,7 @@ export function toHttp(endpoint: string): string {
   return endpoint.replace(/^ws(s?):\/\//i, "http$1://");
 }
 
-/** The endpoint as shown to operators: without query string. */
+/** The endpoint as shown to operators, in routes and logs: without `user:password@`, query string or fragment. */
 export function displayEndpoint(endpoint: string): string {
-  const url = new URL(endpoint);
-  url.search = "";
-  return url.href;
+  return withoutSecrets(endpoint);
 }

@@ -1,3 +1,4 @@
+import { scrubUrl } from "../config/redact.ts";
 import type { SubscribeRequest } from "./request.ts";
 import { closed, fromException, refused, type TransportError } from "./transport-errors.ts";
 
@@ -18,7 +19,9 @@ export async function openJetstreamSocket(httpUrl: string, timeoutMs: number, pr
     response = await fetch(httpUrl, { headers, signal: controller.signal });
   } catch (error) {
     clearTimeout(timer);
-    return { error: fromException(error) };
+    const failure = fromException(error);
+    // The runtime's message may quote the URL, and the endpoint's credentials with it: status and logs show it.
+    return { error: { ...failure, message: scrubUrl(failure.message, httpUrl, "the endpoint") } };
   }
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) {

@@ -154,7 +154,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       state: connection ? publicState(connection.current) : "config-error",
       connected: connection?.current === "connected",
       endpoint: connection ? displayEndpoint(connection.endpoint) : null,
-      endpoints: this.running?.config.endpoints ?? [],
+      endpoints: this.running?.config.public.endpoints ?? [],
       cursor,
       cursorTime: cursor === null ? null : isoFromUs(cursor),
       lagSeconds: lagSeconds(this.stats.newestEventUs, Date.now()),

@@ -1,5 +1,6 @@
 import type { DeliveryReport, Gap, MinuteBucket, QueueStats } from "../contract.ts";
 import type { ParsedFrame } from "../jetstream/legacy-frame.ts";
+import { displayEndpoint } from "../jetstream/request.ts";
 
 /**
  * The counters behind RelayStats, as persisted (JSON). Pure: the relay object owns one, updates it in
@@ -90,7 +91,24 @@ export function restoreCounters(saved: unknown): StatCounters {
   const s = saved as Partial<StatCounters>;
   const restored = { ...base, ...s, queue: knownFields(base.queue, s.queue), delivery: knownFields(base.delivery, s.delivery) };
   foldCollections(restored);
+  withoutSecrets(restored);
   return restored;
+}
+
+/**
+ * Counters saved by earlier versions may hold what is no longer shown publicly: an endpoint's
+ * credentials in a gap, the webhook's answer in the last delivery error.
+ */
+function withoutSecrets(c: StatCounters): void {
+  c.gaps = c.gaps.map((gap) => {
+    try {
+      return { ...gap, endpoint: displayEndpoint(gap.endpoint) };
+    } catch {
+      return gap;
+    }
+  });
+  const answered = /^webhook answered HTTP \d+/.exec(c.delivery.lastError ?? "");
+  if (answered) c.delivery.lastError = answered[0];
 }
 
 /** Saved values of the fields `base` has (a field an older version saved, since renamed, is dropped). */

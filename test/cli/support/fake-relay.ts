@@ -138,7 +138,8 @@ export function sampleStatus(overrides: Partial<RelayStatus> = {}): RelayStatus 
     configErrors: [],
     configWarnings: [],
     config: {
-      webhookUrl: "https://example.com/hook",
+      webhookOrigin: "https://example.com",
+      webhookFingerprint: "5c1a0f3e",
       collections: ["app.bsky.feed.post", "app.bsky.feed.like"],
       dids: 0,
       kinds: ["commit"],
