@@ -27,8 +27,8 @@ describe("delivery configuration", () => {
       signingKey: null,
       bearerToken: null,
       batchSize: 1,
-      concurrency: 10,
-      timeoutMs: 10_000,
+      concurrency: 6,
+      timeoutMs: 15_000,
       maxAttempts: 10,
       retryBaseSeconds: 5,
       retryMaxSeconds: 900,
@@ -83,7 +83,7 @@ describe("delivery configuration", () => {
       ["DEAD_LETTER_MAX_EVENTS", "WEBHOOK_BATCH_SIZE", "WEBHOOK_CONCURRENCY", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"],
     );
     expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.message).toContain("webhook delivery is paused until it is fixed");
-    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.fix).toBe("Set WEBHOOK_CONCURRENCY to a whole number from 1 to 100, or unset it for the default 10.");
+    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.fix).toBe("Set WEBHOOK_CONCURRENCY to a whole number from 1 to 100, or unset it for the default 6.");
     expect(config).toBeNull();
   });
 
