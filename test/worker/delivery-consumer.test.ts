@@ -98,6 +98,24 @@ describe("webhook contract", () => {
     expect(report).toMatchObject({ delivered: 12, requests: 3 });
   });
 
+  it("batch mode keeps each request body within WEBHOOK_MAX_BATCH_BYTES: the events are split over several requests, an event larger than the bound goes alone", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    const bound = 2000;
+    // 851 bytes each (two fit, not three: the bound counts bytes, and these have multi-byte characters), one of 3,351.
+    const events = Array.from({ length: 7 }, (_, i) => commitEvent(did, `b${i}`, 1_783_175_888_000_000 + i, { note: i === 4 ? "é".repeat(1500) : "ü".repeat(250) }));
+    const env = testEnv(path, { WEBHOOK_BATCH_SIZE: "10", WEBHOOK_MAX_BATCH_BYTES: String(bound), WEBHOOK_CONCURRENCY: "1" });
+    const { report } = await runBatch([messageBody(events.map((raw) => queued(raw)))], env, recordingPorts().ports);
+    const received = await receiver.requests({ path });
+    const sizes = received.map((r) => new TextEncoder().encode(r.body).length);
+    expect(received.map((r) => JSON.parse(r.body) as unknown[]).flat()).toEqual(events.map((raw) => JSON.parse(raw)));
+    expect(received.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([2, 2, 1, 2]);
+    expect(sizes.filter((_, i) => i !== 2).every((size) => size <= bound)).toBe(true);
+    expect(sizes[2]).toBeGreaterThan(bound);
+    expect(received[2].body).toBe(`[${events[4]}]`);
+    expect(report).toMatchObject({ delivered: 7, requests: 4 });
+  });
+
   it("keeps the connection to the webhook for the next request (reads small answers to the end, cancels huge ones)", async () => {
     const did = uniqueDid();
     const events = Array.from({ length: 4 }, (_, i) => commitEvent(did, `keep${i}`, 1_783_175_888_000_000 + i));

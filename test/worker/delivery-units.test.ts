@@ -12,6 +12,7 @@ import { batchId, eventId } from "../../worker/delivery/event-id.ts";
 import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";
 import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
+import { utf8Length } from "../../worker/delivery/utf8-length.ts";
 import { CORPUS, GOLDEN } from "./delivery-support.ts";
 
 const MAX_MESSAGE_BYTES = CAUTIOUS_LIMITS.messageTargetBytes; // follow-up messages
@@ -34,6 +35,7 @@ describe("delivery configuration", () => {
       retryMaxSeconds: 900,
       deadLetterMaxEvents: 100_000,
       maxRequestsPerBatch: 1000,
+      maxBatchBytes: 1_000_000,
     });
   });
 
@@ -232,6 +234,14 @@ describe("response classification", () => {
     expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500, url)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
     expect(classifyFailure(new TypeError("Network connection lost."), 500, url)).toMatchObject({ kind: "retry" });
     expect(classifyFailure(new TypeError(`Fetch API cannot load: ${url}`), 500, url)).toEqual({ kind: "retry", reason: "webhook request failed: Fetch API cannot load: WEBHOOK_URL" });
+  });
+});
+
+describe("utf8Length", () => {
+  it("counts the bytes TextEncoder would write, for ASCII, two-, three- and four-byte characters and lone surrogates", () => {
+    for (const text of ["", "plain ascii", "é ü ß", "€ 漢字", "🦋 post 🦋", "lone \ud800 and \udc00 surrogates", ...GOLDEN.slice(0, 5)]) {
+      expect(utf8Length(text), text).toBe(new TextEncoder().encode(text).length);
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
 import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
 import { errorMessage } from "../errors.ts";
+import { utf8Length } from "./utf8-length.ts";
 
 /** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
 const PAUSE_AFTER_FAILURES = 3;
@@ -76,15 +77,34 @@ export class BatchDelivery {
   async run(lane: Item[]): Promise<void> {
     // A DID whose event must be retried: its later events wait behind it.
     const blocked = new Map<string, RetryGroup>();
+    const batchMode = this.config.batchSize > 1;
     let position = 0;
-    while (position < lane.length) {
+    // Batch mode: an event taken that did not fit the last request's body opens the next one.
+    let carried: Item | null = null;
+    while (position < lane.length || carried) {
       const chunk: Item[] = [];
+      // The body's "[", "]" and commas.
+      let bytes = 1;
+      if (carried && !this.mustWait(carried, blocked)) {
+        chunk.push(carried);
+        bytes += utf8Length(carried.body as string) + 1;
+      }
+      carried = null;
       while (position < lane.length && chunk.length < this.config.batchSize) {
         const item = lane[position++];
         if (this.mustWait(item, blocked)) continue;
         // Inline events (nearly all) are taken without a promise: this runs for every event.
         const ready = typeof item.event.raw === "string" ? this.take(item, item.event.raw) : await this.readAndTake(item, blocked);
-        if (ready) chunk.push(item);
+        if (!ready) continue;
+        if (batchMode) {
+          const size = utf8Length(item.body as string) + 1;
+          if (chunk.length > 0 && bytes + size > this.config.maxBatchBytes) {
+            carried = item;
+            break;
+          }
+          bytes += size;
+        }
+        chunk.push(item);
       }
       if (chunk.length === 0) continue;
       // Reading an oversized event awaited: other lanes may have used up the budget meanwhile.
