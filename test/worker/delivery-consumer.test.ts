@@ -336,6 +336,56 @@ describe("retries", () => {
   });
 });
 
+describe("410 Gone: delivery pauses, nothing is dead-lettered", () => {
+  it("a 410 stops the batch: no attempt counted, nothing dead-lettered, every event waits in a follow-up, the relay object is told", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 410, body: "unsubscribed" });
+    const recorder = recordingPorts();
+    const dids = [uniqueDid(), uniqueDid(), uniqueDid()];
+    const raws = dids.flatMap((did) => [commitEvent(did, "1"), commitEvent(did, "2")]);
+    const original = messageBody(raws.map((raw) => queued(raw, { attempts: 2 })));
+    const { report, result } = await runBatch([original], testEnv(path, { WEBHOOK_CONCURRENCY: "1", WEBHOOK_RETRY_BASE_SECONDS: "7" }), recorder.ports);
+    expect(await receiver.requests({ path })).toHaveLength(1);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([7]);
+    expect(recorder.sent[0].body.events.map((e) => [e.raw, e.attempts])).toEqual(raws.map((raw) => [raw, 2]));
+    expect(report).toMatchObject({ delivered: 0, retried: 0, failed: 0, deadLettered: 0, requests: 1, held: 6, settled: [original.ledgerId] });
+    expect(report.pending).toEqual([{ ledgerId: recorder.sent[0].body.ledgerId, oldestTimeUs: expect.any(Number) }]);
+    expect(report.gone).toEqual({ at: expect.any(String), reason: "webhook answered HTTP 410 Gone" });
+    expect(report.lastError?.message).toContain("HTTP 410: unsubscribed");
+    expect((await recorder.store.count()).total).toBe(0);
+  });
+
+  it("while paused nothing is sent: every event waits (attempts unchanged, oversized ones unread), longer the longer the pause", async () => {
+    const path = uniquePath();
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    const recorder = recordingPorts({ deliveryPause: async () => ({ since, reason: "webhook answered HTTP 410 Gone", held: 0 }) });
+    const did = uniqueDid();
+    const blob = { blob: "blob-held", did, timeUs: 1_783_175_888_000_009, receivedAt: Date.now() + 1000, attempts: 1 };
+    const original = messageBody([queued(commitEvent(did, "1"), { attempts: 3 }), blob, queued(commitEvent(uniqueDid(), "2"))]);
+    const { report } = await runBatch([original], testEnv(path), recorder.ports);
+    expect(await receiver.requests({ path })).toEqual([]);
+    // A tenth of the hour paused.
+    expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([360]);
+    expect(recorder.sent[0].body.events.map((e) => [e.blob ?? "inline", e.attempts])).toEqual([["inline", 3], ["blob-held", 1], ["inline", 0]]);
+    expect(report).toMatchObject({ delivered: 0, retried: 0, deadLettered: 0, requests: 0, held: 3, settled: [original.ledgerId] });
+    expect(report.gone).toBeUndefined();
+    expect(report.lastError).toBeUndefined();
+  });
+
+  it("a relay object that cannot say whether delivery is paused does not stop delivery", async () => {
+    const path = uniquePath();
+    const recorder = recordingPorts({
+      deliveryPause: async () => {
+        throw new Error("relay object overloaded");
+      },
+    });
+    const { report } = await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recorder.ports);
+    expect(report).toMatchObject({ delivered: 1, requests: 1 });
+    expect(report.held).toBeUndefined();
+  });
+});
+
 describe("ordering and parallelism", () => {
   it("delivers each DID's events in order while DIDs go in parallel", async () => {
     const path = uniquePath();

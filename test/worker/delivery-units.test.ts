@@ -13,6 +13,8 @@ import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";
 import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
 import { utf8Length } from "../../worker/delivery/utf8-length.ts";
+import { holdGroup, holdSeconds } from "../../worker/delivery/delivery-pause.ts";
+import { healthReasons, type HealthInput } from "../../worker/relay/health.ts";
 import { CORPUS, GOLDEN } from "./delivery-support.ts";
 
 const MAX_MESSAGE_BYTES = CAUTIOUS_LIMITS.messageTargetBytes; // follow-up messages
@@ -226,14 +228,49 @@ describe("response classification", () => {
     expect(parseRetryAfter("999999", now)).toBe(43_200);
   });
   it("makes other 4xx and unfollowed redirects permanent", () => {
-    for (const status of [400, 401, 403, 404, 410, 413, 422]) expect(classifyResponse(status, null, "", now).kind).toBe("permanent");
+    for (const status of [400, 401, 403, 404, 413, 422]) expect(classifyResponse(status, null, "", now).kind).toBe("permanent");
     expect(classifyResponse(301, null, "", now).kind).toBe("permanent");
+  });
+  it("takes 410 Gone as the receiver's wish to stop: delivery pauses (Standard Webhooks), the event is neither retried nor dead-lettered", () => {
+    expect(classifyResponse(410, null, "unsubscribed", now)).toEqual({ kind: "gone", reason: expect.stringMatching(/^webhook answered HTTP 410: unsubscribed \(Gone: .*paused/) });
   });
   it("retries timeouts and network errors", () => {
     const url = "https://example.com/hook?token=s3cret";
     expect(classifyFailure(new DOMException("timed out", "TimeoutError"), 500, url)).toEqual({ kind: "retry", reason: "webhook did not answer within 500 ms" });
     expect(classifyFailure(new TypeError("Network connection lost."), 500, url)).toMatchObject({ kind: "retry" });
     expect(classifyFailure(new TypeError(`Fetch API cannot load: ${url}`), 500, url)).toEqual({ kind: "retry", reason: "webhook request failed: Fetch API cannot load: WEBHOOK_URL" });
+  });
+});
+
+describe("a pause by 410 Gone", () => {
+  const now = Date.parse("2026-07-04T12:00:00Z");
+  const config = { retryBaseSeconds: 5, retryMaxSeconds: 900 };
+  it("holds events a tenth of the time paused so far, between the retry base and maximum", () => {
+    expect([0, 30_000, 120_000, 3_600_000, 36_000_000].map((ms) => holdSeconds(ms, config))).toEqual([5, 5, 12, 360, 900]);
+    expect(holdGroup({ since: new Date(now - 600_000).toISOString(), reason: "r", held: 0 }, now, config)).toEqual({ attempts: 0, retryAfterSeconds: 60 });
+    expect(holdGroup(null, now, config)).toEqual({ attempts: 0, retryAfterSeconds: 5 });
+  });
+
+  const ok: HealthInput = {
+    nowMs: now,
+    state: "connected",
+    configErrors: [],
+    disconnectedSinceMs: null,
+    lastError: null,
+    lastFrameMs: now - 1000,
+    deliveryLastErrorAt: "2026-07-04T11:59:00Z",
+    deliveryLastSuccessAt: "2026-07-04T11:00:00Z",
+    oldestUnackedUs: (now - 600_000) * 1000,
+    storageError: null,
+    gaps: [],
+  };
+  const settings = { healthDisconnectedMs: 120_000, healthStaleMs: 300_000, healthDeliveryMs: 300_000 };
+  it("is a /health reason of its own, in place of delivery-failing", () => {
+    expect(healthReasons(ok, settings).map((r) => r.code)).toEqual(["delivery-failing"]);
+    const reasons = healthReasons({ ...ok, deliveryPause: { since: "2026-07-04T11:50:00.000Z", reason: "webhook answered HTTP 410 Gone", held: 7 } }, settings);
+    expect(reasons.map((r) => r.code)).toEqual(["webhook-gone"]);
+    expect(reasons[0].message).toContain("410 Gone at 2026-07-04T11:50:00.000Z");
+    expect(reasons[0].message).toContain("none is dead-lettered");
   });
 });
 

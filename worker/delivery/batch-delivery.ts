@@ -12,6 +12,7 @@ import type { Signer } from "./signing.ts";
 import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
 import { errorMessage } from "../errors.ts";
 import { utf8Length } from "./utf8-length.ts";
+import { holdGroup } from "./delivery-pause.ts";
 
 /** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
 const PAUSE_AFTER_FAILURES = 3;
@@ -53,12 +54,14 @@ export interface Tally {
   requests: number;
   lastError?: { message: string; at: string };
   lastSuccessAt?: string;
+  /** The webhook answered 410 Gone: delivery is to pause. */
+  gone?: { at: string; reason: string };
 }
 
 /**
  * Delivers the events of a batch lane by lane, one request at a time per lane (keeping each DID's
- * order). When the webhook asks to wait (Retry-After) or keeps failing, the rest of the batch is not
- * tried now: it waits in the follow-up messages (without counting an attempt).
+ * order). When the webhook asks to wait (Retry-After), keeps failing or answers 410 Gone, the rest of
+ * the batch is not tried now: it waits in the follow-up messages (without counting an attempt).
  */
 export class BatchDelivery {
   private consecutiveFailures = 0;
@@ -72,6 +75,11 @@ export class BatchDelivery {
     private tally: Tally,
   ) {
     this.deadline = ports.now() + BATCH_TIME_BUDGET_MS;
+  }
+
+  /** Delivery is paused (410 Gone): nothing is sent, every event waits in a follow-up behind `group`. */
+  hold(group: RetryGroup): void {
+    this.paused = group;
   }
 
   async run(lane: Item[]): Promise<void> {
@@ -191,6 +199,14 @@ export class BatchDelivery {
       this.tally.lastSuccessAt = new Date(at).toISOString();
       this.consecutiveFailures = 0;
     }
+    if (outcome.kind === "gone") {
+      // Not the events' fault: they wait, with the rest of the batch, without counting an attempt.
+      this.noteError(outcome.reason);
+      this.tally.gone ??= { at: new Date(at).toISOString(), reason: "webhook answered HTTP 410 Gone" };
+      this.paused = holdGroup(null, at, this.config);
+      for (const item of chunk) this.wait(item, this.paused, blocked);
+      return;
+    }
     for (const item of chunk) {
       if (outcome.kind === "ack") item.fate = { kind: "delivered", at };
       else this.fail(item, outcome, blocked);
@@ -222,7 +238,7 @@ export class BatchDelivery {
     }
   }
 
-  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" }>, blocked: Map<string, RetryGroup>): void {
+  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" } | { kind: "gone" }>, blocked: Map<string, RetryGroup>): void {
     const attempts = item.event.attempts + 1;
     this.noteError(outcome.reason);
     const deadLetter = (error: string, permanent: boolean): Fate => ({

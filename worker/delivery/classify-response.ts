@@ -1,12 +1,14 @@
-// What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
-// permanently refused.
+// What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying,
+// permanently refused, or (410 Gone) a sign to stop sending at all.
 import { errorMessage } from "../errors.ts";
 import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
 
 export type Outcome =
   | { kind: "ack" }
   | { kind: "retry"; reason: string; retryAfterSeconds?: number }
-  | { kind: "permanent"; reason: string };
+  | { kind: "permanent"; reason: string }
+  /** 410 Gone: the receiver wants nothing more from this sender (Standard Webhooks): delivery pauses. */
+  | { kind: "gone"; reason: string };
 
 /** The delay of a retry: the backoff, or the webhook's `Retry-After` when that is longer. */
 export function retryDelaySeconds(backoff: number, retryAfterSeconds: number | undefined): number {
@@ -20,6 +22,7 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
     const seconds = parseRetryAfter(retryAfter, nowMs);
     return seconds === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterSeconds: seconds };
   }
+  if (status === 410) return { kind: "gone", reason: `${reason} (Gone: the receiver asks to stop sending; delivery is paused, the events wait)` };
   if (status >= 300 && status < 400) return { kind: "permanent", reason: `${reason} (redirects are not followed; set WEBHOOK_URL to the final URL)` };
   return { kind: "permanent", reason };
 }
