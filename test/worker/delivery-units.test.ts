@@ -15,6 +15,7 @@ import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
 import { utf8Length } from "../../worker/delivery/utf8-length.ts";
 import { holdGroup, holdSeconds } from "../../worker/delivery/delivery-pause.ts";
 import { healthReasons, type HealthInput } from "../../worker/relay/health.ts";
+import { DeliveryPauseStore, PAUSE_KEY } from "../../worker/relay/delivery-pause-store.ts";
 import { CORPUS, GOLDEN } from "./delivery-support.ts";
 
 const MAX_MESSAGE_BYTES = CAUTIOUS_LIMITS.messageTargetBytes; // follow-up messages
@@ -360,5 +361,65 @@ describe("delivery plan", () => {
     messages.forEach((m, n) => m.body.events.forEach((e) => messageOf.set(e.did, (messageOf.get(e.did) ?? new Set()).add(n))));
     expect([...messageOf.values()].every((set) => set.size === 1)).toBe(true);
     expect(messages.flatMap((m) => m.body.events.map((e) => e.timeUs))).toEqual(entries.map((e) => e.event.timeUs));
+  });
+});
+
+describe("the relay object's record of a pause (DeliveryPauseStore)", () => {
+  const memory = () => {
+    const saved = new Map<string, unknown>();
+    return { saved, storage: { put: async (key: string, value: unknown) => void saved.set(key, structuredClone(value)), delete: async (key: string) => saved.delete(key) } };
+  };
+  const gone = { at: "2026-07-04T12:00:00.000Z", reason: "webhook answered HTTP 410 Gone" };
+
+  it("keeps the first 410 while paused, counts the held events, and ends on resume", async () => {
+    const { saved, storage } = memory();
+    const store = new DeliveryPauseStore(storage, "https://example.com/hook/secret", () => {});
+    expect(await store.get()).toBeNull();
+    await store.pause(gone);
+    await store.pause({ ...gone, at: "2026-07-04T12:05:00.000Z" });
+    store.countHeld(40);
+    expect(await store.get()).toEqual({ since: gone.at, reason: gone.reason, held: 40 });
+    const record = saved.get(PAUSE_KEY) as Record<string, unknown>;
+    expect(record).toMatchObject({ since: gone.at });
+    expect(JSON.stringify(record)).not.toContain("secret");
+    expect(await store.resume()).toEqual({ resumed: true, pause: { since: gone.at, reason: gone.reason, held: 40 } });
+    expect(saved.has(PAUSE_KEY)).toBe(false);
+    expect(await store.get()).toBeNull();
+    expect(await store.resume()).toEqual({ resumed: false, pause: null });
+  });
+
+  it("survives a restart; a new WEBHOOK_URL ends the pause by itself; anything unreadable is no pause", async () => {
+    const { saved, storage } = memory();
+    await new DeliveryPauseStore(storage, "https://example.com/a", () => {}).pause(gone);
+    const same = new DeliveryPauseStore(storage, "https://example.com/a", () => {});
+    same.restore(saved.get(PAUSE_KEY));
+    expect(await same.get()).toEqual({ since: gone.at, reason: gone.reason, held: 0 });
+    const moved = new DeliveryPauseStore(storage, "https://example.com/b", () => {});
+    moved.restore(saved.get(PAUSE_KEY));
+    expect(await moved.get()).toBeNull();
+    expect(saved.has(PAUSE_KEY)).toBe(false);
+    for (const junk of [undefined, null, "paused", { since: 1 }]) {
+      const store = new DeliveryPauseStore(storage, "https://example.com/a", () => {});
+      store.restore(junk);
+      expect(await store.get()).toBeNull();
+    }
+  });
+
+  it("a failing storage is reported and the pause holds in memory", async () => {
+    const failures: unknown[] = [];
+    const storage = {
+      put: async () => {
+        throw new Error("storage down");
+      },
+      delete: async () => {
+        throw new Error("storage down");
+      },
+    };
+    const store = new DeliveryPauseStore(storage, "https://example.com/a", (error) => failures.push(error));
+    await store.pause(gone);
+    expect(await store.get()).toMatchObject({ since: gone.at });
+    expect(failures).toHaveLength(1);
+    expect((await store.resume()).resumed).toBe(true);
+    expect(failures).toHaveLength(2);
   });
 });
