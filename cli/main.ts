@@ -10,7 +10,7 @@ type CommandModule = { register(program: Command): void };
 // (wrangler, prompts) are imported inside the actions. Only the module of the command being run is loaded
 // (all of them for help). The import specifier is a template so that a command whose file does not exist
 // yet is left out instead of breaking the others (esbuild bundles every file that matches).
-const COMMANDS = ["init", "deploy", "dev", "stats", "status", "health", "reset", "reconnect", "dlq", "gaps", "logs", "replay", "rewind", "playback"];
+const COMMANDS = ["init", "deploy", "dev", "stats", "status", "health", "reset", "reconnect", "webhook", "dlq", "gaps", "logs", "replay", "rewind", "playback"];
 const importCommand = (name: string): Promise<CommandModule> => import(`./commands/${name}.ts`);
 
 const PROGRAM_HELP = `

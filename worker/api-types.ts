@@ -51,6 +51,32 @@ export interface DeliveryReport {
   newestDeliveredTimeUs?: number;
   /** Blob ids of oversized events that were delivered or dead-lettered (the relay may delete them). */
   blobsDone: string[];
+  /** Set when the webhook answered 410 Gone: delivery is to pause (the relay object keeps the pause). */
+  gone?: { at: string; reason: string };
+  /** Events put back on the queue, unsent, because delivery is paused. */
+  held?: number;
+}
+
+/**
+ * Webhook delivery paused because the webhook answered `410 Gone` (Standard Webhooks: stop sending
+ * here). The events wait in the queue, none is dead-lettered, until an operator resumes delivery
+ * (POST /webhook/resume) or WEBHOOK_URL changes.
+ */
+export interface DeliveryPause {
+  /** When the webhook answered 410 (ISO). */
+  since: string;
+  /** What it answered (the status only: the body may carry anything and /health is public). */
+  reason: string;
+  /** Events put back on the queue since then (one that comes round again counts again); counted since the relay object started. */
+  held: number;
+}
+
+/** The answer of POST /webhook/resume. */
+export interface DeliveryResume {
+  /** False when delivery was not paused (nothing to do). */
+  resumed: boolean;
+  /** The pause it ended, if any. */
+  pause: DeliveryPause | null;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -222,6 +248,8 @@ export interface RelayStatus {
   configWarnings: ConfigProblem[];
   /** The effective configuration, secrets omitted. */
   config: PublicConfig | null;
+  /** Set while webhook delivery is paused by a 410 Gone answer (resume: POST /webhook/resume). */
+  deliveryPause?: DeliveryPause | null;
 }
 
 export interface PublicConfig {

@@ -9,6 +9,7 @@ const WHAT_TO_DO: Record<string, string> = {
   "config-error": "fix the variables named above (jetstream-relay status shows each fix), then jetstream-relay deploy",
   disconnected: "see why with jetstream-relay status; try again now with jetstream-relay reconnect",
   stale: "check jetstream-relay status and stats; jetstream-relay reconnect (a quiet filter: raise HEALTH_STALE_SECONDS)",
+  "webhook-gone": "the receiver asked to stop (410 Gone); once it wants events again: jetstream-relay webhook resume (a new WEBHOOK_URL, deployed, resumes by itself)",
   "delivery-failing": "fix the webhook (jetstream-relay stats shows the last delivery error), then jetstream-relay dlq replay --all",
   storage: "storage retries by itself on every alarm; if it persists, jetstream-relay deploy restarts the relay",
   gap: "look at the gap (jetstream-relay gaps), then acknowledge it: jetstream-relay gaps ack",

@@ -24,6 +24,11 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
   }
   if (status.lastError) pairs.push(["last error", `${c.red(status.lastError)} ${c.dim(formatTime(status.lastErrorAt, now))}`]);
   if (status.nextAttemptAt) pairs.push(["next attempt", formatTime(status.nextAttemptAt, now)]);
+  if (status.deliveryPause) {
+    const pause = status.deliveryPause;
+    const held = `${formatCount(pause.held)} event${pause.held === 1 ? "" : "s"} put back on the queue so far`;
+    pairs.push(["delivery", `${c.red(`paused since ${formatTime(pause.since, now)}: ${pause.reason}`)} ${c.dim(`(${held}, none dead-lettered; resume: jetstream-relay webhook resume)`)}`]);
+  }
   lines.push(...renderPairs(pairs, { label: c.dim }));
 
   const config = status.config;

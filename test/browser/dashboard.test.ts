@@ -49,7 +49,7 @@ beforeAll(async () => {
   jetstream = await startJetstreamTestServer();
   webhook = await startWebhookReceiver();
   // The hostile event is refused for good by the webhook: the dashboard then shows a dead letter and an error.
-  await getJson(`${webhook.base}/_control/rules`, { method: "POST", body: JSON.stringify({ match: "onerror", action: "respond", status: 410, body: `gone ${PAYLOAD}` }) });
+  await getJson(`${webhook.base}/_control/rules`, { method: "POST", body: JSON.stringify({ match: "onerror", action: "respond", status: 422, body: `refused ${PAYLOAD}` }) });
   worker = await startLocalWorker({
     WEBHOOK_URL: `${webhook.base}/hook`,
     JETSTREAM_URL: `${jetstream.base}/subscribe`,
@@ -139,7 +139,7 @@ describe("dashboard in Chromium", () => {
     expect(await text(page, "#endpoint")).toBe(`${jetstream.base}/subscribe`);
     expect(await text(page, "#delivered")).toContain(count(stats.delivery.delivered));
     expect(await text(page, "#dead-lettered")).toContain(count(stats.delivery.deadLettered));
-    expect(await text(page, "#delivery-error")).toContain("410");
+    expect(await text(page, "#delivery-error")).toContain("422");
     const rows = await page.locator("#collections tbody tr").count();
     expect(rows).toBe(Object.keys(stats.eventCounts).length);
     expect(errors).toEqual([]);

@@ -1,6 +1,6 @@
 // The operate commands against the real worker in wrangler's local runtime, fed by our Jetstream-compatible
 // server with real captured events and delivering to our webhook receiver, which refuses one event for good
-// (410) so that there is a dead letter to list, replay and purge.
+// (422) so that there is a dead letter to list, replay and purge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../worker/api-types.ts";
 import { startJetstreamTestServer } from "../support/jetstream-test-server.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
   ensureBundle();
   jetstream = await startJetstreamTestServer();
   webhook = await startWebhookReceiver();
-  await post(`${webhook.base}/_control/rules`, { match: "refusedbyhook", action: "respond", status: 410, body: "gone" });
+  await post(`${webhook.base}/_control/rules`, { match: "refusedbyhook", action: "respond", status: 422, body: "refused" });
   worker = await startLocalWorker({
     WEBHOOK_URL: `${webhook.base}/hook`,
     JETSTREAM_URL: `${jetstream.base}/subscribe`,

@@ -53,7 +53,7 @@ describe.concurrent("--version and --help", () => {
     expect(JSON.parse(result.stdout).state).toBe("connected");
   });
 
-  it.each(["stats", "status", "health", "reset", "reconnect", "dlq list", "dlq show", "dlq replay", "dlq purge", "gaps list", "gaps ack"])(
+  it.each(["stats", "status", "health", "reset", "reconnect", "webhook resume", "dlq list", "dlq show", "dlq replay", "dlq purge", "gaps list", "gaps ack"])(
     "%s --help has examples, non-interactive usage and the exit codes",
     async (command) => {
       const result = await runCli([...command.split(" "), "--help"]);
@@ -68,7 +68,7 @@ describe.concurrent("--version and --help", () => {
   it("the top-level help lists the operate commands and the exit codes", async () => {
     const result = await runCli(["--help"]);
     expect(result.code).toBe(0);
-    for (const name of ["stats", "status", "health", "reset", "reconnect", "dlq", "gaps"]) expect(result.stdout).toMatch(new RegExp(`\\n  ${name} `));
+    for (const name of ["stats", "status", "health", "reset", "reconnect", "webhook", "dlq", "gaps"]) expect(result.stdout).toMatch(new RegExp(`\\n  ${name} `));
     expect(result.stdout).toContain("Exit codes:");
   });
 });

@@ -98,6 +98,24 @@ describe("webhook contract", () => {
     expect(report).toMatchObject({ delivered: 12, requests: 3 });
   });
 
+  it("batch mode keeps each request body within WEBHOOK_MAX_BATCH_BYTES: the events are split over several requests, an event larger than the bound goes alone", async () => {
+    const path = uniquePath();
+    const did = uniqueDid();
+    const bound = 2000;
+    // 851 bytes each (two fit, not three: the bound counts bytes, and these have multi-byte characters), one of 3,351.
+    const events = Array.from({ length: 7 }, (_, i) => commitEvent(did, `b${i}`, 1_783_175_888_000_000 + i, { note: i === 4 ? "é".repeat(1500) : "ü".repeat(250) }));
+    const env = testEnv(path, { WEBHOOK_BATCH_SIZE: "10", WEBHOOK_MAX_BATCH_BYTES: String(bound), WEBHOOK_CONCURRENCY: "1" });
+    const { report } = await runBatch([messageBody(events.map((raw) => queued(raw)))], env, recordingPorts().ports);
+    const received = await receiver.requests({ path });
+    const sizes = received.map((r) => new TextEncoder().encode(r.body).length);
+    expect(received.map((r) => JSON.parse(r.body) as unknown[]).flat()).toEqual(events.map((raw) => JSON.parse(raw)));
+    expect(received.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([2, 2, 1, 2]);
+    expect(sizes.filter((_, i) => i !== 2).every((size) => size <= bound)).toBe(true);
+    expect(sizes[2]).toBeGreaterThan(bound);
+    expect(received[2].body).toBe(`[${events[4]}]`);
+    expect(report).toMatchObject({ delivered: 7, requests: 4 });
+  });
+
   it("keeps the connection to the webhook for the next request (reads small answers to the end, cancels huge ones)", async () => {
     const did = uniqueDid();
     const events = Array.from({ length: 4 }, (_, i) => commitEvent(did, `keep${i}`, 1_783_175_888_000_000 + i));
@@ -315,6 +333,56 @@ describe("retries", () => {
     expect(page.events).toHaveLength(1);
     expect(page.events[0]).toMatchObject({ id: eventId(raw), attempts: 4 });
     expect(page.events[0].error).toBe("gave up after 4 attempts; last: webhook answered HTTP 503: status 503");
+  });
+});
+
+describe("410 Gone: delivery pauses, nothing is dead-lettered", () => {
+  it("a 410 stops the batch: no attempt counted, nothing dead-lettered, every event waits in a follow-up, the relay object is told", async () => {
+    const path = uniquePath();
+    await receiver.rule({ path, action: "respond", status: 410, body: "unsubscribed" });
+    const recorder = recordingPorts();
+    const dids = [uniqueDid(), uniqueDid(), uniqueDid()];
+    const raws = dids.flatMap((did) => [commitEvent(did, "1"), commitEvent(did, "2")]);
+    const original = messageBody(raws.map((raw) => queued(raw, { attempts: 2 })));
+    const { report, result } = await runBatch([original], testEnv(path, { WEBHOOK_CONCURRENCY: "1", WEBHOOK_RETRY_BASE_SECONDS: "7" }), recorder.ports);
+    expect(await receiver.requests({ path })).toHaveLength(1);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([7]);
+    expect(recorder.sent[0].body.events.map((e) => [e.raw, e.attempts])).toEqual(raws.map((raw) => [raw, 2]));
+    expect(report).toMatchObject({ delivered: 0, retried: 0, failed: 0, deadLettered: 0, requests: 1, held: 6, settled: [original.ledgerId] });
+    expect(report.pending).toEqual([{ ledgerId: recorder.sent[0].body.ledgerId, oldestTimeUs: expect.any(Number) }]);
+    expect(report.gone).toEqual({ at: expect.any(String), reason: "webhook answered HTTP 410 Gone" });
+    expect(report.lastError?.message).toContain("HTTP 410: unsubscribed");
+    expect((await recorder.store.count()).total).toBe(0);
+  });
+
+  it("while paused nothing is sent: every event waits (attempts unchanged, oversized ones unread), longer the longer the pause", async () => {
+    const path = uniquePath();
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    const recorder = recordingPorts({ deliveryPause: async () => ({ since, reason: "webhook answered HTTP 410 Gone", held: 0 }) });
+    const did = uniqueDid();
+    const blob = { blob: "blob-held", did, timeUs: 1_783_175_888_000_009, receivedAt: Date.now() + 1000, attempts: 1 };
+    const original = messageBody([queued(commitEvent(did, "1"), { attempts: 3 }), blob, queued(commitEvent(uniqueDid(), "2"))]);
+    const { report } = await runBatch([original], testEnv(path), recorder.ports);
+    expect(await receiver.requests({ path })).toEqual([]);
+    // A tenth of the hour paused.
+    expect(recorder.sent.map((m) => m.delaySeconds)).toEqual([360]);
+    expect(recorder.sent[0].body.events.map((e) => [e.blob ?? "inline", e.attempts])).toEqual([["inline", 3], ["blob-held", 1], ["inline", 0]]);
+    expect(report).toMatchObject({ delivered: 0, retried: 0, deadLettered: 0, requests: 0, held: 3, settled: [original.ledgerId] });
+    expect(report.gone).toBeUndefined();
+    expect(report.lastError).toBeUndefined();
+  });
+
+  it("a relay object that cannot say whether delivery is paused does not stop delivery", async () => {
+    const path = uniquePath();
+    const recorder = recordingPorts({
+      deliveryPause: async () => {
+        throw new Error("relay object overloaded");
+      },
+    });
+    const { report } = await runBatch([messageBody([queued(GOLDEN[0])])], testEnv(path), recorder.ports);
+    expect(report).toMatchObject({ delivered: 1, requests: 1 });
+    expect(report.held).toBeUndefined();
   });
 });
 

@@ -136,14 +136,14 @@ describe("replay through the queue", () => {
     const did = uniqueDid();
     const raw = commitEvent(did, "x");
     const id = eventId(raw);
-    await receiver.rule({ path: "/hook", match: did, action: "respond", status: 410, body: "gone for good" });
+    await receiver.rule({ path: "/hook", match: did, action: "respond", status: 422, body: "refused for good" });
     await store().add([letter(raw, "HTTP 404", 1)]);
     expect(await store().replay({ ids: [id] })).toEqual({ replayed: 1 });
     const entry = await eventually(async () => {
       const found = (await deadLetterPage(store(), { limit: 1000 })).events.find((e) => e.id === id);
       return found && !found.replaying ? found : undefined;
     });
-    expect(entry).toMatchObject({ error: "webhook answered HTTP 410: gone for good", attempts: 1 });
+    expect(entry).toMatchObject({ error: "webhook answered HTTP 422: refused for good", attempts: 1 });
     expect(await receiver.requests({ path: "/hook", match: did })).toHaveLength(1);
   });
 });

@@ -101,6 +101,8 @@ export function recordingPorts(overrides: Partial<DeliveryPorts> = {}) {
     settle: async (report) => {
       reports.push(report);
     },
+    // Not paused, unless a test says otherwise (the real relay object is asked in the queue tests).
+    deliveryPause: async () => null,
     getBlob: async () => {
       throw new Error("no blobs in this test");
     },

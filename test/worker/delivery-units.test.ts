@@ -12,6 +12,10 @@ import { batchId, eventId } from "../../worker/delivery/event-id.ts";
 import { sha256Hex } from "../../worker/delivery/sha256.ts";
 import { createSigner } from "../../worker/delivery/signing.ts";
 import { buildWebhookRequest } from "../../worker/delivery/webhook-request.ts";
+import { utf8Length } from "../../worker/delivery/utf8-length.ts";
+import { holdGroup, holdSeconds } from "../../worker/delivery/delivery-pause.ts";
+import { healthReasons, type HealthInput } from "../../worker/relay/health.ts";
+import { DeliveryPauseStore, PAUSE_KEY } from "../../worker/relay/delivery-pause-store.ts";
 import { CORPUS, GOLDEN } from "./delivery-support.ts";
 
 const MAX_MESSAGE_BYTES = CAUTIOUS_LIMITS.messageTargetBytes; // follow-up messages
@@ -27,13 +31,14 @@ describe("delivery configuration", () => {
       signingKey: null,
       bearerToken: null,
       batchSize: 1,
-      concurrency: 10,
-      timeoutMs: 10_000,
+      concurrency: 6,
+      timeoutMs: 15_000,
       maxAttempts: 10,
       retryBaseSeconds: 5,
       retryMaxSeconds: 900,
       deadLetterMaxEvents: 100_000,
       maxRequestsPerBatch: 1000,
+      maxBatchBytes: 1_000_000,
     });
   });
 
@@ -83,7 +88,7 @@ describe("delivery configuration", () => {
       ["DEAD_LETTER_MAX_EVENTS", "WEBHOOK_BATCH_SIZE", "WEBHOOK_CONCURRENCY", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"],
     );
     expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.message).toContain("webhook delivery is paused until it is fixed");
-    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.fix).toBe("Set WEBHOOK_CONCURRENCY to a whole number from 1 to 100, or unset it for the default 10.");
+    expect(problems.find((p) => p.variable === "WEBHOOK_CONCURRENCY")?.fix).toBe("Set WEBHOOK_CONCURRENCY to a whole number from 1 to 100, or unset it for the default 6.");
     expect(config).toBeNull();
   });
 
@@ -224,8 +229,11 @@ describe("response classification", () => {
     expect(parseRetryAfter("999999", now)).toBe(43_200);
   });
   it("makes other 4xx and unfollowed redirects permanent", () => {
-    for (const status of [400, 401, 403, 404, 410, 413, 422]) expect(classifyResponse(status, null, "", now).kind).toBe("permanent");
+    for (const status of [400, 401, 403, 404, 413, 422]) expect(classifyResponse(status, null, "", now).kind).toBe("permanent");
     expect(classifyResponse(301, null, "", now).kind).toBe("permanent");
+  });
+  it("takes 410 Gone as the receiver's wish to stop: delivery pauses (Standard Webhooks), the event is neither retried nor dead-lettered", () => {
+    expect(classifyResponse(410, null, "unsubscribed", now)).toEqual({ kind: "gone", reason: expect.stringMatching(/^webhook answered HTTP 410: unsubscribed \(Gone: .*paused/) });
   });
   it("retries timeouts and network errors", () => {
     const url = "https://example.com/hook?token=s3cret";
@@ -240,6 +248,46 @@ describe("response classification", () => {
       const outcome = classifyFailure(new TypeError(`could not reach ${quote} (reset)`), 500, url);
       expect(outcome.kind === "retry" && outcome.reason, quote).toMatch(/^webhook request failed: could not reach .* \(reset\)$/);
       expect(JSON.stringify(outcome), quote).not.toMatch(/tok3n|webhooks\/123/);
+    }
+  });
+});
+
+describe("a pause by 410 Gone", () => {
+  const now = Date.parse("2026-07-04T12:00:00Z");
+  const config = { retryBaseSeconds: 5, retryMaxSeconds: 900 };
+  it("holds events a tenth of the time paused so far, between the retry base and maximum", () => {
+    expect([0, 30_000, 120_000, 3_600_000, 36_000_000].map((ms) => holdSeconds(ms, config))).toEqual([5, 5, 12, 360, 900]);
+    expect(holdGroup({ since: new Date(now - 600_000).toISOString(), reason: "r", held: 0 }, now, config)).toEqual({ attempts: 0, retryAfterSeconds: 60 });
+    expect(holdGroup(null, now, config)).toEqual({ attempts: 0, retryAfterSeconds: 5 });
+  });
+
+  const ok: HealthInput = {
+    nowMs: now,
+    state: "connected",
+    configErrors: [],
+    disconnectedSinceMs: null,
+    lastError: null,
+    lastFrameMs: now - 1000,
+    deliveryLastErrorAt: "2026-07-04T11:59:00Z",
+    deliveryLastSuccessAt: "2026-07-04T11:00:00Z",
+    oldestUnackedUs: (now - 600_000) * 1000,
+    storageError: null,
+    gaps: [],
+  };
+  const settings = { healthDisconnectedMs: 120_000, healthStaleMs: 300_000, healthDeliveryMs: 300_000 };
+  it("is a /health reason of its own, in place of delivery-failing", () => {
+    expect(healthReasons(ok, settings).map((r) => r.code)).toEqual(["delivery-failing"]);
+    const reasons = healthReasons({ ...ok, deliveryPause: { since: "2026-07-04T11:50:00.000Z", reason: "webhook answered HTTP 410 Gone", held: 7 } }, settings);
+    expect(reasons.map((r) => r.code)).toEqual(["webhook-gone"]);
+    expect(reasons[0].message).toContain("410 Gone at 2026-07-04T11:50:00.000Z");
+    expect(reasons[0].message).toContain("none is dead-lettered");
+  });
+});
+
+describe("utf8Length", () => {
+  it("counts the bytes TextEncoder would write, for ASCII, two-, three- and four-byte characters and lone surrogates", () => {
+    for (const text of ["", "plain ascii", "é ü ß", "€ 漢字", "🦋 post 🦋", "lone \ud800 and \udc00 surrogates", ...GOLDEN.slice(0, 5)]) {
+      expect(utf8Length(text), text).toBe(new TextEncoder().encode(text).length);
     }
   });
 });
@@ -322,5 +370,65 @@ describe("delivery plan", () => {
     messages.forEach((m, n) => m.body.events.forEach((e) => messageOf.set(e.did, (messageOf.get(e.did) ?? new Set()).add(n))));
     expect([...messageOf.values()].every((set) => set.size === 1)).toBe(true);
     expect(messages.flatMap((m) => m.body.events.map((e) => e.timeUs))).toEqual(entries.map((e) => e.event.timeUs));
+  });
+});
+
+describe("the relay object's record of a pause (DeliveryPauseStore)", () => {
+  const memory = () => {
+    const saved = new Map<string, unknown>();
+    return { saved, storage: { put: async (key: string, value: unknown) => void saved.set(key, structuredClone(value)), delete: async (key: string) => saved.delete(key) } };
+  };
+  const gone = { at: "2026-07-04T12:00:00.000Z", reason: "webhook answered HTTP 410 Gone" };
+
+  it("keeps the first 410 while paused, counts the held events, and ends on resume", async () => {
+    const { saved, storage } = memory();
+    const store = new DeliveryPauseStore(storage, "https://example.com/hook/secret", () => {});
+    expect(await store.get()).toBeNull();
+    await store.pause(gone);
+    await store.pause({ ...gone, at: "2026-07-04T12:05:00.000Z" });
+    store.countHeld(40);
+    expect(await store.get()).toEqual({ since: gone.at, reason: gone.reason, held: 40 });
+    const record = saved.get(PAUSE_KEY) as Record<string, unknown>;
+    expect(record).toMatchObject({ since: gone.at });
+    expect(JSON.stringify(record)).not.toContain("secret");
+    expect(await store.resume()).toEqual({ resumed: true, pause: { since: gone.at, reason: gone.reason, held: 40 } });
+    expect(saved.has(PAUSE_KEY)).toBe(false);
+    expect(await store.get()).toBeNull();
+    expect(await store.resume()).toEqual({ resumed: false, pause: null });
+  });
+
+  it("survives a restart; a new WEBHOOK_URL ends the pause by itself; anything unreadable is no pause", async () => {
+    const { saved, storage } = memory();
+    await new DeliveryPauseStore(storage, "https://example.com/a", () => {}).pause(gone);
+    const same = new DeliveryPauseStore(storage, "https://example.com/a", () => {});
+    same.restore(saved.get(PAUSE_KEY));
+    expect(await same.get()).toEqual({ since: gone.at, reason: gone.reason, held: 0 });
+    const moved = new DeliveryPauseStore(storage, "https://example.com/b", () => {});
+    moved.restore(saved.get(PAUSE_KEY));
+    expect(await moved.get()).toBeNull();
+    expect(saved.has(PAUSE_KEY)).toBe(false);
+    for (const junk of [undefined, null, "paused", { since: 1 }]) {
+      const store = new DeliveryPauseStore(storage, "https://example.com/a", () => {});
+      store.restore(junk);
+      expect(await store.get()).toBeNull();
+    }
+  });
+
+  it("a failing storage is reported and the pause holds in memory", async () => {
+    const failures: unknown[] = [];
+    const storage = {
+      put: async () => {
+        throw new Error("storage down");
+      },
+      delete: async () => {
+        throw new Error("storage down");
+      },
+    };
+    const store = new DeliveryPauseStore(storage, "https://example.com/a", (error) => failures.push(error));
+    await store.pause(gone);
+    expect(await store.get()).toMatchObject({ since: gone.at });
+    expect(failures).toHaveLength(1);
+    expect((await store.resume()).resumed).toBe(true);
+    expect(failures).toHaveLength(2);
   });
 });

@@ -22,7 +22,7 @@ describe("constant-time token comparison", () => {
 describe("control routes", () => {
   it("covers every control route of the brief", () => {
     expect(controlRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
-      ["POST /reset", "POST /reconnect", "POST /gaps/ack", "GET /dlq", "POST /dlq/replay", "POST /dlq/purge", "POST /replay", "POST /replay/cancel"].sort(),
+      ["POST /reset", "POST /reconnect", "POST /gaps/ack", "GET /dlq", "POST /dlq/replay", "POST /dlq/purge", "POST /replay", "POST /replay/cancel", "POST /webhook/resume"].sort(),
     );
   });
 

@@ -74,6 +74,8 @@ export interface DeliveryConfig {
   eventFormat: EventFormat;
   /** Events per webhook request: 1 = one POST per event (the default), more = batch mode (a JSON array). */
   batchSize: number;
+  /** Batch mode: bytes of one request body at most (a single event larger than that goes alone). */
+  maxBatchBytes: number;
   /** Repositories (DIDs) delivered in parallel; the events of one DID always go one after another. */
   concurrency: number;
   /** How long one webhook request may take before it counts as failed (and is retried). */
@@ -203,6 +205,7 @@ function parseSettings(env: WorkerVars): WorkerSettings {
     delivery = {
       ...webhook,
       batchSize: d.batchSize,
+      maxBatchBytes: d.maxBatchBytes,
       concurrency: d.concurrency,
       timeoutMs: Math.round(d.timeoutSeconds * 1000),
       maxAttempts: d.maxAttempts,

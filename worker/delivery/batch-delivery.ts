@@ -12,6 +12,8 @@ import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
 import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
 import { errorMessage } from "../errors.ts";
+import { utf8Length } from "./utf8-length.ts";
+import { holdGroup } from "./delivery-pause.ts";
 
 /** Consecutive retryable failures after which the rest of the batch waits instead of being tried. */
 const PAUSE_AFTER_FAILURES = 3;
@@ -53,12 +55,14 @@ export interface Tally {
   requests: number;
   lastError?: { message: string; at: string };
   lastSuccessAt?: string;
+  /** The webhook answered 410 Gone: delivery is to pause. */
+  gone?: { at: string; reason: string };
 }
 
 /**
  * Delivers the events of a batch lane by lane, one request at a time per lane (keeping each DID's
- * order). When the webhook asks to wait (Retry-After) or keeps failing, the rest of the batch is not
- * tried now: it waits in the follow-up messages (without counting an attempt).
+ * order). When the webhook asks to wait (Retry-After), keeps failing or answers 410 Gone, the rest of
+ * the batch is not tried now: it waits in the follow-up messages (without counting an attempt).
  */
 export class BatchDelivery {
   private consecutiveFailures = 0;
@@ -74,18 +78,42 @@ export class BatchDelivery {
     this.deadline = ports.now() + BATCH_TIME_BUDGET_MS;
   }
 
+  /** Delivery is paused (410 Gone): nothing is sent, every event waits in a follow-up behind `group`. */
+  hold(group: RetryGroup): void {
+    this.paused = group;
+  }
+
   async run(lane: Item[]): Promise<void> {
     // A DID whose event must be retried: its later events wait behind it.
     const blocked = new Map<string, RetryGroup>();
+    const batchMode = this.config.batchSize > 1;
     let position = 0;
-    while (position < lane.length) {
+    // Batch mode: an event taken that did not fit the last request's body opens the next one.
+    let carried: Item | null = null;
+    while (position < lane.length || carried) {
       const chunk: Item[] = [];
+      // The body's "[", "]" and commas.
+      let bytes = 1;
+      if (carried && !this.mustWait(carried, blocked)) {
+        chunk.push(carried);
+        bytes += utf8Length(carried.body as string) + 1;
+      }
+      carried = null;
       while (position < lane.length && chunk.length < this.config.batchSize) {
         const item = lane[position++];
         if (this.mustWait(item, blocked)) continue;
         // Inline events (nearly all) are taken without a promise: this runs for every event.
         const ready = typeof item.event.raw === "string" ? this.take(item, item.event.raw) : await this.readAndTake(item, blocked);
-        if (ready) chunk.push(item);
+        if (!ready) continue;
+        if (batchMode) {
+          const size = utf8Length(item.body as string) + 1;
+          if (chunk.length > 0 && bytes + size > this.config.maxBatchBytes) {
+            carried = item;
+            break;
+          }
+          bytes += size;
+        }
+        chunk.push(item);
       }
       if (chunk.length === 0) continue;
       // Reading an oversized event awaited: other lanes may have used up the budget meanwhile.
@@ -172,6 +200,14 @@ export class BatchDelivery {
       this.tally.lastSuccessAt = new Date(at).toISOString();
       this.consecutiveFailures = 0;
     }
+    if (outcome.kind === "gone") {
+      // Not the events' fault: they wait, with the rest of the batch, without counting an attempt.
+      this.noteError(outcome.reason);
+      this.tally.gone ??= { at: new Date(at).toISOString(), reason: "webhook answered HTTP 410 Gone" };
+      this.paused = holdGroup(null, at, this.config);
+      for (const item of chunk) this.wait(item, this.paused, blocked);
+      return;
+    }
     for (const item of chunk) {
       if (outcome.kind === "ack") item.fate = { kind: "delivered", at };
       else this.fail(item, outcome, blocked);
@@ -203,7 +239,7 @@ export class BatchDelivery {
     }
   }
 
-  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" }>, blocked: Map<string, RetryGroup>): void {
+  private fail(item: Item, outcome: Exclude<Outcome, { kind: "ack" } | { kind: "gone" }>, blocked: Map<string, RetryGroup>): void {
     const attempts = item.event.attempts + 1;
     this.noteError(outcome.reason);
     const deadLetter = (error: string, permanent: boolean): Fate => ({

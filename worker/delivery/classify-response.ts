@@ -1,5 +1,5 @@
-// What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying, or
-// permanently refused.
+// What a webhook answer (or the lack of one) means for the event: acknowledged, worth retrying,
+// permanently refused, or (410 Gone) a sign to stop sending at all.
 import { scrubUrl } from "../config/redact.ts";
 import { errorMessage } from "../errors.ts";
 import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
@@ -12,7 +12,9 @@ import { MAX_DELAY_SECONDS } from "../queue/limits.ts";
 export type Outcome =
   | { kind: "ack" }
   | { kind: "retry"; reason: string; detail?: string; retryAfterSeconds?: number }
-  | { kind: "permanent"; reason: string; detail?: string };
+  | { kind: "permanent"; reason: string; detail?: string }
+  /** 410 Gone: the receiver wants nothing more from this sender (Standard Webhooks): delivery pauses. */
+  | { kind: "gone"; reason: string };
 
 /** The reason with the webhook's answer: for the dead letter (admin routes) only. */
 export function fullReason(outcome: { reason: string; detail?: string }): string {
@@ -32,6 +34,7 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
     const seconds = parseRetryAfter(retryAfter, nowMs);
     return seconds === undefined ? { kind: "retry", reason, ...withDetail } : { kind: "retry", reason, ...withDetail, retryAfterSeconds: seconds };
   }
+  if (status === 410) return { kind: "gone", reason: `${reason} (Gone: the receiver asks to stop sending; delivery is paused, the events wait)` };
   if (status >= 300 && status < 400) return { kind: "permanent", reason: `${reason} (redirects are not followed; set WEBHOOK_URL to the final URL)`, ...withDetail };
   return { kind: "permanent", reason, ...withDetail };
 }

@@ -1,6 +1,6 @@
 // The queue consumer: delivers the events of a batch to the webhook (per-DID order, DIDs in parallel),
-// re-enqueues only the events that must be tried again, dead-letters the rest, and reports to the
-// relay object what is settled.
+// re-enqueues only the events that must be tried again (or all of them while delivery is paused by a
+// 410 Gone), dead-letters the rest, and reports to the relay object what is settled.
 import type { ConfigProblem, DeliveryReport, Env } from "../contract.ts";
 import type { DeadLetterInput } from "./dead-letter-store.ts";
 import { completeEvent } from "../queue/complete-event.ts";
@@ -15,6 +15,8 @@ import { assignLanes, packFollowUps, sendBatches, type FollowUpEntry, type Follo
 import { eventId } from "./event-id.ts";
 import { relayBlob } from "./event-text.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
+import { holdGroup } from "./delivery-pause.ts";
+import { errorMessage } from "../errors.ts";
 import { createSigner } from "./signing.ts";
 
 export { consumeDeadLetterQueue } from "./dead-letter-intake.ts";
@@ -33,6 +35,12 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   const { config, problems } = parseDeliveryConfig(env);
   if (!config) return holdForConfiguration(batch, problems, ports);
 
+  // Asked while the messages are read. A relay object that cannot answer does not stop delivery: a
+  // webhook still gone answers 410 again and the batch waits.
+  const pauseAsked = ports.deliveryPause().catch((error: unknown) => {
+    console.error(`jetstream-relay: could not ask the relay object whether delivery is paused, delivering: ${errorMessage(error)}`);
+    return null;
+  });
   const tally: Tally = { requests: 0 };
   const signer = config.signingKey ? await createSigner(config.signingKey) : null;
   const items: Item[] = [];
@@ -57,6 +65,8 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
 
   const lanes = assignLanes(items, config.concurrency);
   const delivery = new BatchDelivery(config, signer, ports, tally);
+  const pause = await pauseAsked;
+  if (pause) delivery.hold(holdGroup(pause, ports.now(), config));
   await Promise.all(lanes.map((lane) => delivery.run(lane)));
   const ordered = lanes.flat();
 
@@ -94,7 +104,8 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   const replayed = ordered.filter((i) => i.fate?.kind === "delivered" && i.from.origin === "dead-letter").map((i) => i.id as string);
   if (replayed.length > 0) await twice(() => ports.deadLetters.remove(replayed), "remove replayed dead letters");
 
-  const report = buildReport(ordered, malformed.length, settled, pending, retryOrigins, tally);
+  const report = buildReport(pause !== null || tally.gone !== undefined, ordered, malformed.length, settled, pending, retryOrigins, tally);
+  if (tally.gone) console.error(`jetstream-relay: the webhook answered 410 Gone: delivery is paused, the events wait in the queue (resume: jetstream-relay webhook resume)`);
   await twice(() => ports.settle(report), "report to the relay object");
   return report;
 }
@@ -128,6 +139,7 @@ function planFollowUps(ordered: Item[], config: DeliveryConfig, ports: DeliveryP
 }
 
 function buildReport(
+  held: boolean,
   ordered: Item[],
   malformed: number,
   settled: string[],
@@ -148,6 +160,8 @@ function buildReport(
   };
   if (tally.lastError) report.lastError = tally.lastError;
   if (tally.lastSuccessAt) report.lastSuccessAt = tally.lastSuccessAt;
+  if (tally.gone) report.gone = tally.gone;
+  if (held) report.held = ordered.filter((item) => item.fate?.kind === "follow-up" && !item.fate.counted).length;
   for (const item of ordered) {
     const fate = item.fate;
     if (!fate) continue;

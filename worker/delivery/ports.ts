@@ -1,5 +1,5 @@
 // The consumer's connections to the outside world, in one place so that tests can watch them.
-import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryReport, type Env, type WholeEventsBody } from "../contract.ts";
+import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryPause, type DeliveryReport, type Env, type WholeEventsBody } from "../contract.ts";
 import type { DeadLetterInput } from "./dead-letter-store.ts";
 
 export interface DeliveryPorts {
@@ -9,6 +9,8 @@ export interface DeliveryPorts {
   send(messages: MessageSendRequest<WholeEventsBody>[]): Promise<void>;
   /** Tell the relay object what happened to the batch. */
   settle(report: DeliveryReport): Promise<void>;
+  /** Whether delivery is paused by a 410 Gone (the relay object keeps it); asked once per batch. */
+  deliveryPause(): Promise<DeliveryPause | null>;
   /** The text of an oversized event kept by the relay object. */
   getBlob(id: string): Promise<string | null>;
   deadLetters: {
@@ -29,6 +31,7 @@ export function portsFromEnv(env: Env): DeliveryPorts {
       await env.EVENTS.sendBatch(messages);
     },
     settle: (report) => relay().settle(report),
+    deliveryPause: async () => (await relay().getDeliveryPause()) as DeliveryPause | null,
     getBlob: (id) => relay().getBlob(id),
     deadLetters: {
       add: (entries) => store().add(entries),

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type Env, type HealthReason, type HealthReport, type RelayStats, type RelayStatus } from "../contract.ts";
+import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryResume, type Env, type HealthReason, type HealthReport, type RelayStats, type RelayStatus } from "../contract.ts";
 import type { HttpConfig } from "./auth.ts";
 import { type DeadLetterCount, renderDashboard, renderDashboardError } from "./dashboard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -128,6 +128,10 @@ export async function reset({ env }: RouteContext): Promise<Response> {
 
 export async function reconnect({ env }: RouteContext): Promise<Response> {
   return json(await ask("The relay object failed to reconnect", async () => (await relay(env).reconnect()) as RelayStatus));
+}
+
+export async function resumeDelivery({ env }: RouteContext): Promise<Response> {
+  return json(await ask("The relay object failed to resume webhook delivery", async () => (await relay(env).resumeDelivery()) as DeliveryResume));
 }
 
 export async function acknowledgeGaps({ env }: RouteContext): Promise<Response> {

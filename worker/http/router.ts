@@ -24,6 +24,7 @@ export const ROUTES: Route[] = [
   { method: "GET", path: "/metrics", access: "read", description: "Prometheus text exposition", handle: handlers.metrics },
   { method: "POST", path: "/reset", access: "admin", description: "reset the statistics (never the cursor)", handle: handlers.reset },
   { method: "POST", path: "/reconnect", access: "admin", description: "reconnect to Jetstream from the saved cursor", handle: handlers.reconnect },
+  { method: "POST", path: "/webhook/resume", access: "admin", description: "resume webhook delivery paused by a 410 Gone answer (the waiting events are then delivered)", handle: handlers.resumeDelivery },
   { method: "POST", path: "/gaps/ack", access: "admin", description: "acknowledge the detected gaps (they leave /health's reasons)", handle: handlers.acknowledgeGaps },
   { method: "GET", path: "/dlq", access: "admin", description: "dead-lettered events, paged (?offset=&limit=)", handle: handlers.listDeadLetters },
   { method: "POST", path: "/dlq/replay", access: "admin", description: 'deliver dead letters again: {"ids": [...]} or {"all": true}', handle: handlers.replayDeadLetters },

@@ -1,4 +1,4 @@
-import type { ConfigProblem, ConnectionState, Gap, HealthReason } from "../contract.ts";
+import type { ConfigProblem, ConnectionState, DeliveryPause, Gap, HealthReason } from "../contract.ts";
 import type { IngestSettings } from "../config.ts";
 import { isoFromUs } from "../time-us.ts";
 
@@ -19,6 +19,8 @@ export interface HealthInput {
   gaps: Gap[];
   /** When the latest ConsumerTooSlow error frames came (ISO times, oldest first). */
   consumerTooSlowAt?: string[];
+  /** Set while webhook delivery is paused by a 410 Gone answer. */
+  deliveryPause?: DeliveryPause | null;
 }
 
 /** ConsumerTooSlow this often within the window makes the relay unhealthy (once is the server's normal advice). */
@@ -40,8 +42,13 @@ export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDis
   if (h.nowMs - h.lastFrameMs > s.healthStaleMs) {
     reasons.push({ code: "stale", message: `No event from Jetstream for ${Math.round((h.nowMs - h.lastFrameMs) / 1000)} s.` });
   }
+  if (h.deliveryPause) {
+    const waiting = h.oldestUnackedUs === null ? "" : `; the oldest waits since ${isoFromUs(h.oldestUnackedUs)}`;
+    reasons.push({ code: "webhook-gone", message: `Webhook delivery is paused: the webhook answered 410 Gone at ${h.deliveryPause.since} (it asks not to be sent anything more). The events wait in the queue, none is dead-lettered${waiting}. Resume delivery once the receiver wants events again.` });
+  }
   const failing = h.deliveryLastErrorAt !== null && (h.deliveryLastSuccessAt === null || h.deliveryLastErrorAt > h.deliveryLastSuccessAt);
-  if (failing && h.oldestUnackedUs !== null && h.nowMs - h.oldestUnackedUs / 1000 > s.healthDeliveryMs) {
+  // While paused, failing delivery is the pause itself (one reason, not two).
+  if (failing && !h.deliveryPause && h.oldestUnackedUs !== null && h.nowMs - h.oldestUnackedUs / 1000 > s.healthDeliveryMs) {
     reasons.push({ code: "delivery-failing", message: `Webhook delivery is failing (last error at ${h.deliveryLastErrorAt}) and events wait since ${isoFromUs(h.oldestUnackedUs)}.` });
   }
   if (h.storageError !== null) {

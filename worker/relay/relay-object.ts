@@ -3,7 +3,9 @@ import { parseRelayConfig, type RelayConfig } from "../config.ts";
 import type {
   ConfigProblem,
   ConnectionState,
+  DeliveryPause,
   DeliveryReport,
+  DeliveryResume,
   Env,
   HealthReport,
   RelayStats,
@@ -13,6 +15,7 @@ import type {
   StreamPosition,
 } from "../contract.ts";
 import { BlobStore } from "./blob-store.ts";
+import { DeliveryPauseStore, PAUSE_KEY } from "./delivery-pause-store.ts";
 import type { LinkState } from "../stream/connection-state.ts";
 import { enqueue } from "../queue/enqueue.ts";
 import { shouldForward, type ForwardFilter } from "../jetstream/legacy-frame.ts";
@@ -31,7 +34,7 @@ import { Stream } from "../stream/stream.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
-const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats" } as const;
+const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats", deliveryPause: PAUSE_KEY } as const;
 /** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
@@ -55,6 +58,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly problems: ConfigProblem[];
   private readonly warnings: ConfigProblem[];
   private readonly blobs: BlobStore;
+  /** Webhook delivery paused by a 410 Gone (asked by the consumer once per batch). */
+  private readonly deliveryPause: DeliveryPauseStore;
   private readonly ledger = new Ledger();
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
@@ -72,6 +77,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.problems = parsed.problems;
     this.warnings = replaySettingProblems(env);
     this.blobs = new BlobStore(ctx.storage.sql);
+    this.deliveryPause = new DeliveryPauseStore(ctx.storage, env.WEBHOOK_URL, (error) => this.storageFailed(error));
     this.running = parsed.config ? { config: parsed.config, stream: this.liveStream(parsed.config) } : null;
     this.replays = new ReplayRunner(env, ctx.storage, {
       config: () => this.running?.config ?? null,
@@ -170,6 +176,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       configErrors: this.problems,
       configWarnings: this.streamWarnings(),
       config: this.running?.config.public ?? null,
+      deliveryPause: await this.deliveryPause.get(),
     };
   }
 
@@ -192,6 +199,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         storageError: this.storageError,
         gaps: this.stats.counters.gaps,
         consumerTooSlowAt: this.stats.counters.consumerTooSlowAt,
+        deliveryPause: await this.deliveryPause.get(),
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
@@ -223,6 +231,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   async settle(report: DeliveryReport): Promise<void> {
     this.ledger.settle(report);
     this.stats.settled(report);
+    if (report.gone) await this.deliveryPause.pause(report.gone);
+    if (report.held) this.deliveryPause.countHeld(report.held);
     if (report.blobsDone.length > 0) {
       try {
         this.blobs.delete(report.blobsDone);
@@ -230,6 +240,16 @@ export class JetstreamRelay extends DurableObject<Env> {
         this.storageFailed(error);
       }
     }
+  }
+
+  /** Whether webhook delivery is paused by a 410 Gone: the consumer asks once per batch. */
+  async getDeliveryPause(): Promise<DeliveryPause | null> {
+    return this.deliveryPause.get();
+  }
+
+  /** Ends a pause of webhook delivery (POST /webhook/resume): the held events are delivered again. */
+  async resumeDelivery(): Promise<DeliveryResume> {
+    return this.deliveryPause.resume();
   }
 
   /** The text of an oversized event stored as a blob, or null if it is gone. */
@@ -312,8 +332,9 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   private async load(): Promise<void> {
     try {
-      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.oldestUnackedFrom, KEY.stats]);
+      const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.oldestUnackedFrom, KEY.stats, KEY.deliveryPause]);
       this.stats.restore(saved.get(KEY.stats));
+      this.deliveryPause.restore(saved.get(KEY.deliveryPause));
       const position = resumePosition(
         { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked), oldestUnackedFrom: saved.get(KEY.oldestUnackedFrom) },
         this.running?.config.settings.maxRewindUs ?? 0,
