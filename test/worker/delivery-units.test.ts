@@ -233,7 +233,7 @@ describe("response classification", () => {
     expect(classifyResponse(301, null, "", now).kind).toBe("permanent");
   });
   it("takes 410 Gone as the receiver's wish to stop: delivery pauses (Standard Webhooks), the event is neither retried nor dead-lettered", () => {
-    expect(classifyResponse(410, null, "unsubscribed", now)).toEqual({ kind: "gone", reason: expect.stringMatching(/^webhook answered HTTP 410: unsubscribed \(Gone: .*paused/) });
+    expect(classifyResponse(410, null, "unsubscribed", now)).toEqual({ kind: "gone", reason: expect.stringMatching(/^webhook answered HTTP 410 \(Gone: .*paused/) });
   });
   it("retries timeouts and network errors", () => {
     const url = "https://example.com/hook?token=s3cret";
