@@ -118,7 +118,7 @@ export class RelayClient {
     if (response.status === 401 || response.status === 403) {
       const hint = this.target.token
         ? `the token from ${this.target.tokenSource} is not the relay's ADMIN_TOKEN; set JETSTREAM_RELAY_TOKEN to the right one`
-        : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN, or point to it from jetstream-relay.json ("adminToken": {"env": NAME} or {"file": PATH})`;
+        : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN or pass --token-file PATH`;
       return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);
     }
     if (response.status >= 300 && response.status < 400) {
