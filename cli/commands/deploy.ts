@@ -68,7 +68,12 @@ async function runDeploy(flags: DeployFlags): Promise<void> {
   const { bindLocalAdminToken } = await import("../lib/admin-token-file.ts");
   const { normalizeUrl } = await import("../lib/target.ts");
   const relayUrls = [deployed.url, routeUrl].filter((u): u is string => Boolean(u)).map((u) => normalizeUrl(u, u === routeUrl ? "JETSTREAM_RELAY_URL" : "wrangler deploy"));
-  const bound = await bindLocalAdminToken(dir, relayUrls);
+  // The deploy itself succeeded: a token file that cannot be bound is reported, not fatal.
+  const bound = await bindLocalAdminToken(dir, relayUrls).catch((error: unknown) => {
+    const hint = error instanceof CliError && error.hint ? ` (${error.hint})` : "";
+    say(`warning: the admin token was not bound to ${relayUrls.join(", ")}: ${(error as Error).message}${hint}`);
+    return null;
+  });
   spin?.stop(`Deployed ${deployed.url ?? project.name}`);
   if (!spin) say(deployed.url ? `deployed ${deployed.url} (saved to ${PROJECT_FILE})` : `deployed ${project.name}`);
   if (bound) say(`the admin token in ${bound.file} is for ${bound.urls.join(", ")} (the CLI sends it nowhere else)`);
