@@ -1,10 +1,10 @@
 /** Starts bench/local-runtime.ts in a process group of its own and waits for its URL. */
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { spawnGroup } from "../cli/lib/process-group.ts";
-import { toEnvFile } from "../cli/lib/wrangler-dev.ts";
+import { envFileReaderEnv, writeEnvFiles } from "../cli/lib/wrangler-dev.ts";
 import { REPO_ROOT } from "../test/support/local-worker.ts";
 
 export interface LocalRuntime {
@@ -16,12 +16,11 @@ export interface LocalRuntime {
 
 export async function startLocalRuntime(vars: Record<string, string>, timeoutMs = 60_000): Promise<LocalRuntime> {
   const folder = await mkdtemp(join(tmpdir(), "jetstream-relay-bench-"));
-  const envFile = join(folder, "worker.env");
-  await writeFile(envFile, toEnvFile(vars), { mode: 0o600 });
-  const group = spawnGroup(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench/local-runtime.ts"), join(REPO_ROOT, "wrangler.jsonc"), envFile, join(folder, "state")], {
+  const envFiles = await writeEnvFiles(folder, vars);
+  const group = spawnGroup(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench/local-runtime.ts"), join(REPO_ROOT, "wrangler.jsonc"), envFiles.join(delimiter), join(folder, "state")], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true", FORCE_COLOR: "0" },
+    env: { ...envFileReaderEnv(process.env), CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true", FORCE_COLOR: "0" },
   });
   const { child, exited } = group;
   let errors = "";

@@ -26,6 +26,8 @@ export function register(program: Command): void {
 Uses ${PROJECT_FILE} and the worker configuration that \`jetstream-relay init\` wrote, and the Cloudflare
 credentials wrangler uses (CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID, or \`wrangler login\`).
 It waits for /health at the workers.dev URL, or at JETSTREAM_RELAY_URL when set (a relay on its own route).
+It binds the admin token that init kept (.jetstream-relay/admin-token.json) to these URLs: the operate
+commands send it to them and nowhere else.
 Exit codes: 0 deployed and healthy (or --no-wait), 1 failed, 3 deployed but unhealthy, 4 credentials refused.`,
     )
     .action(async (flags: DeployFlags) => {
@@ -62,8 +64,19 @@ async function runDeploy(flags: DeployFlags): Promise<void> {
     throw new CliError("wrangler deployed the worker but reported no workers.dev URL", ExitCode.failure, `enable workers.dev in ${project.wranglerConfig} ("workers_dev": true), or set JETSTREAM_RELAY_URL to the relay's route`);
   }
   if (deployed.url) await writeProjectFile({ ...project, url: deployed.url }, dir);
+  // The local admin token goes to this relay's URLs only: the ones it was just deployed to.
+  const { bindLocalAdminToken } = await import("../lib/admin-token-file.ts");
+  const { normalizeUrl } = await import("../lib/target.ts");
+  const relayUrls = [deployed.url, routeUrl].filter((u): u is string => Boolean(u)).map((u) => normalizeUrl(u, u === routeUrl ? "JETSTREAM_RELAY_URL" : "wrangler deploy"));
+  // The deploy itself succeeded: a token file that cannot be bound is reported, not fatal.
+  const bound = await bindLocalAdminToken(dir, relayUrls).catch((error: unknown) => {
+    const hint = error instanceof CliError && error.hint ? ` (${error.hint})` : "";
+    say(`warning: the admin token was not bound to ${relayUrls.join(", ")}: ${(error as Error).message}${hint}`);
+    return null;
+  });
   spin?.stop(`Deployed ${deployed.url ?? project.name}`);
   if (!spin) say(deployed.url ? `deployed ${deployed.url} (saved to ${PROJECT_FILE})` : `deployed ${project.name}`);
+  if (bound) say(`the admin token in ${bound.file} is for ${bound.urls.join(", ")} (the CLI sends it nowhere else)`);
 
   let health: HealthObservation | null = null;
   if (flags.wait) {

@@ -44,7 +44,8 @@ export function register(program: Command): void {
       `
 The other worker variables (WEBHOOK_BEARER_TOKEN, WEBHOOK_SECRET, ADMIN_TOKEN, JETSTREAM_DIDS, JETSTREAM_KINDS,
 tuning variables) come from the environment and from a .dev.vars file in this folder; flags win over the
-environment, which wins over .dev.vars. They reach the worker through a private file, never a command line.
+environment, which wins over .dev.vars. They reach the worker unchanged ($, quotes, backslashes and line
+breaks included) through private files, never a command line.
 
 Jetstream: by default Bluesky's v2 hosts, on the v2 wire:
 ${DEFAULT_ENDPOINTS.map((url) => `  ${url}`).join("\n")}
@@ -90,6 +91,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   const problems = settingsProblems(Object.fromEntries(Object.entries(vars).filter(([name]) => name !== "WEBHOOK_URL" || vars.WEBHOOK_URL)));
   if (problems.length > 0) throw new CliError(`invalid settings:\n  ${problems.join("\n  ")}`, ExitCode.usage);
+  // Every value reaches the worker byte for byte, or nothing starts.
+  const { unwritableVariables } = await import("../lib/env-file.ts");
+  const unwritable = unwritableVariables(vars);
+  if (unwritable.length > 0) throw new CliError(`cannot pass these variables to the local worker unchanged:\n  ${unwritable.join("\n  ")}`, ExitCode.usage, "use another value for the local run");
 
   const say = (text: string) => process.stderr.write(`${text}\n`);
   const cleanups: (() => Promise<void>)[] = [];

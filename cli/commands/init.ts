@@ -2,8 +2,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
+import { ADMIN_TOKEN_FILE, readLocalAdminToken, saveLocalAdminToken } from "../lib/admin-token-file.ts";
 import {
-  ADMIN_TOKEN_FILE,
   generateAdminToken,
   generateWebhookSecret,
   LOCAL_SECRETS_DIR,
@@ -106,7 +106,8 @@ Examples:
 async function runInit(flags: InitFlags): Promise<void> {
   const dir = resolve(flags.dir ?? process.cwd());
   const interactive = !flags.yes && canPrompt();
-  const existing = await readProjectFile(dir);
+  // An earlier version's pointer to the admin token ("adminToken") is dropped: the file is rewritten below.
+  const existing = await readProjectFile(dir, { dropSecretEntries: true });
   const prompts = interactive ? await import("../lib/prompts.ts") : null;
   const say = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -138,7 +139,11 @@ async function runInit(flags: InitFlags): Promise<void> {
   const configPath = join(dir, configFile);
   const settings = { name: plan.name, collections: plan.collections, dids: plan.dids, jetstreamUrl: plan.jetstreamUrl, kinds: plan.kinds, accountId };
   await writeFile(configPath, await renderWorkerConfig(settings, configPath));
-  if (plan.adminToken?.source === "generated") await saveLocalSecret(dir, ADMIN_TOKEN_FILE, plan.adminToken.value);
+  if (plan.adminToken) {
+    // Bound to the URLs of the same relay only (a new name is a new worker, whose URL deploy will tell).
+    const earlierUrls = existing?.name === plan.name ? ((await readLocalAdminToken(dir))?.urls ?? []) : [];
+    await saveLocalAdminToken(dir, plan.adminToken.value, earlierUrls);
+  }
   if (plan.signingSecret?.source === "generated") await saveLocalSecret(dir, WEBHOOK_SECRET_FILE, plan.signingSecret.value);
   await writeProjectFile(
     {
@@ -146,7 +151,6 @@ async function runInit(flags: InitFlags): Promise<void> {
       name: plan.name,
       wranglerConfig: configFile,
       ...(existing?.name !== plan.name ? { url: undefined } : {}),
-      ...(plan.adminToken ? { adminToken: plan.adminToken.source === "environment" ? { env: "ADMIN_TOKEN" } : { file: ADMIN_TOKEN_FILE } } : {}),
     },
     dir,
   );
@@ -220,19 +224,21 @@ async function secretsFromEnvironment(flags: InitFlags, dir: string): Promise<Pi
   const plan: Pick<Plan, "bearerToken" | "signingSecret" | "adminToken"> = {};
   if (env.WEBHOOK_BEARER_TOKEN) plan.bearerToken = { value: env.WEBHOOK_BEARER_TOKEN, from: "WEBHOOK_BEARER_TOKEN" };
   else if (flags.generateBearerToken) plan.bearerToken = { value: generateAdminToken(), from: "generated" };
-  if (flags.signingSecret) plan.signingSecret = await secretFrom("WEBHOOK_SECRET", WEBHOOK_SECRET_FILE, generateWebhookSecret, dir);
-  if (flags.adminToken) plan.adminToken = await secretFrom("ADMIN_TOKEN", ADMIN_TOKEN_FILE, generateAdminToken, dir);
+  if (flags.signingSecret) plan.signingSecret = await secretFrom("WEBHOOK_SECRET", () => readLocalSecret(dir, WEBHOOK_SECRET_FILE), generateWebhookSecret);
+  if (flags.adminToken) plan.adminToken = await secretFrom("ADMIN_TOKEN", keptAdminToken(dir), generateAdminToken);
   return plan;
 }
 
-/** The environment's value, else the one an earlier init generated (a re-run keeps it), else a new one. */
-async function secretFrom(variable: string, file: string, generate: () => string, dir: string): Promise<LocalSecret> {
+/** The environment's value, else the one an earlier init kept (a re-run keeps it), else a new one. */
+async function secretFrom(variable: string, readKept: () => Promise<string | null>, generate: () => string): Promise<LocalSecret> {
   const fromEnv = process.env[variable];
   if (fromEnv) return { value: fromEnv, source: "environment" };
-  const kept = await readLocalSecret(dir, file);
+  const kept = await readKept();
   if (kept) return { value: kept, source: "kept" };
   return { value: generate(), source: "generated" };
 }
+
+const keptAdminToken = (dir: string) => async () => (await readLocalAdminToken(dir))?.token ?? null;
 
 function validatePlan(plan: Plan): void {
   const problems: string[] = [];
@@ -278,10 +284,10 @@ async function askPlan(flags: InitFlags, dir: string, earlier: Earlier, p: Promp
     if (token) plan.bearerToken = { value: token, from: "prompt" };
   }
   if (flags.signingSecret && (env.WEBHOOK_SECRET || (await p.askConfirm("Sign webhook requests (Standard Webhooks)? A secret is generated and shown once.", true)))) {
-    plan.signingSecret = await secretFrom("WEBHOOK_SECRET", WEBHOOK_SECRET_FILE, generateWebhookSecret, dir);
+    plan.signingSecret = await secretFrom("WEBHOOK_SECRET", () => readLocalSecret(dir, WEBHOOK_SECRET_FILE), generateWebhookSecret);
   }
   if (flags.adminToken && (env.ADMIN_TOKEN || (await p.askConfirm("Generate an admin token for the control commands (reset, reconnect, dlq)?", true)))) {
-    plan.adminToken = await secretFrom("ADMIN_TOKEN", ADMIN_TOKEN_FILE, generateAdminToken, dir);
+    plan.adminToken = await secretFrom("ADMIN_TOKEN", keptAdminToken(dir), generateAdminToken);
   }
   validatePlan(plan);
   return plan;

@@ -25,9 +25,12 @@ export async function waitForHealth(
   }
 }
 
+/** A health report is a few KB; more is not a relay's. */
+const HEALTH_MAX_BYTES = 1024 * 1024;
+
 export async function observeHealth(baseUrl: string, timeoutMs: number): Promise<HealthObservation> {
   try {
-    const answer = await httpExchange(`${baseUrl.replace(/\/+$/, "")}/health`, { method: "GET", headers: { accept: "application/json" }, timeoutMs });
+    const answer = await httpExchange(`${baseUrl.replace(/\/+$/, "")}/health`, { method: "GET", headers: { accept: "application/json" }, timeoutMs, maxBytes: HEALTH_MAX_BYTES });
     let report: HealthReport | null = null;
     try {
       const parsed = JSON.parse(answer.text) as HealthReport;

@@ -12,8 +12,9 @@ Exit codes:
 export const TARGET_HELP = `
 Where it talks to:
   URL:   --url  >  $JETSTREAM_RELAY_URL  >  "url" in ./jetstream-relay.json (written by deploy)
-  Token: --token-file PATH  >  $JETSTREAM_RELAY_TOKEN  >  the "adminToken" pointer in ./jetstream-relay.json
-         (the token is never a flag value and never printed)`;
+  Token: --token-file PATH  >  $JETSTREAM_RELAY_TOKEN  >  ./.jetstream-relay/admin-token.json (written by init,
+         bound by deploy to the relay's URL, sent to no other). Never a flag value, never printed, sent only
+         over https:// or to this machine; jetstream-relay.json never says where a secret is.`;
 
 /** The "after" help of a command: examples, non-interactive usage, then exit codes and targets. */
 export function commandHelp(parts: { examples: string[]; nonInteractive: string[] }): string {

@@ -49,7 +49,7 @@ export function parseOffset(value: string): number {
 export function addConnectionOptions(command: Command, options: { jsonWhenPiped?: boolean } = {}): Command {
   command
     .option("--url <url>", "the relay's base URL (default: $JETSTREAM_RELAY_URL, then \"url\" in ./jetstream-relay.json)")
-    .option("--token-file <path>", "read the admin token from this file (default: $JETSTREAM_RELAY_TOKEN, then the pointer in ./jetstream-relay.json)")
+    .option("--token-file <path>", "read the admin token from this file (default: $JETSTREAM_RELAY_TOKEN, then ./.jetstream-relay/admin-token.json for the relay it is bound to)")
     .addOption(new Option("--timeout <seconds>", "give up on a request after this long").argParser(parseSeconds).default(DEFAULT_TIMEOUT_S * 1000, String(DEFAULT_TIMEOUT_S)))
     .option("--json", options.jsonWhenPiped ? "print JSON (the default when stdout is not a terminal)" : "print the answer as JSON");
   if (options.jsonWhenPiped) command.option("--no-json", "print the human-readable view even when stdout is not a terminal");

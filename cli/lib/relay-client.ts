@@ -1,5 +1,5 @@
 import { CliError, ExitCode } from "./exit-codes.ts";
-import { type HttpAnswer, httpExchange } from "./http-request.ts";
+import { AnswerTooLarge, formatBytes, type HttpAnswer, httpExchange } from "./http-request.ts";
 import type { Target } from "./target.ts";
 import { VERSION } from "../../worker/version.ts";
 
@@ -79,6 +79,13 @@ export class RelayClient {
   private networkError(what: string, error: unknown): CliError {
     const err = error as NodeJS.ErrnoException;
     const host = new URL(this.target.url).host;
+    if (error instanceof AnswerTooLarge) {
+      return new CliError(
+        `the answer to ${what} from ${this.target.url} is larger than ${formatBytes(error.limitBytes)}: stopped reading it`,
+        ExitCode.failure,
+        `a relay's answers are far smaller; ${this.urlHint()}`,
+      );
+    }
     if (err.name === "TimeoutError") {
       return new CliError(
         `no answer from ${this.target.url} to ${what} within ${formatSeconds(this.timeoutMs)}`,
@@ -111,7 +118,7 @@ export class RelayClient {
     if (response.status === 401 || response.status === 403) {
       const hint = this.target.token
         ? `the token from ${this.target.tokenSource} is not the relay's ADMIN_TOKEN; set JETSTREAM_RELAY_TOKEN to the right one`
-        : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN, or point to it from jetstream-relay.json ("adminToken": {"env": NAME} or {"file": PATH})`;
+        : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN or pass --token-file PATH`;
       return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);
     }
     if (response.status >= 300 && response.status < 400) {

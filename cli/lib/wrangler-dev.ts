@@ -4,6 +4,8 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { envFileText, unwritableVariables } from "./env-file.ts";
+import { CliError, ExitCode } from "./exit-codes.ts";
 import { spawnGroup } from "./process-group.ts";
 
 /** Options for running the worker in wrangler's local runtime (workerd, local queues and storage). */
@@ -17,7 +19,7 @@ export interface WranglerDevOptions {
   inspectorPort?: number | null;
   /** Folder for local persistence (Durable Object storage, queues). */
   persistTo?: string;
-  /** Worker variables and secrets. Written to a private env file, never put on the command line. */
+  /** Worker variables and secrets. Written to private env files, never put on the command line; they reach the worker unchanged. */
   vars?: Record<string, string>;
   /** Receives wrangler's output lines (stdout and stderr). */
   onOutput?: (line: string, stream: "stdout" | "stderr") => void;
@@ -53,21 +55,46 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-/** Dotenv text for the given variables; values are quoted so commas, '#' and spaces survive. */
-export function toEnvFile(vars: Record<string, string>): string {
-  return Object.entries(vars)
-    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
-    .join("\n");
+/**
+ * Writes the variables into private env files for `--env-file` (one per variable, mode 0600, in `dir`),
+ * each read back by wrangler as exactly the value (env-file.ts); returns their paths. Throws a CliError
+ * naming every variable whose value wrangler's reader cannot hold.
+ */
+export async function writeEnvFiles(dir: string, vars: Record<string, string>): Promise<string[]> {
+  const problems = unwritableVariables(vars);
+  if (problems.length > 0) {
+    throw new CliError(`cannot pass these variables to the local worker unchanged:\n  ${problems.join("\n  ")}`, ExitCode.usage, "use another value for the local run");
+  }
+  const paths: string[] = [];
+  for (const [index, [name, value]] of Object.entries(vars).entries()) {
+    const path = join(dir, `${index}.env`);
+    await writeFile(path, envFileText(name, value)!, { mode: 0o600 });
+    paths.push(path);
+  }
+  if (paths.length === 0) {
+    // Without any --env-file, wrangler would read .dev.vars or .env beside the configuration instead.
+    paths.push(join(dir, "none.env"));
+    await writeFile(paths[0], "", { mode: 0o600 });
+  }
+  return paths;
+}
+
+/** How wrangler reads the env files: only them (not the process environment), whatever the caller's environment says. */
+export function envFileReaderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DOTENV_KEY: _vault, ...rest } = env;
+  return { ...rest, CLOUDFLARE_INCLUDE_PROCESS_ENV: "false", CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: "true" };
 }
 
 export async function startWranglerDev(options: WranglerDevOptions): Promise<RunningWorker> {
   const ip = options.ip ?? "127.0.0.1";
   const port = options.port || (await freePort(ip));
   const secretsDir = await mkdtemp(join(tmpdir(), "jetstream-relay-vars-"));
-  const envFile = join(secretsDir, "worker.env");
-  await writeFile(envFile, toEnvFile(options.vars ?? {}), { mode: 0o600 });
+  const envFiles = await writeEnvFiles(secretsDir, options.vars ?? {}).catch(async (error: unknown) => {
+    await rm(secretsDir, { recursive: true, force: true });
+    throw error;
+  });
 
-  const args = [wranglerBin(), "dev", "--config", options.config, "--ip", ip, "--port", String(port), "--env-file", envFile];
+  const args = [wranglerBin(), "dev", "--config", options.config, "--ip", ip, "--port", String(port), ...envFiles.flatMap((file) => ["--env-file", file])];
   args.push("--show-interactive-dev-session=false", "--log-level", "log");
   if (options.inspectorPort === null || options.inspectorPort === undefined) {
     args.push("--inspector-port", String(await freePort("127.0.0.1")));
@@ -79,7 +106,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Run
   const group = spawnGroup(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
-      ...process.env,
+      ...envFileReaderEnv(process.env),
       CI: "true",
       WRANGLER_SEND_METRICS: "false",
       CLOUDFLARE_CF_FETCH_ENABLED: "false",

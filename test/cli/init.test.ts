@@ -60,11 +60,12 @@ describe("init without a terminal", () => {
       expect(result.stdout + result.stderr).not.toContain(value);
     }
 
-    // Files: the project file points to the admin token file; no secret in it or in the configuration.
+    // Files: no secret (nor where one is) in the project file or the configuration; the admin token in the
+    // local secrets folder, bound to no URL until deploy.
     const project = JSON.parse(await readFile(join(dir, "jetstream-relay.json"), "utf8"));
-    expect(project).toEqual({ name: "my-relay", wranglerConfig: "wrangler.jsonc", adminToken: { file: ".jetstream-relay/admin-token" } });
-    expect((await readFile(join(dir, ".jetstream-relay/admin-token"), "utf8")).trim()).toBe(adminToken);
-    expect((await stat(join(dir, ".jetstream-relay/admin-token"))).mode & 0o777).toBe(0o600);
+    expect(project).toEqual({ name: "my-relay", wranglerConfig: "wrangler.jsonc" });
+    expect(JSON.parse(await readFile(join(dir, ".jetstream-relay/admin-token.json"), "utf8"))).toEqual({ token: adminToken, urls: [] });
+    expect((await stat(join(dir, ".jetstream-relay/admin-token.json"))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, ".jetstream-relay/webhook-secret"))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(dir, ".jetstream-relay/.gitignore"), "utf8")).toMatch(/^\*$/m);
     const configText = await readFile(join(dir, "wrangler.jsonc"), "utf8");
@@ -94,7 +95,7 @@ describe("init without a terminal", () => {
     expect(api.queues.size).toBe(2);
     expect(api.scripts.get("my-relay")!.secrets.get("ADMIN_TOKEN")).toBe(adminToken);
     expect(result.stderr).not.toMatch(/\(generated\)/); // kept, not generated again
-    expect(JSON.parse(await readFile(join(dir, "jetstream-relay.json"), "utf8")).adminToken).toEqual({ file: ".jetstream-relay/admin-token" });
+    expect(JSON.parse(await readFile(join(dir, "jetstream-relay.json"), "utf8")).adminToken).toBeUndefined();
     const config = parseJsonc(await readFile(join(dir, "wrangler.jsonc"), "utf8")) as Record<string, any>;
     expect(config.vars.JETSTREAM_COLLECTIONS).toBe("app.bsky.feed.post,app.bsky.graph.*");
   });

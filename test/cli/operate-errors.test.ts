@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,30 +70,30 @@ describe("where the CLI talks to", () => {
     }
   });
 
-  it("takes the admin token from JETSTREAM_RELAY_TOKEN, or the project file's env or file pointer, and never prints it", async () => {
+  it("takes the admin token from JETSTREAM_RELAY_TOKEN, the local token file bound to the relay, or --token-file, and never prints it", async () => {
     relay.set({ "POST /reconnect": (req) => (req.authorization === `Bearer ${TOKEN}` ? { json: { state: "connecting", cursor: 1 } } : { status: 401, json: { error: "The bearer token is not the ADMIN_TOKEN." } }) });
 
     const fromEnv = await runCli(["reconnect", "--url", relay.url], { cwd: project, env: { JETSTREAM_RELAY_TOKEN: TOKEN } });
     expect(fromEnv.code).toBe(0);
 
-    await writeFile(join(project, "jetstream-relay.json"), JSON.stringify({ name: "x", wranglerConfig: "w", url: relay.url, adminToken: { env: "MY_RELAY_ADMIN" } }));
-    const viaEnvPointer = await runCli(["reconnect"], { cwd: project, env: { MY_RELAY_ADMIN: TOKEN } });
-    expect(viaEnvPointer.code).toBe(0);
+    // The file init writes and deploy binds to the relay's URL (test/cli/token-source.test.ts covers the rest).
+    await mkdir(join(project, ".jetstream-relay"), { mode: 0o700 });
+    await writeFile(join(project, ".jetstream-relay", "admin-token.json"), JSON.stringify({ token: TOKEN, urls: [relay.url] }), { mode: 0o600 });
+    await writeFile(join(project, "jetstream-relay.json"), JSON.stringify({ name: "x", wranglerConfig: "w", url: relay.url }));
+    const viaLocalFile = await runCli(["reconnect", "--json"], { cwd: project });
+    expect(viaLocalFile.code).toBe(0);
+    expect(JSON.parse(viaLocalFile.stdout).state).toBe("connecting");
 
     await writeFile(join(project, ".admin-token"), `${TOKEN}\n`, { mode: 0o600 });
-    await writeFile(join(project, "jetstream-relay.json"), JSON.stringify({ name: "x", wranglerConfig: "w", url: relay.url, adminToken: { file: ".admin-token" } }));
-    const viaFilePointer = await runCli(["reconnect", "--json"], { cwd: project });
-    expect(viaFilePointer.code).toBe(0);
-    expect(JSON.parse(viaFilePointer.stdout).state).toBe("connecting");
-
     const viaTokenFile = await runCli(["reconnect", "--url", relay.url, "--token-file", join(project, ".admin-token")], { cwd: tmpdir() });
     expect(viaTokenFile.code).toBe(0);
 
-    for (const result of [fromEnv, viaEnvPointer, viaFilePointer, viaTokenFile]) {
+    for (const result of [fromEnv, viaLocalFile, viaTokenFile]) {
       expect(result.stdout + result.stderr).not.toContain(TOKEN);
     }
     expect(relay.requests.filter((r) => r.path === "/reconnect").every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
     await rm(join(project, "jetstream-relay.json"), { force: true });
+    await rm(join(project, ".jetstream-relay"), { recursive: true, force: true });
   });
 
   it("a broken project file is reported when it is needed, and ignored when flags and environment say everything", async () => {
