@@ -133,7 +133,7 @@ export function estimateCost(a: Activity, plan: Plan): CostEstimate {
       return { ...base, includedPerMonth: null, allowanceUsed: null, usd: 0, overAllowance: over, note: over ? `~${round(cpuPerInvocation, 1)} ms per consumer invocation, over the Free plan's ${FREE_CPU_MS_PER_INVOCATION} ms` : "" };
     }
     const over = subrequestsPerInvocation > FREE_SUBREQUESTS_PER_INVOCATION;
-    return { ...base, includedPerMonth: null, allowanceUsed: null, usd: 0, overAllowance: over, note: over ? `~${Math.ceil(subrequestsPerInvocation)} per consumer invocation, over the Free plan's ${FREE_SUBREQUESTS_PER_INVOCATION}` : "" };
+    return { ...base, includedPerMonth: null, allowanceUsed: null, usd: 0, overAllowance: over, note: over ? `~${round(subrequestsPerInvocation, 1)} per consumer invocation, over the Free plan's ${FREE_SUBREQUESTS_PER_INVOCATION}` : "" };
   });
   const subscriptionUsd = plan === "paid" ? PAID_SUBSCRIPTION_USD : 0;
   const totalUsd = subscriptionUsd + lines.reduce((sum, line) => sum + line.usd, 0);
