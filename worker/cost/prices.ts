@@ -84,7 +84,7 @@ export const PRICES: readonly Price[] = [
     freeIncludedPerDay: 100_000,
     freeNote: "",
     page: PAGES.durableObjects,
-    readFrom: "the page's SQLite storage section (the search excerpt showed its compute section; these match D1's published figures)",
+    readFrom: "its SQLite storage section; the excerpt read showed the compute section, these figures match D1's",
   },
   {
     item: "sqlite-rows-read",
@@ -96,7 +96,7 @@ export const PRICES: readonly Price[] = [
     freeIncludedPerDay: 5 * MILLION,
     freeNote: "",
     page: PAGES.durableObjects,
-    readFrom: "the page's SQLite storage section (as for rows written)",
+    readFrom: "its SQLite storage section, as rows written",
   },
   {
     item: "sqlite-storage",
@@ -108,7 +108,7 @@ export const PRICES: readonly Price[] = [
     freeIncludedPerDay: null,
     freeNote: "5 GB in total",
     page: PAGES.durableObjects,
-    readFrom: "the page's SQLite storage section (as for rows written)",
+    readFrom: "its SQLite storage section, as rows written",
   },
   {
     item: "queue-operations",
