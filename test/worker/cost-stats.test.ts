@@ -12,6 +12,10 @@ import { CostMeter } from "../../worker/cost/cost-meter.ts";
 import { readSettings } from "../../worker/config/settings.ts";
 import { body, call } from "./http-support.ts";
 import { configure } from "./ingest-support.ts";
+import { busyStats, HOSTILE, NOW } from "./http-fixtures.ts";
+import { renderDashboard } from "../../worker/http/dashboard.ts";
+import { costReport } from "../../worker/cost/cost-report.ts";
+import { profileActivity } from "../../worker/cost/relay-profile.ts";
 
 const MONTH = 2_592_000;
 const WINDOW_START_AGO_MS = 3_590_000;
@@ -79,6 +83,18 @@ describe("Workers Paid with a budget of $1", () => {
     const metrics = await (await call("/metrics")).text();
     expect(metrics).toMatch(/^jetstream_relay_cost_projected_usd_per_month \d+(\.\d+)?$/m);
     expect(metrics).toContain('jetstream_relay_cost_warnings{code="cost-over-budget"} 1');
+  });
+});
+
+describe("the dashboard's cost section", () => {
+  it("escapes what it shows (a warning's text, a line's note)", () => {
+    const cost = costReport(profileActivity({ eventsPerSecond: 30, mode: "batch" }), { seconds: 3600, since: NOW.getTime() - 3_600_000 }, "paid", 1);
+    cost.warnings[0].message = HOSTILE;
+    cost.lines[0].note = HOSTILE;
+    const page = renderDashboard({ stats: { ...busyStats(), cost }, status: null, health: null, deadLetters: null, version: "test", now: NOW, problems: [] });
+    expect(page).toContain("<section id=\"cost\">");
+    expect(page).not.toContain(HOSTILE);
+    expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
   });
 });
 
