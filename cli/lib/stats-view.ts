@@ -178,7 +178,9 @@ export function costLines(cost: RelayStats["cost"], c: Colors): string[] {
     .map((l) => `${l.label} $${l.usd.toFixed(2)}`);
   const base = cost.plan === "paid" ? `$${cost.subscriptionUsd.toFixed(2)} minimum` : "Free plan";
   const over = cost.lines.filter((l) => l.overAllowance).length;
-  const allowance = over === 0 ? "within the allowance" : `${over} item(s) past the allowance`;
+  const most = cost.lines.reduce<(typeof cost.lines)[number] | null>((top, l) => (l.allowanceUsed !== null && (top === null || l.allowanceUsed > (top.allowanceUsed ?? 0)) ? l : top), null);
+  const share = most ? `; most used: ${most.label} ${formatCount(Math.round((most.allowanceUsed ?? 0) * 100))}%` : "";
+  const allowance = `${over === 0 ? "within the plan's allowance" : `${over} item(s) past the plan's allowance`}${share}`;
   const budget = cost.budgetUsdPerMonth === null ? "" : ` · budget $${cost.budgetUsdPerMonth.toFixed(2)}`;
   const total = `$${cost.totalUsdPerMonth.toFixed(2)}/month`;
   const lines = [

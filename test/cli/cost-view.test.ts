@@ -37,7 +37,7 @@ describe("the cost in the CLI", () => {
     const result = await runCli(["stats", "--no-json"], { env });
     expect(result.code).toBe(0);
     const line = result.stdout.split("\n").find((l) => l.startsWith("cost"));
-    expect(line).toMatch(/^cost +\$21\.06\/month \(\$5\.00 minimum \+ Queues operations \$15\.15 \+ Durable Object requests \$0\.91 · 2 item\(s\) past the allowance · budget \$10\.00 · at the last 1h00m's rates\)$/);
+    expect(line).toMatch(/^cost +\$21\.06\/month \(\$5\.00 minimum \+ Queues operations \$15\.15 \+ Durable Object requests \$0\.91 · 2 item\(s\) past the plan's allowance; most used: Queues operations 3,888% · budget \$10\.00 · at the last 1h00m's rates\)$/);
     expect(result.stdout).toContain("over COST_BUDGET_USD_PER_MONTH ($10.00)");
   });
 
