@@ -40,9 +40,16 @@ export function costReport(activity: Activity, window: { seconds: number; since:
   };
 }
 
+/**
+ * Warnings wait for this much measurement: right after a start the relay catches up on what it missed,
+ * faster than it will run, and a minute of that is no month.
+ */
+export const WARNING_AFTER_SECONDS = 300;
+
 /** The warnings: rates that will pass the plan's allowance, or a projected month over the budget. */
 export function costWarnings(lines: CostLine[], totalUsd: number, plan: Plan, budget: number | null, windowSeconds: number): CostWarning[] {
   const warnings: CostWarning[] = [];
+  if (windowSeconds < WARNING_AFTER_SECONDS) return warnings;
   const basis = `at the rates of the last ${minutes(windowSeconds)}`;
   const over = lines.filter((l) => l.overAllowance);
   if (over.length > 0) {
