@@ -5,6 +5,8 @@
  * are in contract.ts.
  */
 
+import type { CostReport } from "./cost/cost-report.ts";
+
 /** The worker's variables and secrets (names fixed by the product brief). */
 export interface WorkerVars {
   WEBHOOK_URL?: string;
@@ -55,6 +57,15 @@ export interface DeliveryReport {
   gone?: { at: string; reason: string };
   /** Events put back on the queue, unsent, because delivery is paused. */
   held?: number;
+  /** What the batch cost in queue operations beyond its messages' one read and delete (for the cost estimate). */
+  billing?: {
+    /** Messages handed back to the queue (`retry`): read again. */
+    retriedMessages: number;
+    /** Follow-up messages the consumer enqueued. */
+    followUpMessages: number;
+    /** Messages taken from the dead-letter queue. */
+    deadLetterQueueMessages: number;
+  };
 }
 
 /**
@@ -156,7 +167,7 @@ export interface QueueStats {
   /** Calls the live stream made to the queue, failed ones included: `send` (one message) or `sendBatch` (several small ones). */
   sendCalls: number;
   bytesSent: number;
-  /** 64 KB units of the messages sent (each message counts its own started units): what Cloudflare bills. */
+  /** 64 KB units of the messages sent (each message counts its own started units of 64,000 bytes, ~100 bytes of metadata included): what Cloudflare bills. */
   billedUnits: number;
   /** Events too large for a queue message, stored as blobs and delivered from there. */
   oversizedEvents: number;
@@ -211,6 +222,8 @@ export interface RelayStats {
   startedAt: string;
   statsResetAt: string | null;
   storage: { ok: boolean; lastError: string | null };
+  /** The month projected at the last hour's rates (docs/cost.md); null while CLOUDFLARE_PLAN or COST_BUDGET_USD_PER_MONTH is bad. */
+  cost?: CostReport | null;
   /** Set while an operator-requested replay is running (and after, until the next one). */
   replay: ReplayProgress | null;
 }
@@ -246,6 +259,8 @@ export interface RelayStatus {
   configErrors: ConfigProblem[];
   /** Settings that do not stop relaying but turn a feature off until fixed (replays: JETSTREAM_RETENTION_HOURS, JETSTREAM_REPLAY_IDLE_SECONDS). */
   configWarnings: ConfigProblem[];
+  /** Notes that do not make the relay unhealthy: the projected cost past the plan's allowance or the budget. */
+  notes?: HealthReason[];
   /** The effective configuration, secrets omitted. */
   config: PublicConfig | null;
   /** Set while webhook delivery is paused by a 410 Gone answer (resume: POST /webhook/resume). */
@@ -276,6 +291,8 @@ export interface HealthReason {
 export interface HealthReport {
   healthy: boolean;
   reasons: HealthReason[];
+  /** Notes that do not make it unhealthy (the projected cost past the plan's allowance or the budget). */
+  notes?: HealthReason[];
   checkedAt: string;
 }
 

@@ -55,12 +55,14 @@ export function register(program: Command): void {
 
 function renderHealth(report: HealthAnswer, url: string, output: Output): string[] {
   const c = output.out;
-  if (report.healthy) return [`${c.green("healthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`];
+  // Notes (the projected cost) never make it unhealthy: they are shown, and the exit code stays.
+  const notes = (report.notes ?? []).map((note) => `  ${c.yellow("!")} ${note.code}: ${note.message}`);
+  if (report.healthy) return [`${c.green("healthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`, ...notes];
   const lines = [`${c.red("unhealthy")} ${c.dim(`· ${url} · checked ${formatTime(report.checkedAt)}`)}`];
   for (const reason of report.reasons) {
     lines.push(`  ${c.red("✗")} ${reason.code}: ${reason.message}`);
     const hint = healthHint(reason.code);
     lines.push(`    ${c.dim(`fix: ${hint.todo} · more: ${hint.runbook}`)}`);
   }
-  return lines;
+  return [...lines, ...notes];
 }

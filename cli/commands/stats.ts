@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .command("stats")
     .summary("Statistics: totals, rates, lag, delivery health, per-collection counts")
     .description(
-      "Show the relay's statistics (GET /stats): events received, forwarded and skipped with their rates, lag behind real time, the position (endpoint, wire, seq on v2) and the cursor, delivery health (delivered, retried, failed, dead-lettered, latency, last error), the queue, gaps (exact ones on v2) and the counts per collection. With --watch it redraws in place and shows rates computed between polls; a failed poll is shown and polling goes on.",
+      "Show the relay's statistics (GET /stats): events received, forwarded and skipped with their rates, lag behind real time, the position (endpoint, wire, seq on v2) and the cursor, delivery health (delivered, retried, failed, dead-lettered, latency, last error), the queue, the month's cost projected at the last hour's rates (with its warnings: past the plan's allowance or COST_BUDGET_USD_PER_MONTH), gaps (exact ones on v2) and the counts per collection. With --watch it redraws in place and shows rates computed between polls; a failed poll is shown and polling goes on.",
     );
   addConnectionOptions(command, { jsonWhenPiped: true });
   addWatchOptions(command);
@@ -22,6 +22,7 @@ export function register(program: Command): void {
         "jetstream-relay stats --watch --interval 5    # redraw every 5 s until Ctrl-C",
         "jetstream-relay stats --url http://127.0.0.1:8787",
         "jetstream-relay stats --json | jq .totalEvents",
+        "jetstream-relay stats --json | jq .cost.totalUsdPerMonth",
       ],
       nonInteractive: [
         "Off a terminal (piped, CI) it prints one JSON document (the answer of GET /stats); --no-json prints the table.",

@@ -123,6 +123,8 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
     lines.push("");
   }
 
+  lines.push(...costLines(stats.cost, c));
+
   if (stats.replay) {
     const r = stats.replay;
     lines.push(`${c.bold("replay")}  ${r.state} · ${Math.round(r.progress * 100)}% · ${formatCount(r.eventsReplayed)} events · ${r.from} → ${r.to}${r.error ? c.red(` · ${r.error}`) : ""}`);
@@ -164,6 +166,28 @@ export function renderStats(stats: StatsAnswer, context: StatsViewContext): stri
   }
   lines.push("");
   lines.push(c.dim(`running since ${formatTime(stats.startedAt, context.now)}${stats.statsResetAt ? ` · statistics reset ${formatTime(stats.statsResetAt, context.now)}` : ""}`));
+  return lines;
+}
+
+/** The projected month in one line (the biggest items first), and its warnings. */
+export function costLines(cost: RelayStats["cost"], c: Colors): string[] {
+  if (!cost) return [];
+  const items = cost.lines
+    .filter((l) => l.usd > 0)
+    .sort((a, b) => b.usd - a.usd)
+    .map((l) => `${l.label} $${l.usd.toFixed(2)}`);
+  const base = cost.plan === "paid" ? `$${cost.subscriptionUsd.toFixed(2)} minimum` : "Free plan";
+  const over = cost.lines.filter((l) => l.overAllowance).length;
+  const most = cost.lines.reduce<(typeof cost.lines)[number] | null>((top, l) => (l.allowanceUsed !== null && (top === null || l.allowanceUsed > (top.allowanceUsed ?? 0)) ? l : top), null);
+  const share = most ? `; most used: ${most.label} ${formatCount(Math.round((most.allowanceUsed ?? 0) * 100))}%` : "";
+  const allowance = `${over === 0 ? "within the plan's allowance" : `${over} item(s) past the plan's allowance`}${share}`;
+  const budget = cost.budgetUsdPerMonth === null ? "" : ` · budget $${cost.budgetUsdPerMonth.toFixed(2)}`;
+  const total = `$${cost.totalUsdPerMonth.toFixed(2)}/month`;
+  const lines = [
+    `${c.bold("cost")}  ${cost.warnings.length ? c.yellow(total) : total} ${c.dim(`(${[base, ...items].join(" + ")} · ${allowance}${budget} · at the last ${formatDuration(cost.windowSeconds)}'s rates)`)}`,
+  ];
+  for (const warning of cost.warnings) lines.push(`  ${c.yellow("!")} ${warning.message}`);
+  lines.push("");
   return lines;
 }
 

@@ -55,6 +55,11 @@ export function renderStatus(status: RelayStatus, context: { url: string; colors
   }
   lines.push(...problemList("configuration problems", status.configErrors ?? [], c.red, "✗", c));
   lines.push(...problemList("configuration warnings", status.configWarnings ?? [], c.yellow, "!", c));
+  const notes = status.notes ?? [];
+  if (notes.length > 0) {
+    lines.push("", c.yellow(c.bold(`notes (${notes.length})`)));
+    for (const note of notes) lines.push(`  ${c.yellow("!")} ${note.code}: ${note.message}`);
+  }
   return lines;
 }
 

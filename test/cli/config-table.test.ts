@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { renderConfigTable, TABLE_END, TABLE_START, tableInReadme, withConfigTable } from "../../worker/config/config-table.ts";
-import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "../../worker/config/registry.ts";
+import { COST_ESTIMATE, DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "../../worker/config/registry.ts";
 
 const readme = readFileSync(join(import.meta.dirname, "../../docs/configuration.md"), "utf8");
 
@@ -31,7 +31,7 @@ test("the table has one row per variable, each with its default, accepted values
 });
 
 test("the registry lists each variable of every part once", () => {
-  const groups = [INGEST_FILTER, INGEST_TUNING, DELIVERY_WEBHOOK, DELIVERY_TUNING, REPLAY_TUNING, HTTP_ACCESS].flatMap((g) => Object.values(g));
+  const groups = [INGEST_FILTER, INGEST_TUNING, DELIVERY_WEBHOOK, DELIVERY_TUNING, REPLAY_TUNING, HTTP_ACCESS, COST_ESTIMATE].flatMap((g) => Object.values(g));
   const names = VARIABLES.map((v) => v.variable);
   expect(new Set(names).size).toBe(names.length);
   expect([...VARIABLES].sort((a, b) => a.variable.localeCompare(b.variable))).toEqual([...groups].sort((a, b) => a.variable.localeCompare(b.variable)));

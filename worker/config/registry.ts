@@ -1,7 +1,7 @@
 import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from "../http/login-throttle.ts";
 import { MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS } from "../jetstream/identifiers.ts";
 import { parseCollections, parseDids, parseEndpoints, parseKinds } from "./filter-parsers.ts";
-import { isUnset, numberVariable, type Variable } from "./variable.ts";
+import { isUnset, numberVariable, type Reading, type Variable } from "./variable.ts";
 import { parseBearerToken, parseEventFormat, parseWebhookSecret, parseWebhookUrl } from "./webhook-parsers.ts";
 
 /**
@@ -142,6 +142,38 @@ export const REPLAY_TUNING = {
 /** An admin token shorter than this is a configuration problem (and is not used). */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
+/** The cost estimate's variables (worker/cost/): which plan's prices, and a budget to warn past. */
+export const COST_ESTIMATE = {
+  plan: {
+    variable: "CLOUDFLARE_PLAN",
+    part: "cost",
+    required: "no",
+    shownDefault: "`paid`",
+    accepts: "`paid` or `free`",
+    doc: "the Workers plan the cost estimate prices (`/stats` `cost`, [cost](cost.md)): `paid` (Workers Paid, $5 a month with allowances) or `free` (daily allowances, past which operations fail)",
+    parse(raw: unknown): Reading<"paid" | "free"> {
+      const text = isUnset(raw) ? "paid" : String(raw).trim().toLowerCase();
+      if (text === "paid" || text === "free") return { value: text };
+      return { wrong: `CLOUDFLARE_PLAN is ${JSON.stringify(String(raw).slice(0, 40))}, neither paid nor free`, fix: "Set CLOUDFLARE_PLAN to paid or free (or remove it: the default is paid)." };
+    },
+  },
+  budgetUsdPerMonth: {
+    variable: "COST_BUDGET_USD_PER_MONTH",
+    part: "cost",
+    required: "no",
+    shownDefault: "— (no budget)",
+    accepts: "a number of US dollars, 0–1,000,000",
+    doc: "warn (`/status`, `/health` notes, `stats`) when the projected month at the last hour's rates costs more than this",
+    parse(raw: unknown): Reading<number | null> {
+      if (isUnset(raw)) return { value: null };
+      const text = String(raw).trim().replace(/^\$/, "");
+      const n = Number(text);
+      if (text !== "" && Number.isFinite(n) && n >= 0 && n <= 1_000_000) return { value: n };
+      return { wrong: `COST_BUDGET_USD_PER_MONTH is ${JSON.stringify(String(raw).slice(0, 40))}, not a number of dollars from 0 to 1,000,000`, fix: "Set COST_BUDGET_USD_PER_MONTH to a monthly budget in US dollars, e.g. 10, or remove it." };
+    },
+  },
+} satisfies Record<string, Variable>;
+
 const TRUE = ["true", "1", "yes"];
 const FALSE = ["false", "0", "no"];
 
@@ -201,6 +233,7 @@ export const VARIABLES: readonly Variable[] = [
   HTTP_ACCESS.protectReadRoutes,
   ...Object.values(INGEST_TUNING),
   ...Object.values(REPLAY_TUNING),
+  ...Object.values(COST_ESTIMATE),
 ];
 
 /** Every variable's name. */

@@ -3,7 +3,7 @@ import type { BackoffSettings } from "../backoff.ts";
 import type { EventFormat } from "../delivery/event-body.ts";
 import type { EventKind } from "../jetstream/parsed-frame.ts";
 import type { CollectionPattern } from "../jetstream/identifiers.ts";
-import { DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "./registry.ts";
+import { COST_ESTIMATE, DELIVERY_TUNING, DELIVERY_WEBHOOK, HTTP_ACCESS, INGEST_FILTER, INGEST_TUNING, REPLAY_TUNING, VARIABLES } from "./registry.ts";
 import type { Part, ValueOf, Variable } from "./variable.ts";
 
 /**
@@ -13,7 +13,8 @@ import type { Part, ValueOf, Variable } from "./variable.ts";
  * - ingest, delivery: the relay does not connect (state `config-error`, /health 503); the queue consumer
  *   keeps every message (retried later) instead of delivering;
  * - replay: replays are refused, the relay runs (a warning: GET /status `configWarnings`);
- * - http: the read routes are protected (fail closed).
+ * - http: the read routes are protected (fail closed);
+ * - cost: the cost estimate is off (a warning, like replay's).
  */
 
 /** What stops while a variable of the part is bad (the end of its problem's message). */
@@ -22,6 +23,7 @@ const STOPPED: Record<Part, string> = {
   delivery: "the relay does not connect and webhook delivery is paused until it is fixed (events wait in the queue)",
   replay: "replays are refused until it is fixed",
   http: "the read routes are protected until it is fixed",
+  cost: "the cost estimate is off until it is fixed",
 };
 
 export interface IngestSettings {
@@ -108,6 +110,13 @@ export interface HttpSettings {
   protectReadRoutes: boolean;
 }
 
+/** The cost estimate's settings (worker/cost/). */
+export interface CostSettings {
+  plan: "paid" | "free";
+  /** Warn past this projected monthly spend (US dollars); null: no budget. */
+  budgetUsdPerMonth: number | null;
+}
+
 export interface WorkerSettings {
   /** Null while a variable of the part is bad (see `byPart`). */
   ingest: IngestConfig | null;
@@ -115,11 +124,13 @@ export interface WorkerSettings {
   replay: ReplaySettings | null;
   /** Never null: while PROTECT_READ_ROUTES is bad, the read routes are protected. */
   http: HttpSettings;
+  /** Null while a cost variable is bad. */
+  cost: CostSettings | null;
   /** Each part's problems. */
   byPart: Record<Part, ConfigProblem[]>;
   /** What stops the relay, delivery or opens no read route: ingest's, delivery's and http's problems. */
   problems: ConfigProblem[];
-  /** What turns a feature off only: replay's problems (GET /status `configWarnings`). */
+  /** What turns a feature off only: replay's and cost's problems (GET /status `configWarnings`). */
   warnings: ConfigProblem[];
 }
 
@@ -138,7 +149,7 @@ export function readSettings(env: WorkerVars): WorkerSettings {
 }
 
 function parseSettings(env: WorkerVars): WorkerSettings {
-  const byPart: Record<Part, ConfigProblem[]> = { ingest: [], delivery: [], replay: [], http: [] };
+  const byPart: Record<Part, ConfigProblem[]> = { ingest: [], delivery: [], replay: [], http: [], cost: [] };
   const report = (v: Variable, wrong: string, fix: string) => byPart[v.part].push({ variable: v.variable, message: `${wrong}; ${v.stops ?? STOPPED[v.part]}.`, fix });
   const read = <V extends Variable>(v: V): { value: ValueOf<V> } | null => {
     const reading = v.parse(env[v.variable]);
@@ -219,6 +230,8 @@ function parseSettings(env: WorkerVars): WorkerSettings {
   const r = readAll(REPLAY_TUNING);
   const replay = r && { retentionUs: Math.round(r.retentionHours * 3600e6), idleMs: Math.round(r.idleSeconds * 1000) };
 
+  const cost = readAll(COST_ESTIMATE);
+
   const tokenReading = read(HTTP_ACCESS.adminToken);
   const adminToken = tokenReading?.value ?? null;
   const adminTokenRefused = tokenReading === null;
@@ -237,9 +250,10 @@ function parseSettings(env: WorkerVars): WorkerSettings {
     delivery,
     replay,
     http: { adminToken, adminTokenRefused, protectReadRoutes },
+    cost,
     byPart,
     problems: [...byPart.ingest, ...byPart.delivery, ...byPart.http],
-    warnings: [...byPart.replay],
+    warnings: [...byPart.replay, ...byPart.cost],
   };
 }
 

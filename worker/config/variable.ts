@@ -4,7 +4,7 @@
  */
 
 /** The parts of the worker. A bad variable stops only its own part (see settings.ts). */
-export type Part = "ingest" | "delivery" | "replay" | "http";
+export type Part = "ingest" | "delivery" | "replay" | "http" | "cost";
 
 /** A parser's answer: the value, or what is wrong and how to fix it. */
 export type Reading<T> = { value: T } | { wrong: string; fix: string };

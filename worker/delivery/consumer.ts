@@ -77,8 +77,10 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
     for (const d of dead) retryOrigins.add(d.origin);
   }
   const pending: DeliveryReport["pending"] = [];
+  let followUpMessages = 0;
   for (const group of sendBatches(planFollowUps(ordered, config, ports))) {
     const sent = await twice(() => ports.send(group.map((m) => ({ body: m.body, contentType: "v8", delaySeconds: m.delaySeconds }))), "enqueue follow-up messages");
+    if (sent) followUpMessages += group.length;
     for (const message of group) {
       if (!sent) for (const origin of message.origins) retryOrigins.add(origin);
       // Only the live stream's follow-ups: those of replays must not pull back the point the relay
@@ -106,6 +108,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
 
   const report = buildReport(pause !== null || tally.gone !== undefined, ordered, malformed.length, settled, pending, retryOrigins, tally);
   if (tally.gone) console.error(`jetstream-relay: the webhook answered 410 Gone: delivery is paused, the events wait in the queue (resume: jetstream-relay webhook resume)`);
+  report.billing = { retriedMessages: retryOrigins.size, followUpMessages, deadLetterQueueMessages: 0 };
   await twice(() => ports.settle(report), "report to the relay object");
   return report;
 }
@@ -200,6 +203,7 @@ async function holdForConfiguration(batch: MessageBatch<QueueMessageBody>, probl
     lastError: { message, at: new Date(ports.now()).toISOString() },
     latenciesMs: [],
     blobsDone: [],
+    billing: { retriedMessages: batch.messages.length, followUpMessages: 0, deadLetterQueueMessages: 0 },
   };
   await twice(() => ports.settle(report), "report to the relay object");
   return report;

@@ -70,6 +70,7 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
     lastError: { message: `${letters.length} event(s) were dead-lettered because ${REASON}`, at: new Date(failedAt).toISOString() },
     latenciesMs: [],
     blobsDone,
+    billing: { retriedMessages: 0, followUpMessages: 0, deadLetterQueueMessages: batch.messages.length },
   };
   await twice(() => ports.settle(report), "report to the relay object");
   return report;

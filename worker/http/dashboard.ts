@@ -173,6 +173,22 @@ ${entries.map(([name, count]) => {
 </tbody></table></div></section>`;
 }
 
+/** The month projected at the last hour's rates: total, the items beyond the allowance, the warnings. */
+function cost(data: DashboardData): SafeHtml {
+  const c = data.stats.cost;
+  if (!c) return html``;
+  const billed = c.lines.filter((l) => l.usd > 0 || l.overAllowance);
+  const plan = c.plan === "paid" ? `Workers Paid ($${c.subscriptionUsd.toFixed(2)} minimum)` : "Workers Free";
+  return html`<section id="cost"><h2>Cost <span class="count">projected month: <span id="cost-total" class="${c.warnings.length ? "bad-text" : ""}">$${c.totalUsdPerMonth.toFixed(2)}</span> · ${plan}${c.budgetUsdPerMonth === null ? "" : ` · budget $${c.budgetUsdPerMonth.toFixed(2)}`}</span></h2>
+${c.warnings.length ? html`<ul id="cost-warnings">${c.warnings.map((w) => html`<li class="bad-text">${w.message}</li>`)}</ul>` : ""}
+<table class="kv">
+${billed.length === 0 ? row("Beyond the allowance", html`<span class="muted">nothing: every item within the plan's allowance</span>`) : billed.map((l) => row(l.label, html`$${l.usd.toFixed(2)} <span class="muted">${l.note}</span>`))}
+${row("Measured over", `${formatDuration(c.windowSeconds)} (rates since ${formatTime(c.since) ?? c.since})`)}
+</table>
+<p class="muted">Prices read ${c.pricesReadOn}; assumptions in <a href="/stats">/stats</a> <code>cost.assumptions</code>.</p>
+</section>`;
+}
+
 function replay(data: DashboardData): SafeHtml {
   const r = data.stats.replay;
   if (!r) return html``;
@@ -205,6 +221,7 @@ ${overview(data)}
 <section><h2>Events per minute, last hour</h2>${renderMinuteChart(stats.perMinute ?? [], now)}</section>
 <div class="columns">${connection(data)}${delivery(data)}</div>
 ${gaps(data)}
+${cost(data)}
 ${replay(data)}
 ${collectionsTable(data)}
 <footer>jetstream-relay ${data.version} · updated <time datetime="${now.toISOString()}">${formatTime(now.toISOString())}</time> · refreshes every ${DASHBOARD_REFRESH_SECONDS} s · statistics since ${formatTime(stats.statsResetAt ?? stats.startedAt) ?? "start"} · <a href="/stats">JSON</a> · <a href="/metrics">metrics</a> · <a href="/health">health</a></footer>

@@ -79,7 +79,7 @@ export async function healthReport(env: Env, config: HttpConfig, now: Date): Pro
   // Without a working store, events that exhaust their retries cannot be kept: that is data at risk.
   if (deadLetters.problem) reasons.push({ code: "dead-letter-store-failing", message: deadLetters.problem });
   const healthy = relayHealth.value !== null && relayHealth.value.healthy && reasons.length === 0;
-  return { healthy, reasons, checkedAt: now.toISOString(), deadLetters: deadLetters.value };
+  return { healthy, reasons, notes: relayHealth.value?.notes ?? [], checkedAt: now.toISOString(), deadLetters: deadLetters.value };
 }
 
 /** GET /health: 200 when healthy, 503 with the reasons when not. */

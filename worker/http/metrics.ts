@@ -148,6 +148,9 @@ export function renderMetrics(data: MetricsData): string {
   m.add("oversized_events_total", "counter", "Events too large for a queue message, delivered from storage.", q.oversizedEvents);
   m.add("backpressure_pauses_total", "counter", "Times reading paused because the queue could not keep up.", q.backpressurePauses);
 
+  m.add("cost_projected_usd_per_month", "gauge", "The month's cost projected at the last hour's rates on the configured plan (GET /stats cost; docs/cost.md).", stats.cost?.totalUsdPerMonth);
+  m.add("cost_warnings", "gauge", "1 for each cost warning: rates past the plan's allowance, or a projected month over COST_BUDGET_USD_PER_MONTH.", (stats.cost?.warnings ?? []).map((w) => ({ labels: { code: w.code }, value: 1 })));
+
   m.add("dead_letters", "gauge", "Dead letters stored (inspect with GET /dlq).", deadLetters?.total);
   m.add("dead_letters_evicted_total", "counter", "Dead letters dropped because the store was full.", deadLetters?.evicted);
   m.add("storage_ok", "gauge", "1 when the relay object's storage works.", stats.storage ? (stats.storage.ok ? 1 : 0) : null);

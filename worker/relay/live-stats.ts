@@ -6,6 +6,8 @@ import { detectGap } from "../stream/gap.ts";
 import type { StreamHooks } from "../stream/stream.ts";
 import { countDelivery, countFrame, emptyCounters, percentile, recordGap, restoreCounters, type StatCounters } from "./relay-stats.ts";
 import { TrafficCounters } from "./traffic.ts";
+import { CostMeter } from "../cost/cost-meter.ts";
+import { queueUnits } from "../cost/cost-model.ts";
 
 const LATENCY_SAMPLES = 1000;
 /** ConsumerTooSlow times kept (for /health: repeated within a window). */
@@ -20,6 +22,8 @@ export class LiveStats {
   counters: StatCounters = emptyCounters();
   private traffic = new TrafficCounters();
   private latencies: number[] = [];
+  /** What Cloudflare bills, counted for the cost estimate (in memory only). */
+  meter = new CostMeter(Date.now());
   /** Newest event time seen (for the lag). */
   newestEventUs: number | null = null;
   private frameTimeMs = -1;
@@ -43,6 +47,7 @@ export class LiveStats {
     this.counters = { ...emptyCounters(), gaps: openGaps, gapsDetected: openGaps.length, statsResetAt: resetAt };
     this.traffic = new TrafficCounters();
     this.latencies = [];
+    this.meter = new CostMeter(Date.parse(resetAt) || Date.now());
   }
 
   acknowledgeGaps(): number {
@@ -63,6 +68,14 @@ export class LiveStats {
   /** The consumer's report of a batch. */
   settled(report: DeliveryReport): void {
     countDelivery(this.counters, report);
+    const m = this.meter;
+    m.add("objectCalls");
+    m.add("consumerInvocations");
+    m.add("deliveredEvents", report.delivered);
+    m.add("webhookRequests", report.requests);
+    m.add("retriedMessages", report.billing?.retriedMessages ?? 0);
+    m.add("followUpMessages", report.billing?.followUpMessages ?? 0);
+    m.add("deadLetterQueueMessages", report.billing?.deadLetterQueueMessages ?? 0);
     for (const ms of report.latenciesMs) this.latencies.push(ms);
     if (this.latencies.length > LATENCY_SAMPLES) this.latencies.splice(0, this.latencies.length - LATENCY_SAMPLES);
   }
@@ -72,7 +85,11 @@ export class LiveStats {
     q.messagesSent += batch.messages.length;
     q.eventsEnqueued += batch.eventCount;
     q.bytesSent += batch.bytes;
-    for (const m of batch.messages) q.billedUnits += Math.max(1, Math.ceil(m.bytes / 65_536));
+    let units = 0;
+    for (const m of batch.messages) units += queueUnits(m.bytes);
+    q.billedUnits += units;
+    this.meter.add("relayUnits", units);
+    this.meter.add("relayMessages", batch.messages.length);
   }
 
   /** The live stream's hooks that count (gapThresholdUs: the legacy wire's gap heuristic). */
@@ -149,6 +166,7 @@ export class LiveStats {
       this.frameTimeIso = new Date(now).toISOString();
     }
     countFrame(this.counters, frame, forwarded, this.frameTimeIso);
+    this.meter.counts.frames++;
     this.traffic.record(now, 1, forwarded ? 1 : 0);
     if (frame.type !== "malformed" && (this.newestEventUs === null || frame.timeUs > this.newestEventUs)) this.newestEventUs = frame.timeUs;
   }

@@ -32,9 +32,16 @@ import { resumePosition, savedForm, type Position } from "../stream/position.ts"
 import { streamSettings } from "../stream/settings.ts";
 import { Stream } from "../stream/stream.ts";
 import { errorMessage } from "../errors.ts";
+import { readSettings, type CostSettings } from "../config/settings.ts";
+import { costReport, type CostReport } from "../cost/cost-report.ts";
+import { CPU_MS_PER_EVENT } from "../cost/bench-figures.ts";
 
 /** Keys of the persisted state (Durable Object storage): the position apart from the statistics. */
 const KEY = { cursor: "cursor", position: "position", oldestUnacked: "oldestUnacked", oldestUnackedFrom: "oldestUnackedFrom", stats: "stats", deliveryPause: PAUSE_KEY } as const;
+/** Rows each save writes: the position's four keys, the statistics' one, the alarm's one; a start reads six keys. */
+const ROWS = { position: 4, stats: 1, alarm: 1, load: 6 } as const;
+/** The cron trigger of wrangler.jsonc wakes the worker once a minute: a Workers request the relay cannot count. */
+const CRON_REQUESTS_PER_SECOND = 1 / 60;
 /** A call to the queue that has not settled by then counts as failed (and is retried: duplicates, never loss). */
 const SEND_TIMEOUT_MS = 30_000;
 
@@ -57,6 +64,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly running: Running | null;
   private readonly problems: ConfigProblem[];
   private readonly warnings: ConfigProblem[];
+  /** The cost estimate's plan and budget; null while one of them is bad (reported in configWarnings). */
+  private readonly costSettings: CostSettings | null;
   private readonly blobs: BlobStore;
   /** Webhook delivery paused by a 410 Gone (asked by the consumer once per batch). */
   private readonly deliveryPause: DeliveryPauseStore;
@@ -76,6 +85,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     const parsed = parseRelayConfig(env);
     this.problems = parsed.problems;
     this.warnings = replaySettingProblems(env);
+    this.costSettings = readSettings(env).cost;
     this.blobs = new BlobStore(ctx.storage.sql);
     this.deliveryPause = new DeliveryPauseStore(ctx.storage, env.WEBHOOK_URL, (error) => this.storageFailed(error));
     this.running = parsed.config ? { config: parsed.config, stream: this.liveStream(parsed.config) } : null;
@@ -108,7 +118,10 @@ export class JetstreamRelay extends DurableObject<Env> {
         newPacker: () => new Packer(limits),
         nextLedgerId: () => `${this.ledgerPrefix}-${++this.ledgerSeq}`,
         send: (bodies) => enqueue(this.env.EVENTS, bodies, SEND_TIMEOUT_MS),
-        putBlob: (id, text) => this.blobs.put(id, text),
+        putBlob: (id, text) => {
+          this.stats.meter.add("rowsWritten");
+          return this.blobs.put(id, text);
+        },
       },
       {
         ...this.stats.hooks(config.settings.gapThresholdUs),
@@ -130,6 +143,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** Start (or keep) the connection and the watchdog alarm; returns the status. */
   async ensureRunning(): Promise<RelayStatus> {
+    this.stats.meter.add("objectCalls");
     if (this.running) {
       await this.scheduleAlarm();
       if (this.loaded) this.running.stream.watchdog(Date.now());
@@ -147,6 +161,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       delivery: { ...view.delivery, unackedMessages: this.ledger.size, oldestUnackedUs: this.ledger.oldest() },
       startedAt: this.startedAt.toISOString(),
       storage: { ok: this.storageError === null, lastError: this.storageError },
+      cost: this.cost(now),
       replay: this.replays.current(),
     };
   }
@@ -175,6 +190,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       consumerTooSlow: this.stats.counters.consumerTooSlow,
       configErrors: this.problems,
       configWarnings: this.streamWarnings(),
+      notes: this.cost(Date.now())?.warnings ?? [],
       config: this.running?.config.public ?? null,
       deliveryPause: await this.deliveryPause.get(),
     };
@@ -203,7 +219,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
-    return { healthy: reasons.length === 0, reasons, checkedAt: new Date(now).toISOString() };
+    return { healthy: reasons.length === 0, reasons, notes: this.cost(now)?.warnings ?? [], checkedAt: new Date(now).toISOString() };
   }
 
   /** Reset statistics (never the cursor, never unacknowledged gaps). */
@@ -254,6 +270,8 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** The text of an oversized event stored as a blob, or null if it is gone. */
   async getBlob(id: string): Promise<string | null> {
+    this.stats.meter.add("objectCalls");
+    this.stats.meter.add("rowsRead");
     return this.blobs.get(id);
   }
 
@@ -272,6 +290,8 @@ export class JetstreamRelay extends DurableObject<Env> {
   // Heartbeat and watchdog
 
   override async alarm(): Promise<void> {
+    this.stats.meter.add("alarms");
+    this.stats.meter.tick(Date.now());
     if (!this.running) return;
     try {
       if (!this.loaded) await this.load();
@@ -289,8 +309,12 @@ export class JetstreamRelay extends DurableObject<Env> {
     if (!this.running) return;
     try {
       const at = await this.ctx.storage.getAlarm();
+      this.stats.meter.add("rowsRead");
       const next = Date.now() + this.running.config.settings.alarmMs;
-      if (at === null || at > next) await this.ctx.storage.setAlarm(next);
+      if (at === null || at > next) {
+        await this.ctx.storage.setAlarm(next);
+        this.stats.meter.add("rowsWritten", ROWS.alarm);
+      }
     } catch (error) {
       this.storageFailed(error);
     }
@@ -317,6 +341,25 @@ export class JetstreamRelay extends DurableObject<Env> {
     ];
   }
 
+  /** The month projected at the last hour's rates on the configured plan (null while a cost setting is bad). */
+  private cost(now: number): CostReport | null {
+    if (!this.costSettings) return null;
+    const batchMode = this.running?.config.public.batchMode ?? false;
+    const onePerMessage = this.running?.config.settings.maxEventsPerMessage === 1;
+    const mode = batchMode ? "batch" : onePerMessage ? "baseline" : "per-event";
+    const measured = this.stats.meter.activity(now, { otherWorkerRequestsPerSecond: CRON_REQUESTS_PER_SECOND, consumerCpuMsPerEvent: CPU_MS_PER_EVENT[mode], storedGb: this.storedGb() });
+    return costReport(measured.activity, { seconds: measured.windowSeconds, since: measured.since }, this.costSettings.plan, this.costSettings.budgetUsdPerMonth);
+  }
+
+  /** The relay object's SQLite database size in GB (the dead-letter store's is not counted). */
+  private storedGb(): number {
+    try {
+      return this.ctx.storage.sql.databaseSize / 1e9;
+    } catch {
+      return 0;
+    }
+  }
+
   private publicPosition(): StreamPosition | null {
     const p = this.position();
     if (p === null) return null;
@@ -335,6 +378,7 @@ export class JetstreamRelay extends DurableObject<Env> {
       const saved = await this.ctx.storage.get<unknown>([KEY.cursor, KEY.position, KEY.oldestUnacked, KEY.oldestUnackedFrom, KEY.stats, KEY.deliveryPause]);
       this.stats.restore(saved.get(KEY.stats));
       this.deliveryPause.restore(saved.get(KEY.deliveryPause));
+      this.stats.meter.add("rowsRead", ROWS.load);
       const position = resumePosition(
         { position: saved.get(KEY.position), cursor: saved.get(KEY.cursor), oldestUnacked: saved.get(KEY.oldestUnacked), oldestUnackedFrom: saved.get(KEY.oldestUnackedFrom) },
         this.running?.config.settings.maxRewindUs ?? 0,
@@ -372,6 +416,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         [KEY.oldestUnacked]: oldest?.timeUs ?? null,
         [KEY.oldestUnackedFrom]: oldest && oldest.seq != null ? { instance: oldest.instance ?? null, seq: oldest.seq } : null,
       });
+      this.stats.meter.add("rowsWritten", ROWS.position);
       return true;
     } catch (error) {
       this.storageFailed(error);
@@ -383,6 +428,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     if (!this.loaded) return false;
     try {
       await this.ctx.storage.put(KEY.stats, this.stats.toSave(Date.now()));
+      this.stats.meter.add("rowsWritten", ROWS.stats);
       return true;
     } catch (error) {
       this.storageFailed(error);

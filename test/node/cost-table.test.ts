@@ -1,0 +1,40 @@
+// docs/cost.md's summary and tables are the cost model's (worker/cost/); a change of a price or of the
+// model without `npx tsx bin/cost-table.ts --write` fails here.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { COST_END, COST_START, costSummaryInPage, costTablesInPage, renderCostSummary, renderCostTables, withCostTables } from "../../worker/cost/cost-table.ts";
+import { estimateCost } from "../../worker/cost/cost-model.ts";
+import { profileActivity } from "../../worker/cost/relay-profile.ts";
+
+const page = readFileSync(join(import.meta.dirname, "../../docs/cost.md"), "utf8");
+
+test("docs/cost.md's summary and tables are the model's (regenerate with `npx tsx bin/cost-table.ts --write`)", () => {
+  expect(costTablesInPage(page), `docs/cost.md lacks the markers ${COST_START} … ${COST_END}`).not.toBeNull();
+  expect(costTablesInPage(page), "docs/cost.md's tables differ from the model: run `npx tsx bin/cost-table.ts --write`").toBe(renderCostTables());
+  expect(costSummaryInPage(page), "docs/cost.md's summary differs from the model: run `npx tsx bin/cost-table.ts --write`").toBe(renderCostSummary());
+  expect(withCostTables(page)).toBe(page);
+});
+
+test("a changed page is caught (the check can fail)", () => {
+  const changed = page.replace(/\*\*\$\d+\.\d\d\*\*/, "**$0.01**");
+  expect(changed).not.toBe(page);
+  expect(costTablesInPage(changed)).not.toBe(renderCostTables());
+});
+
+test("the relay profile of the posts relay, by hand: 30 events/s, a flush every 200 ms", () => {
+  // 6 events per message (30 × 0.2 s) of 598 B = 3,588 B: one unit; 5 messages/s; the consumer's 1 s
+  // timeout gathers them: 1 invocation/s of 30 events in 10 lanes, one request each in batch mode.
+  const a = profileActivity({ eventsPerSecond: 30, mode: "batch" });
+  expect(a.detail).toMatchObject({ eventsPerMessage: 6, unitsPerMessage: 1, messagesPerSecond: 5, invocationsPerSecond: 1, requestsPerSecond: 10 });
+  expect(a.queueUnitsWritten + a.queueUnitsRead + a.queueUnitsDeleted).toBe(15);
+  // Paid: queue 15/s × 2,592,000 = 38,880,000 → $15.152; requests (1.5 + 0.2 + 1 + 1/60)/s × 2,592,000 = 7,041,600 → $0.90624; total $21.05824.
+  expect(estimateCost(a, "paid").totalUsd).toBeCloseTo(21.05824, 6);
+});
+
+test("the whole network in batch mode, by hand: messages fill to ~120 KB (2 units)", () => {
+  // 5,000 × 0.2 s = 1,000 events per flush, capped at 200 per message: 25 messages/s of 2 units; the
+  // consumer takes 10 at a time: 2.5 invocations/s of 2,000 events, 10 lanes of 200: 2 requests each.
+  const a = profileActivity({ eventsPerSecond: 5000, mode: "batch" });
+  expect(a.detail).toMatchObject({ eventsPerMessage: 200, unitsPerMessage: 2, messagesPerSecond: 25, invocationsPerSecond: 2.5, requestsPerSecond: 50 });
+});
