@@ -11,10 +11,14 @@ export interface DeliveryPorts {
   settle(report: DeliveryReport): Promise<void>;
   /** The text of an oversized event kept by the relay object. */
   getBlob(id: string): Promise<string | null>;
+  /** Whether a blob that is gone was settled already (its event delivered: a duplicate delivery of its message). */
+  blobSettled(id: string): Promise<boolean>;
   deadLetters: {
     add(entries: DeadLetterInput[]): Promise<void>;
     remove(ids: string[]): Promise<void>;
     getRaw(id: string): Promise<string | null>;
+    /** Whether a dead letter that is gone left the store after its replay was delivered (or was purged while replaying). */
+    settled(id: string): Promise<boolean>;
   };
   now(): number;
   random(): number;
@@ -30,10 +34,12 @@ export function portsFromEnv(env: Env): DeliveryPorts {
     },
     settle: (report) => relay().settle(report),
     getBlob: (id) => relay().getBlob(id),
+    blobSettled: (id) => relay().blobSettled(id),
     deadLetters: {
       add: (entries) => store().add(entries),
       remove: (ids) => store().remove(ids),
       getRaw: (id) => store().getRaw(id),
+      settled: (id) => store().settled(id),
     },
     now: () => Date.now(),
     random: () => Math.random(),

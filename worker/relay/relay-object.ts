@@ -12,7 +12,7 @@ import type {
   ReplayRequest,
   StreamPosition,
 } from "../contract.ts";
-import { BlobStore } from "./blob-store.ts";
+import { BlobStore, SettledBlobs } from "./blob-store.ts";
 import type { LinkState } from "../stream/connection-state.ts";
 import { enqueue } from "../queue/enqueue.ts";
 import { shouldForward, type ForwardFilter } from "../jetstream/legacy-frame.ts";
@@ -55,6 +55,9 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly problems: ConfigProblem[];
   private readonly warnings: ConfigProblem[];
   private readonly blobs: BlobStore;
+  private readonly settledBlobs: SettledBlobs;
+  /** The consumer's latest failure to store dead letters, until a later store succeeds (a /health reason). */
+  private deadLetterStoreError: { message: string; at: string } | null = null;
   private readonly ledger = new Ledger();
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
@@ -72,6 +75,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.problems = parsed.problems;
     this.warnings = replaySettingProblems(env);
     this.blobs = new BlobStore(ctx.storage.sql);
+    this.settledBlobs = new SettledBlobs(ctx.storage.sql);
     this.running = parsed.config ? { config: parsed.config, stream: this.liveStream(parsed.config) } : null;
     this.replays = new ReplayRunner(env, ctx.storage, {
       config: () => this.running?.config ?? null,
@@ -192,6 +196,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         storageError: this.storageError,
         gaps: this.stats.counters.gaps,
         consumerTooSlowAt: this.stats.counters.consumerTooSlowAt,
+        deadLetterStoreError: this.deadLetterStoreError,
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
@@ -223,8 +228,12 @@ export class JetstreamRelay extends DurableObject<Env> {
   async settle(report: DeliveryReport): Promise<void> {
     this.ledger.settle(report);
     this.stats.settled(report);
+    if (report.deadLetterStoreError !== undefined) {
+      this.deadLetterStoreError = report.deadLetterStoreError === null ? null : { message: report.deadLetterStoreError, at: new Date().toISOString() };
+    }
     if (report.blobsDone.length > 0) {
       try {
+        this.settledBlobs.record(report.blobsDone, Date.now());
         this.blobs.delete(report.blobsDone);
       } catch (error) {
         this.storageFailed(error);
@@ -235,6 +244,11 @@ export class JetstreamRelay extends DurableObject<Env> {
   /** The text of an oversized event stored as a blob, or null if it is gone. */
   async getBlob(id: string): Promise<string | null> {
     return this.blobs.get(id);
+  }
+
+  /** Whether a blob that is gone was settled (its event delivered or dead-lettered with its text) in the last days. */
+  async blobSettled(id: string): Promise<boolean> {
+    return this.settledBlobs.has(id);
   }
 
   /** Replays a past window alongside live delivery; throws "refused: …" when it cannot (too old, one running). */
