@@ -178,7 +178,10 @@ export function didOf(request: ReceivedRequest): string {
 }
 
 /** A page of a dead-letter store (typed: RPC typing turns the `unknown` event into `never`). */
-export async function deadLetterPage(store: { list(options: { offset?: number; limit?: number }): Promise<unknown> }, options: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+export async function deadLetterPage(
+  store: { list(options: { offset?: number; limit?: number; maxBytes?: number }): Promise<unknown> },
+  options: { offset?: number; limit?: number; maxBytes?: number } = {},
+): Promise<DeadLetterPage> {
   return (await store.list(options)) as DeadLetterPage;
 }
 
