@@ -174,24 +174,21 @@ describe("dead letters of v2 events", () => {
     await eventually(async () => ((await Promise.all(payloads.map((raw) => store.getRaw(eventId(raw))))).every((raw) => raw === null) ? true : undefined));
   });
 
-  it("too large for a row keeps what identifies the v2 event", async () => {
+  it("too large for a row keeps the whole v2 event, and a replay sends it by reference with its did and time", async () => {
     const store = env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
     const did = uniqueDid();
     const legacy = JSON.stringify({ did, time_us: 1_783_175_888_000_042, kind: "commit", commit: { rev: "rh", operation: "create", collection: "app.bsky.feed.post", rkey: "h", record: { text: "p".repeat(2_000_000) }, cid: "bafyh" } });
     const huge = v2PayloadOf(legacy, 4242);
     await store.add([{ ...letter(huge), id: "evt_huge" }]);
     const [entry] = (await deadLetterPage(store)).events;
-    expect(entry.event).toEqual({
-      $type: "network.bsky.jetstream.subscribeEvents#commit",
-      did,
-      seq: 4242,
-      time: "2026-07-04T14:38:08.000042Z",
-      collection: "app.bsky.feed.post",
-      rkey: "h",
-      rev: "rh",
-      operation: "create",
-      truncated: true,
-      bytes: expect.any(Number),
+    expect(entry.event).toEqual(JSON.parse(huge));
+    expect(await store.getRaw("evt_huge")).toBe(huge);
+    const sent: WholeEventsBody[] = [];
+    await runInDurableObject(store, (instance) => {
+      const own = instance as unknown as { env: Env };
+      own.env = { ...own.env, EVENTS: { sendBatch: async (messages: { body: WholeEventsBody }[]) => void sent.push(...messages.map((m) => m.body)) } } as unknown as Env;
     });
+    expect((await replayJob(store, { all: true })).sent).toBe(1);
+    expect(sent.flatMap((body) => body.events)).toEqual([{ blob: "evt_huge", did, timeUs: 1_783_175_888_000_042, receivedAt: expect.any(Number), attempts: 0 }]);
   });
 });
