@@ -9,7 +9,7 @@ import { elementBytes } from "../queue/message-size.ts";
 import { DEAD_LETTER, type QueuedEvent } from "../queue/message.ts";
 import { Packer } from "../queue/packer.ts";
 import { errorMessage } from "../errors.ts";
-import type { Row } from "./dead-letter-store.ts";
+import type { Row } from "./dead-letter-row.ts";
 
 /** Rows read per step. */
 const STEP_ROWS = 500;

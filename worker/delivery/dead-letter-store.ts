@@ -3,6 +3,7 @@ import type { DeadLetter, DeadLetterPage, DeadLetterReplayAnswer, DeadLetterRepl
 import { deadLetterMaxBytes, deadLetterMaxEvents } from "./delivery-config.ts";
 import { BlobStore, CHUNK_CHARS, SettledBlobs } from "../relay/blob-store.ts";
 import { ReplayJobs } from "./dead-letter-replays.ts";
+import type { Row } from "./dead-letter-row.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {
@@ -25,25 +26,6 @@ export const DEFAULT_PAGE_BYTES = 4_000_000;
 export const MAX_PAGE_BYTES = 8_000_000;
 /** What a listed entry costs beyond its event text (its error, at most 2,000 characters, and fields). */
 const ENTRY_OVERHEAD_BYTES = 300;
-
-/** A row of `dead_letters`; `raw` is empty when the text is chunked (in `dead_letter_texts`). */
-export interface Row extends Record<string, SqlStorageValue> {
-  seq: number;
-  id: string;
-  raw: string;
-  error: string;
-  attempts: number;
-  failed_at: number;
-  replaying: number;
-  /** UTF-8 bytes of the event text. */
-  bytes: number;
-  /** 1: the text is in `dead_letter_texts` (too large for a row). */
-  chunked: number;
-  /** 1: only the lost event's reference is kept. */
-  stub: number;
-  /** The replay job that sent it (while replaying). */
-  replay_job: string | null;
-}
 
 /**
  * Keeps dead-lettered events durably (SQLite), lists, replays and purges them. Every event keeps its full
