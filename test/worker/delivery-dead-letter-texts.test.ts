@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEAD_LETTER_OBJECT_NAME, type DeliveryReport, type HealthReport, type WholeEventsBody } from "../../worker/contract.ts";
 import { keepDeadLetteredMessages } from "../../worker/delivery/dead-letter-intake.ts";
+import { migrate } from "../../worker/delivery/dead-letter-store.ts";
 import { eventId } from "../../worker/delivery/event-id.ts";
 import { DEAD_LETTER } from "../../worker/queue/message.ts";
 import { batchOf, commitEvent, deadLetterPage, eventually, messageBody, receiver, recordingPorts, replayJob, runBatch, testEnv, uniqueDid, uniquePath } from "./delivery-support.ts";
@@ -47,6 +48,32 @@ describe("large dead letters", () => {
     const job = await replayJob(store, { all: true });
     expect(job).toMatchObject({ state: "done", total: 2, sent: 1, skipped: 1 });
     expect(sent.flatMap((body) => body.events).map((e) => e.raw)).toEqual([real]);
+  });
+});
+
+describe("entries of earlier versions", () => {
+  it("get their size, and their stubs (identity or reference only) are marked as such", async () => {
+    const store = freshStore();
+    const real = commitEvent(uniqueDid(), "old");
+    const identity = JSON.stringify({ did: "did:plc:old", time_us: 42, kind: "commit", truncated: true, bytes: 2_000_400 });
+    const reference = JSON.stringify({ did: "did:plc:lost", time_us: 8, blob: "b-gone" });
+    await runInDurableObject(store, (_instance, state) => {
+      const sql = state.storage.sql;
+      // The table as the first version wrote it.
+      for (const column of ["bytes", "stub", "replay_job"]) sql.exec(`ALTER TABLE dead_letters DROP COLUMN ${column}`);
+      const insert = (id: string, raw: string, error: string) => sql.exec("INSERT INTO dead_letters (id, raw, error, attempts, failed_at) VALUES (?, ?, ?, 1, 0)", id, raw, error);
+      insert("old-real", real, "webhook answered HTTP 410");
+      insert("old-identity", identity, "HTTP 413; the event (2000400 bytes) is too large for the dead-letter store: only its identity is kept");
+      insert("old-reference", reference, "its queue message failed past max_retries and reached the dead-letter queue");
+      migrate(sql);
+    });
+    const page = await deadLetterPage(store);
+    expect(page.events.map((e) => [e.id, e.stub ?? false])).toEqual([
+      ["old-real", false],
+      ["old-identity", true],
+      ["old-reference", true],
+    ]);
+    expect(page.bytes).toBe([real, identity, reference].reduce((sum, raw) => sum + new TextEncoder().encode(raw).length, 0));
   });
 });
 

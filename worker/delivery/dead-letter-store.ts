@@ -238,7 +238,7 @@ export class DeadLetterStore extends DurableObject<Env> {
 }
 
 /** Columns added since the first version; stubs of earlier versions (identity only) are marked as such. */
-function migrate(sql: SqlStorage): void {
+export function migrate(sql: SqlStorage): void {
   const columns = new Set(sql.exec<{ name: string }>("PRAGMA table_info(dead_letters)").toArray().map((c) => c.name));
   if (!columns.has("bytes")) {
     sql.exec("ALTER TABLE dead_letters ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0");

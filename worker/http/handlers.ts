@@ -161,7 +161,7 @@ export async function listDeadLetterReplays({ env }: RouteContext): Promise<Resp
 export async function getDeadLetterReplay({ env, params }: RouteContext): Promise<Response> {
   const job = await ask("The dead-letter store failed to give the replay job", () => deadLetterStore(env).getReplay(params.id));
   if (!job) return errorResponse(404, "no-such-replay-job", `No dead-letter replay job ${JSON.stringify(params.id)} (the latest ${20} are kept). GET /dlq/replay lists them.`);
-  return json({ job, attached: true });
+  return json({ job });
 }
 
 export async function purgeDeadLetters({ env, request }: RouteContext): Promise<Response> {
