@@ -66,6 +66,8 @@ export interface DeliveryReport {
     /** Messages taken from the dead-letter queue. */
     deadLetterQueueMessages: number;
   };
+  /** Set when the consumer stored dead letters: null when the store took them, else why it did not. */
+  deadLetterStoreError?: string | null;
 }
 
 /**
@@ -302,13 +304,15 @@ export interface HealthReport {
 export interface DeadLetter {
   /** The event's webhook-id (stable idempotency key). */
   id: string;
-  /** The event as received (parsed JSON). */
+  /** The event as received (parsed JSON); for a stub, what identifies the lost event. */
   event: unknown;
   error: string;
   attempts: number;
   failedAt: string;
   /** True while a replay of it is on its way (it leaves the store once delivered). */
   replaying?: boolean;
+  /** True when the event's text was lost and only its reference is kept: a replay skips it (never sent as the event). */
+  stub?: boolean;
 }
 
 export interface DeadLetterPage {
@@ -316,11 +320,51 @@ export interface DeadLetterPage {
   events: DeadLetter[];
   /** Pass as `offset` to get the next page; null on the last page. */
   nextOffset: number | null;
+  /** The next page's path and query (`/dlq?offset=…&limit=…`), null on the last page. */
+  next: string | null;
+  /** Why the page ends: it has `limit` rows, or the next row would pass the byte budget (`maxBytes`), or it is the last. */
+  limitedBy: "rows" | "bytes" | null;
+  /** UTF-8 bytes of the page's event texts (a page holds at least one event, however large). */
+  bytes: number;
   /** Dead letters dropped because the store was full (oldest first); counted, never silent. */
   evicted: number;
 }
 
 export type DeadLetterSelection = { ids: string[] } | { all: true };
+
+/** POST /dlq/replay: a selection (with an optional job id the caller chose), or only a job id (resume/attach). */
+export type DeadLetterReplayRequest = (DeadLetterSelection & { job?: string }) | { job: string };
+
+/**
+ * A replay of dead letters, run by the store in the background. It replays the selected rows present
+ * when it started (rows added later, including events that fail again, are not part of it), each at
+ * most once: rows already on their way (replaying) and stubs are skipped.
+ */
+export interface DeadLetterReplayJob {
+  id: string;
+  state: "running" | "done" | "failed";
+  /** "all", or how many ids were asked for. */
+  selection: "all" | { ids: number };
+  /** Rows selected when it started. */
+  total: number;
+  /** Sent to the queue (they leave the store once the webhook accepts them). */
+  sent: number;
+  /** Not sent: already on their way, or stubs without their text. */
+  skipped: number;
+  /** 0..1 */
+  progress: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Why it failed; a failed job resumes where it stopped when its id is posted again. */
+  error: string | null;
+}
+
+/** The answer of POST /dlq/replay and GET /dlq/replay/:id. `attached`: the job already existed (nothing new was started). */
+export interface DeadLetterReplayAnswer {
+  job: DeadLetterReplayJob;
+  attached: boolean;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Time travel (operator-requested replay of a window of the past)

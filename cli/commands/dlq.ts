@@ -1,10 +1,11 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection } from "../../worker/api-types.ts";
+import { findDeadLetterReplay, followDeadLetterReplay, jobLine, startDeadLetterReplay } from "../lib/dlq-replay-flow.ts";
 import { ask, requireConfirmationPossible } from "../lib/confirm.ts";
 import { CliError, ExitCode } from "../lib/exit-codes.ts";
 import { formatCount, formatTime } from "../lib/terminal-format.ts";
 import { commandHelp } from "../lib/help.ts";
-import { addConnectionOptions, type ConnectionFlags, connect, parseCount, parseOffset } from "../lib/operate-options.ts";
+import { addConnectionOptions, type ConnectionFlags, connect, parseCount, parseOffset, parseSeconds } from "../lib/operate-options.ts";
 import { renderPairs, renderTable } from "../lib/table.ts";
 import { expectShape } from "../lib/validate.ts";
 
@@ -57,12 +58,13 @@ export function register(program: Command): void {
     const width = process.stdout.columns || 120;
     const lines = renderTable(
       [{ header: "id" }, { header: "failed" }, { header: "attempts", align: "right" }, { header: "event" }, { header: "error" }],
-      page.events.map((letter) => [letter.id, formatTime(letter.failedAt), String(letter.attempts), describeEvent(letter), shorten(letter.error, Math.max(30, width - 110))]),
+      page.events.map((letter) => [letter.id, formatTime(letter.failedAt), String(letter.attempts), `${letter.stub ? "stub: " : ""}${describeEvent(letter)}`, shorten(letter.error, Math.max(30, width - 110))]),
       { header: c.dim },
     );
     const first = flags.all ? 1 : flags.offset + 1;
     const shown = `showing ${formatCount(first)}–${formatCount(first + page.events.length - 1)} of ${formatCount(page.total)}`;
-    lines.push("", c.dim(`${shown}${page.nextOffset !== null ? ` · next page: --offset ${page.nextOffset}` : ""}`));
+    const byBytes = page.limitedBy === "bytes" ? " (the page ended at its byte budget: large events)" : "";
+    lines.push("", c.dim(`${shown}${page.nextOffset !== null ? ` · next page: --offset ${page.nextOffset}${byBytes}` : ""}`));
     if (page.evicted) lines.push(c.red(`${formatCount(page.evicted)} dead letters were evicted because the store was full`));
     lines.push(c.dim("full event: jetstream-relay dlq show ID   ·   replay: dlq replay ID… | --all   ·   delete: dlq purge ID… | --all"));
     output.lines(lines);
@@ -82,11 +84,15 @@ export function register(program: Command): void {
   );
   show.action(async (id: string, flags: ConnectionFlags) => {
     const { client, output } = await connect(flags);
-    let found: DeadLetter | undefined;
-    for (let offset: number | null = 0; offset !== null && !found; ) {
-      const page: DeadLetterPage = expectShape<DeadLetterPage>((await client.get(`/dlq?offset=${offset}&limit=${MAX_PAGE}`)).body, "GET /dlq", client.target.url, (p) => Array.isArray(p.events));
-      found = page.events.find((letter) => letter.id === id);
-      offset = page.events.length > 0 ? (page.nextOffset ?? null) : null;
+    let found = await fetchOne(client, id);
+    if (found === "no-route") {
+      // A relay older than GET /dlq/events/:id: look through the pages.
+      found = undefined;
+      for (let offset: number | null = 0; offset !== null && !found; ) {
+        const page: DeadLetterPage = expectShape<DeadLetterPage>((await client.get(`/dlq?offset=${offset}&limit=${MAX_PAGE}`)).body, "GET /dlq", client.target.url, (p) => Array.isArray(p.events));
+        found = page.events.find((letter) => letter.id === id);
+        offset = page.events.length > 0 ? (page.nextOffset ?? null) : null;
+      }
     }
     if (!found) throw new CliError(`no dead letter with id ${JSON.stringify(id)}`, ExitCode.failure, "the ids are in the first column of `jetstream-relay dlq list`; it may have been replayed and delivered, or purged");
     if (output.json) {
@@ -102,6 +108,7 @@ export function register(program: Command): void {
           ["attempts", String(found.attempts)],
           ["error", c.red(found.error)],
           ...(found.replaying ? ([["replaying", "yes: on its way to the webhook again"]] as [string, string][]) : []),
+          ...(found.stub ? ([["stub", c.yellow("yes: the event's text was lost; this is only its reference, never replayed")]] as [string, string][]) : []),
         ],
         { label: c.dim },
       ),
@@ -112,23 +119,45 @@ export function register(program: Command): void {
 
   const replay = dlq
     .command("replay")
-    .description("Deliver dead letters again (POST /dlq/replay); they leave the store once delivered")
+    .description("Deliver dead letters again as a background job (POST /dlq/replay), following its progress; they leave the store once delivered")
     .argument("[ids...]", "ids of the dead letters (as `dlq list` shows them)")
-    .option("--all", "every dead letter");
+    .option("--all", "every dead letter present now (those added meanwhile are not part of the job)")
+    .addOption(new Option("--attach [job]", "follow a replay job instead of starting one: the one named, else the running or latest one"))
+    .option("--resume <job>", "resume a failed replay job where it stopped")
+    .option("--detach", "start the job and return at once (follow it later with --attach JOB)")
+    .addOption(new Option("-i, --interval <seconds>", "seconds between progress polls").argParser(parseSeconds).default(1000, "1"));
   addConnectionOptions(replay);
   replay.addHelpText(
     "after",
     commandHelp({
-      examples: ["jetstream-relay dlq replay 3f1c…e9 a7d2…41", "jetstream-relay dlq replay --all"],
-      nonInteractive: ["It never asks anything: jetstream-relay dlq replay --all --json"],
+      examples: [
+        "jetstream-relay dlq replay 3f1c…e9 a7d2…41",
+        "jetstream-relay dlq replay --all",
+        "jetstream-relay dlq replay --all --detach --json | jq -r .job.id",
+        "jetstream-relay dlq replay --attach",
+        "jetstream-relay dlq replay --resume JOB",
+      ],
+      nonInteractive: [
+        "It never asks anything. With --json it prints the job once it is over ({job}); with --detach, the job just started. Exit 1 when the job failed.",
+        "A job sends each selected dead letter at most once: running it again while its events are on their way sends nothing twice.",
+      ],
     }),
   );
-  replay.action(async (ids: string[], flags: ConnectionFlags & { all?: boolean }) => {
-    const selection = selectionOf(ids, flags.all, "replay");
+  replay.action(async (ids: string[], flags: ConnectionFlags & { all?: boolean; attach?: string | true; resume?: string; detach?: boolean; interval: number }) => {
+    const given = [ids.length > 0 || flags.all, flags.attach !== undefined, flags.resume !== undefined].filter(Boolean).length;
+    if (given > 1) throw new CliError("give dead letters (ids or --all), --attach or --resume: one of them", ExitCode.usage, "jetstream-relay dlq replay --all");
+    const selection = flags.attach === undefined && flags.resume === undefined ? selectionOf(ids, flags.all, "replay") : null;
     const { client, output } = await connect(flags);
-    const { body } = await client.post<{ replayed?: number }>("/dlq/replay", selection);
-    if (output.json) output.document(body ?? {});
-    else output.lines([`${output.out.green(`${formatCount(body?.replayed ?? 0)} dead letter${body?.replayed === 1 ? "" : "s"} queued for delivery`)}; each leaves the store once the webhook accepts it`]);
+    let job;
+    if (flags.attach !== undefined) job = await findDeadLetterReplay(client, flags.attach);
+    else if (flags.resume !== undefined) job = await startDeadLetterReplay(client, output, { job: flags.resume });
+    else job = await startDeadLetterReplay(client, output, { ...selection!, job: crypto.randomUUID() });
+    if (flags.detach) {
+      if (output.json) output.document({ job });
+      else output.lines([jobLine(job), "", output.out.dim(`follow it: jetstream-relay dlq replay --attach ${job.id}`)]);
+      return;
+    }
+    await followDeadLetterReplay(client, output, flags.interval, job);
   });
 
   const purge = dlq
@@ -165,6 +194,13 @@ function selectionOf(ids: string[], all: boolean | undefined, verb: string): Dea
   if (all) return { all: true };
   if (!ids.length) throw new CliError(`say which dead letters to ${verb}: their ids, or --all`, ExitCode.usage, `ids are in the first column of \`jetstream-relay dlq list\``);
   return { ids: [...new Set(ids)] };
+}
+
+/** GET /dlq/events/:id: the dead letter, undefined when there is none, "no-route" when the relay predates the route. */
+async function fetchOne(client: Awaited<ReturnType<typeof connect>>["client"], id: string): Promise<DeadLetter | undefined | "no-route"> {
+  const { status, body } = await client.request<{ event?: DeadLetter; code?: string }>({ path: `/dlq/events/${encodeURIComponent(id)}`, accept: [404] });
+  if (status === 404) return body?.code === "no-such-dead-letter" ? undefined : "no-route";
+  return expectShape<{ event: DeadLetter }>(body, "GET /dlq/events/:id", client.target.url, (a) => typeof a.event === "object" && a.event !== null).event;
 }
 
 function parseLimit(value: string): number {

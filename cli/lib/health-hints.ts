@@ -15,6 +15,7 @@ const WHAT_TO_DO: Record<string, string> = {
   gap: "look at the gap (jetstream-relay gaps), then acknowledge it: jetstream-relay gaps ack",
   "relay-unavailable": "the relay object did not answer: after a deploy, jetstream-relay health --wait 60; else read jetstream-relay logs",
   "dead-letter-store-failing": "failed events cannot be kept and go round the queue again: read jetstream-relay logs; jetstream-relay deploy restarts it",
+  "dead-letters-not-stored": "the dead-letter store refused entries (they wait in the queue): jetstream-relay dlq list shows whether it answers; read jetstream-relay logs",
   "consumer-too-slow": "the relay does not keep up: check jetstream-relay stats, then narrow the filter or split it over relays",
 };
 

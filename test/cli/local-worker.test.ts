@@ -2,7 +2,7 @@
 // server with real captured events and delivering to our webhook receiver, which refuses one event for good
 // (422) so that there is a dead letter to list, replay and purge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeadLetterPage, HealthReport, RelayStats, RelayStatus } from "../../worker/api-types.ts";
+import type { DeadLetterPage, DeadLetterReplayJob, HealthReport, RelayStats, RelayStatus } from "../../worker/api-types.ts";
 import { startJetstreamTestServer } from "../support/jetstream-test-server.ts";
 import { type LocalWorker, startLocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
@@ -119,8 +119,8 @@ describe("against the real local worker", () => {
     expect(text.stdout).toContain(REFUSED_COLLECTION);
 
     const deadLetteredBefore = (await cliJson<RelayStats>(["stats"])).delivery.deadLettered;
-    const replayed = await cliJson<{ replayed: number }>(["dlq", "replay", letter!.id]);
-    expect(replayed.replayed).toBe(1);
+    const replayed = await cliJson<{ job: DeadLetterReplayJob }>(["dlq", "replay", letter!.id]);
+    expect(replayed.job).toMatchObject({ state: "done", sent: 1 });
     // The webhook refuses it again: it comes back to the store.
     await until("the replayed event to be refused again", async () => {
       const stats = await cliJson<RelayStats>(["stats"]);

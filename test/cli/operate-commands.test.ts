@@ -393,20 +393,45 @@ describe("dlq", () => {
     expect(missing.stderr).toContain('no dead letter with id "nope"');
   });
 
-  it("replay ids / --all and purge ids send the selection", async () => {
-    relay.set({ "POST /dlq/replay": { json: { replayed: 2 } }, "POST /dlq/purge": { json: { purged: 1 } } });
-    const replay = await runCli(["dlq", "replay", "a", "b", "a"], { env });
-    expect(replay.code).toBe(0);
-    expect(replay.stdout).toContain("2 dead letters queued for delivery");
-    const replayAll = await runCli(["dlq", "replay", "--all", "--json"], { env });
-    expect(JSON.parse(replayAll.stdout)).toEqual({ replayed: 2 });
+  it("replay ids / --all start a job with an id of the CLI's and follow it; purge ids send the selection", async () => {
+    const job = (id: string, state: string, sent: number) => ({ id, state, selection: "all", total: 2, sent, skipped: 0, progress: sent / 2, startedAt: "2026-07-04T12:00:00.000Z", updatedAt: "2026-07-04T12:00:01.000Z", finishedAt: null, error: null });
+    let polls = 0;
+    relay.set({
+      "POST /dlq/replay": (req) => ({ status: 202, json: { attached: false, job: job(JSON.parse(req.body).job, "running", 0) } }),
+      "GET /dlq/replay/job-1": () => ({ json: { attached: true, job: job("job-1", ++polls < 2 ? "running" : "done", polls < 2 ? 1 : 2) } }),
+      "POST /dlq/purge": { json: { purged: 1 } },
+    });
+    const detached = await runCli(["dlq", "replay", "a", "b", "a", "--detach", "--json"], { env });
+    expect(detached.code).toBe(0);
+    expect(JSON.parse(detached.stdout).job.state).toBe("running");
+    const attached = await runCli(["dlq", "replay", "--attach", "job-1", "--interval", "0.05"], { env });
+    expect(attached.code).toBe(0);
+    expect(attached.stdout).toMatch(/job job-1 \(all\): running · 1 of 2 sent/);
+    expect(attached.stdout).toMatch(/job job-1 \(all\): done · 2 of 2 sent/);
+    expect(attached.stdout).toContain("2 dead letters queued for delivery");
     const purge = await runCli(["dlq", "purge", "c"], { env });
     expect(purge.stdout).toContain("1 dead letter deleted");
-    expect(relay.requests.map((r) => [r.path, JSON.parse(r.body)])).toEqual([
-      ["/dlq/replay", { ids: ["a", "b"] }],
-      ["/dlq/replay", { all: true }],
+    const posted = relay.requests.filter((r) => r.method === "POST").map((r) => [r.path, JSON.parse(r.body)]);
+    expect(posted).toEqual([
+      ["/dlq/replay", { ids: ["a", "b"], job: expect.stringMatching(/^[0-9a-f-]{36}$/) }],
       ["/dlq/purge", { ids: ["c"] }],
     ]);
+    const both = await runCli(["dlq", "replay", "--all", "--attach"], { env });
+    expect(both.code).toBe(2);
+  });
+
+  it("replay: a failed job is exit 1 and names how to resume it", async () => {
+    relay.set({
+      "POST /dlq/replay": {
+        status: 202,
+        json: { attached: false, job: { id: "job-f", state: "failed", selection: "all", total: 3, sent: 1, skipped: 0, progress: 0.33, startedAt: "2026-07-04T12:00:00.000Z", updatedAt: "2026-07-04T12:00:00.000Z", finishedAt: "2026-07-04T12:00:00.000Z", error: "the queue refused the next events" } },
+      },
+    });
+    const failed = await runCli(["dlq", "replay", "--all", "--json"], { env });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).job.state).toBe("failed");
+    expect(failed.stderr).toContain("the queue refused the next events");
+    expect(failed.stderr).toContain("jetstream-relay dlq replay --resume job-f");
   });
 
   it("purge --all without a terminal needs --yes (exit 2, nothing sent); with --yes it purges", async () => {

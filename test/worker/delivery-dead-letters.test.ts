@@ -14,6 +14,7 @@ import {
   messageBody,
   queued,
   receiver,
+  replayJob,
   recordingPorts,
   uniqueDid,
 } from "./delivery-support.ts";
@@ -60,15 +61,23 @@ describe("dead-letter store", () => {
     expect(await store.count()).toEqual({ total: 3, evicted: 2 });
   });
 
-  it("keeps only the identity of an event too large for a row, and says so", async () => {
+  it("keeps the full text of an event too large for a row (in chunks), and gives it back whole", async () => {
     const store = freshStore();
     const did = uniqueDid();
-    const huge = commitEvent(did, "h", 42, { padding: "p".repeat(2_000_000) });
+    // Multi-byte characters across the chunk boundaries, an emoji (a surrogate pair) among them.
+    const huge = commitEvent(did, "h", 42, { padding: "pé😀".repeat(700_000) });
     await store.add([{ ...letter(huge, "HTTP 413"), id: "evt_huge" }]);
     const [entry] = (await deadLetterPage(store)).events;
-    expect(entry.id).toBe("evt_huge");
-    expect(entry.event).toMatchObject({ did, time_us: 42, kind: "commit", commit: { rkey: "h", collection: "app.bsky.feed.post" }, truncated: true });
-    expect(entry.error).toMatch(/^HTTP 413; the event \(\d+ bytes\) is too large/);
+    expect(entry).toEqual({ id: "evt_huge", event: JSON.parse(huge), error: "HTTP 413", attempts: 1, failedAt: "2026-07-04T12:00:00.000Z" });
+    expect(await store.getRaw("evt_huge")).toBe(huge);
+    // Replaced by a newer copy: the old chunks go with it.
+    const smaller = commitEvent(did, "h", 42, { padding: "q".repeat(600_000) });
+    await store.add([{ ...letter(smaller, "HTTP 500"), id: "evt_huge" }]);
+    expect(await store.getRaw("evt_huge")).toBe(smaller);
+    await store.purge({ all: true });
+    await runInDurableObject(store, (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM dead_letter_texts").one().n).toBe(0);
+    });
   });
 
   it("purges selected events, or all (only when asked for exactly)", async () => {
@@ -78,7 +87,7 @@ describe("dead-letter store", () => {
     expect(await store.purge({ ids: [eventId(raws[1]), eventId(raws[3]), "evt_unknown"] })).toEqual({ purged: 2 });
     expect((await deadLetterPage(store)).events.map((e) => e.id)).toEqual([eventId(raws[0]), eventId(raws[2])]);
     expect(await store.purge({} as never)).toEqual({ purged: 0 });
-    expect(await store.replay({ all: "yes" } as never)).toEqual({ replayed: 0 });
+    expect(await store.startReplay({ all: "yes" } as never).then(() => "started", (error: Error) => error.message)).toMatch(/say what to replay/);
     expect(await store.purge({ all: true })).toEqual({ purged: 2 });
     expect((await store.count()).total).toBe(0);
   });
@@ -102,7 +111,7 @@ describe("replay through the queue", () => {
     const big = commitEvent(did, "c", 1_783_175_888_000_009, { padding: "p".repeat(150_000) });
     await store().add([...raws, big].map((raw) => letter(raw, "HTTP 503", 10)));
     const ids = [raws[0], raws[1], big].map((raw) => eventId(raw));
-    expect(await store().replay({ ids })).toEqual({ replayed: 3 });
+    expect((await replayJob(store(), { ids })).sent).toBe(3);
     const marked = (await deadLetterPage(store(), { limit: 1000 })).events.filter((e) => ids.includes(e.id));
     expect(marked.every((e) => e.replaying === true)).toBe(true);
 
@@ -125,7 +134,7 @@ describe("replay through the queue", () => {
     const id = eventId(raw);
     await receiver.rule({ path: "/hook", match: did, action: "respond", status: 503, headers: { "retry-after": "1" }, times: 1 });
     await store().add([letter(raw, "HTTP 500", 10)]);
-    await store().replay({ ids: [id] });
+    await replayJob(store(), { ids: [id] });
     await eventually(async () => ((await receiver.requests({ path: "/hook", match: did })).length >= 1 ? true : undefined));
     expect(await store().getRaw(id)).toBe(raw);
     await eventually(async () => ((await store().getRaw(id)) === null ? true : undefined), 40_000);
@@ -138,7 +147,7 @@ describe("replay through the queue", () => {
     const id = eventId(raw);
     await receiver.rule({ path: "/hook", match: did, action: "respond", status: 422, body: "refused for good" });
     await store().add([letter(raw, "HTTP 404", 1)]);
-    expect(await store().replay({ ids: [id] })).toEqual({ replayed: 1 });
+    expect((await replayJob(store(), { ids: [id] })).sent).toBe(1);
     const entry = await eventually(async () => {
       const found = (await deadLetterPage(store(), { limit: 1000 })).events.find((e) => e.id === id);
       return found && !found.replaying ? found : undefined;
@@ -188,6 +197,7 @@ describe("dead-letter queue consumer", () => {
     };
     expect(await keepDeadLetteredMessages(batch, recorder.ports)).toBeNull();
     expect(retried).toEqual({ delaySeconds: 60 });
-    expect(recorder.reports).toHaveLength(0);
+    // The relay object hears of it (a /health reason) but settles nothing.
+    expect(recorder.reports).toEqual([expect.objectContaining({ settled: [], deadLettered: 0, deadLetterStoreError: "storage down" })]);
   });
 });

@@ -4,7 +4,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { CompactEvent, DeadLetterPage, DeliveryReport, Env, LegacyMessageBody, QueuedEvent, QueueMessageBody, WholeEventsBody } from "../../worker/contract.ts";
+import type { CompactEvent, DeadLetterPage, DeadLetterReplayAnswer, DeadLetterReplayJob, DeadLetterReplayRequest, DeliveryReport, Env, LegacyMessageBody, QueuedEvent, QueueMessageBody, WholeEventsBody } from "../../worker/contract.ts";
 import { deliverBatch } from "../../worker/delivery/consumer.ts";
 import { portsFromEnv, type DeliveryPorts } from "../../worker/delivery/ports.ts";
 import golden from "../fixtures/jetstream/jetstream-v2-golden_v1.jsonl?raw";
@@ -106,10 +106,12 @@ export function recordingPorts(overrides: Partial<DeliveryPorts> = {}) {
     getBlob: async () => {
       throw new Error("no blobs in this test");
     },
+    blobSettled: async () => false,
     deadLetters: {
       add: (entries) => store.add(entries),
       remove: (ids) => store.remove(ids),
       getRaw: (id) => store.getRaw(id),
+      settled: (id) => store.settled(id),
     },
     ...overrides,
   };
@@ -178,6 +180,21 @@ export function didOf(request: ReceivedRequest): string {
 }
 
 /** A page of a dead-letter store (typed: RPC typing turns the `unknown` event into `never`). */
-export async function deadLetterPage(store: { list(options: { offset?: number; limit?: number }): Promise<unknown> }, options: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+export async function deadLetterPage(
+  store: { list(options: { offset?: number; limit?: number; maxBytes?: number }): Promise<unknown> },
+  options: { offset?: number; limit?: number; maxBytes?: number } = {},
+): Promise<DeadLetterPage> {
   return (await store.list(options)) as DeadLetterPage;
+}
+
+/** Starts a replay job in a dead-letter store and waits until it is over (the store's alarm runs it). */
+export async function replayJob(
+  store: { startReplay(request: DeadLetterReplayRequest): Promise<unknown>; getReplay(id: string): Promise<unknown> },
+  request: DeadLetterReplayRequest,
+): Promise<DeadLetterReplayJob> {
+  const { job } = (await store.startReplay(request)) as DeadLetterReplayAnswer;
+  return eventually(async () => {
+    const now = (await store.getReplay(job.id)) as DeadLetterReplayJob;
+    return now.state === "running" ? undefined : now;
+  }, 30_000, `replay job ${job.id}`);
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { DEAD_LETTER_OBJECT_NAME, type Env, type WholeEventsBody } from "../../worker/contract.ts";
 import { eventId } from "../../worker/delivery/event-id.ts";
 import { LIVE, messageBody } from "../../worker/queue/message.ts";
-import { commitEvent, deadLetterPage, eventually, receiver, recordingPorts, runBatch, testEnv, uniqueDid, uniquePath } from "./delivery-support.ts";
+import { commitEvent, deadLetterPage, eventually, receiver, recordingPorts, replayJob, runBatch, testEnv, uniqueDid, uniquePath } from "./delivery-support.ts";
 import { FIXTURES, v2PayloadOf } from "./v2-payloads.ts";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -156,7 +156,7 @@ describe("dead letters of v2 events", () => {
       const own = instance as unknown as { env: Env };
       own.env = { ...own.env, EVENTS: { sendBatch: async (messages: { body: WholeEventsBody }[]) => void sent.push(...messages.map((m) => m.body)) } } as unknown as Env;
     });
-    expect(await tapped.replay({ all: true })).toEqual({ replayed: 2 });
+    expect((await replayJob(tapped, { all: true })).sent).toBe(2);
     expect(sent.flatMap((body) => body.events).map((e) => [e.raw, e.did, e.timeUs])).toEqual([
       [payloads[0], dids[0], 1_783_175_888_000_001],
       [payloads[1], dids[1], 1_783_175_888_000_002],
@@ -165,7 +165,7 @@ describe("dead letters of v2 events", () => {
     // Through the real queue to the receiver.
     const store = env.DEAD_LETTERS.getByName(DEAD_LETTER_OBJECT_NAME);
     await store.add(payloads.map(letter));
-    expect(await store.replay({ ids: payloads.map((raw) => eventId(raw)) })).toEqual({ replayed: 2 });
+    expect((await replayJob(store, { ids: payloads.map((raw) => eventId(raw)) })).sent).toBe(2);
     const received = await eventually(async () => {
       const requests = (await Promise.all(dids.map((did) => receiver.requests({ path: "/hook", match: did })))).flat();
       return requests.length >= 2 ? requests : undefined;
@@ -174,24 +174,21 @@ describe("dead letters of v2 events", () => {
     await eventually(async () => ((await Promise.all(payloads.map((raw) => store.getRaw(eventId(raw))))).every((raw) => raw === null) ? true : undefined));
   });
 
-  it("too large for a row keeps what identifies the v2 event", async () => {
+  it("too large for a row keeps the whole v2 event, and a replay sends it by reference with its did and time", async () => {
     const store = env.DEAD_LETTERS.getByName(`test-${crypto.randomUUID()}`);
     const did = uniqueDid();
     const legacy = JSON.stringify({ did, time_us: 1_783_175_888_000_042, kind: "commit", commit: { rev: "rh", operation: "create", collection: "app.bsky.feed.post", rkey: "h", record: { text: "p".repeat(2_000_000) }, cid: "bafyh" } });
     const huge = v2PayloadOf(legacy, 4242);
     await store.add([{ ...letter(huge), id: "evt_huge" }]);
     const [entry] = (await deadLetterPage(store)).events;
-    expect(entry.event).toEqual({
-      $type: "network.bsky.jetstream.subscribeEvents#commit",
-      did,
-      seq: 4242,
-      time: "2026-07-04T14:38:08.000042Z",
-      collection: "app.bsky.feed.post",
-      rkey: "h",
-      rev: "rh",
-      operation: "create",
-      truncated: true,
-      bytes: expect.any(Number),
+    expect(entry.event).toEqual(JSON.parse(huge));
+    expect(await store.getRaw("evt_huge")).toBe(huge);
+    const sent: WholeEventsBody[] = [];
+    await runInDurableObject(store, (instance) => {
+      const own = instance as unknown as { env: Env };
+      own.env = { ...own.env, EVENTS: { sendBatch: async (messages: { body: WholeEventsBody }[]) => void sent.push(...messages.map((m) => m.body)) } } as unknown as Env;
     });
+    expect((await replayJob(store, { all: true })).sent).toBe(1);
+    expect(sent.flatMap((body) => body.events)).toEqual([{ blob: "evt_huge", did, timeUs: 1_783_175_888_000_042, receivedAt: expect.any(Number), attempts: 0 }]);
   });
 });

@@ -22,7 +22,20 @@ describe("constant-time token comparison", () => {
 describe("control routes", () => {
   it("covers every control route of the brief", () => {
     expect(controlRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
-      ["POST /reset", "POST /reconnect", "POST /gaps/ack", "GET /dlq", "POST /dlq/replay", "POST /dlq/purge", "POST /replay", "POST /replay/cancel", "POST /webhook/resume"].sort(),
+      [
+        "POST /reset",
+        "POST /reconnect",
+        "POST /gaps/ack",
+        "GET /dlq",
+        "GET /dlq/events/:id",
+        "POST /dlq/replay",
+        "GET /dlq/replay",
+        "GET /dlq/replay/:id",
+        "POST /dlq/purge",
+        "POST /replay",
+        "POST /replay/cancel",
+        "POST /webhook/resume",
+      ].sort(),
     );
   });
 

@@ -2,7 +2,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
-import type { DeadLetterPage, Env, HealthReport, RelayStats, RelayStatus } from "../../worker/contract.ts";
+import type { DeadLetterPage, DeadLetterReplayJob, Env, HealthReport, RelayStats, RelayStatus } from "../../worker/contract.ts";
 import { ROUTES } from "../../worker/http/router.ts";
 import { admin, body, call } from "./http-support.ts";
 
@@ -140,13 +140,39 @@ describe("dead-letter routes", () => {
     expect((await body<DeadLetterPage>(await admin("/dlq"))).total).toBe(0);
   });
 
-  it("POST /dlq/replay sends the chosen ones again", async () => {
-    expect(await body(await admin("/dlq/replay", { body: { ids: ["dl-a"] } }))).toEqual({ replayed: 1 });
-    const page = await body<DeadLetterPage>(await admin("/dlq"));
-    expect(page.events.find((e) => e.id === "dl-a")?.replaying).toBe(true);
-    expect(await body(await admin("/dlq/replay", { body: { all: true } }))).toEqual({ replayed: expect.any(Number) });
+  it("POST /dlq/replay starts a job (202), a retried request attaches to it (200), GET /dlq/replay/:id shows its progress", async () => {
+    const started = await admin("/dlq/replay", { body: { ids: ["dl-a"], job: "job-http-1" } });
+    expect(started.status).toBe(202);
+    expect(await body(started)).toMatchObject({ attached: false, job: { id: "job-http-1", selection: { ids: 1 }, total: 1 } });
+    const again = await admin("/dlq/replay", { body: { ids: ["dl-a"], job: "job-http-1" } });
+    expect(again.status).toBe(200);
+    expect(await body(again)).toMatchObject({ attached: true, job: { id: "job-http-1" } });
+    const done = await eventuallyJob("job-http-1");
+    expect(done).toMatchObject({ state: "done", sent: 1, skipped: 0, progress: 1 });
+    expect((await body<{ jobs: DeadLetterReplayJob[] }>(await admin("/dlq/replay"))).jobs[0]).toMatchObject({ id: "job-http-1" });
+    const missing = await admin("/dlq/replay/no-such-job");
+    expect(missing.status).toBe(404);
+    expect(await body(missing)).toMatchObject({ code: "no-such-replay-job" });
+    expect((await admin("/dlq/replay", { body: { job: "no-such-job" } })).status).toBe(409);
+    expect((await admin("/dlq/replay", { body: { all: true, job: "bad id!" } })).status).toBe(400);
+  });
+
+  it("GET /dlq/events/:id gives one dead letter, 404 when there is none", async () => {
+    expect(await body(await admin("/dlq/events/dl-b"))).toMatchObject({ event: { id: "dl-b", event: { did: "did:plc:test" } } });
+    const missing = await admin("/dlq/events/dl-none");
+    expect(missing.status).toBe(404);
+    expect(await body(missing)).toMatchObject({ code: "no-such-dead-letter" });
   });
 });
+
+async function eventuallyJob(id: string): Promise<DeadLetterReplayJob> {
+  for (let i = 0; i < 150; i++) {
+    const { job } = await body<{ job: DeadLetterReplayJob }>(await admin(`/dlq/replay/${id}`));
+    if (job.state !== "running") return job;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`replay job ${id} still running`);
+}
 
 describe("replay (time travel) routes", () => {
   it("are wired to the relay object: its answer, or 501 while it is not implemented", async () => {

@@ -131,6 +131,7 @@ export const DELIVERY_TUNING = {
   retryBaseSeconds: numberVariable({ variable: "WEBHOOK_RETRY_BASE_SECONDS", part: "delivery", fallback: 5, min: 1, max: 3600, integer: true, meaning: "first retry delay, doubled per attempt, with jitter", doc: "first retry delay, doubled per attempt with jitter" }),
   retryMaxSeconds: numberVariable({ variable: "WEBHOOK_RETRY_MAX_SECONDS", part: "delivery", fallback: 900, min: 1, max: 43200, integer: true, meaning: "longest retry delay", doc: "longest retry delay, at least the base (a longer `Retry-After` is still honoured, up to 12 h)" }),
   deadLetterMaxEvents: numberVariable({ variable: "DEAD_LETTER_MAX_EVENTS", part: "delivery", fallback: 100_000, min: 1, max: 1_000_000, integer: true, meaning: "bound of the dead-letter store; past it the oldest are evicted and counted", doc: "bound of the dead-letter store; past it the oldest entries are evicted and counted" }),
+  deadLetterMaxBytes: numberVariable({ variable: "DEAD_LETTER_MAX_BYTES", part: "delivery", fallback: 1_000_000_000, min: 10_000_000, max: 9_000_000_000, integer: true, meaning: "bound of the dead-letter store's event texts in bytes; past it the oldest are evicted and counted", doc: "bound of the dead-letter store's event texts in bytes (a Durable Object holds at most 10 GB); past it the oldest entries are evicted and counted" }),
 };
 
 /** Time travel's variables. */

@@ -89,6 +89,8 @@ export interface DeliveryConfig {
   retryMaxSeconds: number;
   /** Bound of the dead-letter store; past it the oldest entries are evicted (and counted). */
   deadLetterMaxEvents: number;
+  /** Bound of the dead-letter store's event texts, in bytes (evicted like `deadLetterMaxEvents`). */
+  deadLetterMaxBytes: number;
   /**
    * Webhook requests one queue batch starts at most; the rest of its events go on at once in a follow-up
    * message. Each request is a subrequest, and Cloudflare limits those per invocation (Workers Paid
@@ -223,6 +225,7 @@ function parseSettings(env: WorkerVars): WorkerSettings {
       retryBaseSeconds: d.retryBaseSeconds,
       retryMaxSeconds: d.retryMaxSeconds,
       deadLetterMaxEvents: d.deadLetterMaxEvents,
+      deadLetterMaxBytes: d.deadLetterMaxBytes,
       maxRequestsPerBatch: d.maxRequestsPerBatch,
     };
   }

@@ -1,13 +1,20 @@
 import { errorMessage } from "../errors.ts";
 /** Runs an operation, once more if it fails; false (and a log line) if both fail. */
 export async function twice(operation: () => Promise<unknown>, what: string): Promise<boolean> {
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  return (await twiceOrWhy(operation, what)) === null;
+}
+
+/** Like `twice`, saying why: null when the operation succeeded, else the last error's message. */
+export async function twiceOrWhy(operation: () => Promise<unknown>, what: string): Promise<string | null> {
+  for (let attempt = 1; ; attempt++) {
     try {
       await operation();
-      return true;
+      return null;
     } catch (error) {
-      if (attempt === 2) console.error(`jetstream-relay delivery: could not ${what}: ${errorMessage(error)}`);
+      if (attempt === 2) {
+        console.error(`jetstream-relay delivery: could not ${what}: ${errorMessage(error)}`);
+        return errorMessage(error);
+      }
     }
   }
-  return false;
 }

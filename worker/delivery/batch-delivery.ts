@@ -7,7 +7,7 @@ import { eventBody } from "./event-body.ts";
 import { batchId, describeEvent, eventId } from "./event-id.ts";
 import { drainBody } from "./drain-body.ts";
 import { readBodyHead } from "./read-body-head.ts";
-import { eventStub, eventText } from "./event-text.ts";
+import { eventStub, readEventText, type EventText } from "./event-text.ts";
 import type { DeliveryPorts } from "./ports.ts";
 import type { Signer } from "./signing.ts";
 import { batchBody, buildWebhookRequest, type WebhookRequest } from "./webhook-request.ts";
@@ -34,7 +34,9 @@ export type Fate =
   | { kind: "delivered"; at: number }
   /** To be sent again. `counted`: this event failed (attempts grew); otherwise it waits behind another. */
   | { kind: "follow-up"; attempts: number; counted: boolean; group: RetryGroup }
-  | { kind: "dead"; letter: DeadLetterInput; permanent: boolean; hasContent: boolean };
+  | { kind: "dead"; letter: DeadLetterInput; permanent: boolean; hasContent: boolean }
+  /** Delivered before: its message came again (queues deliver at least once) after the first delivery removed its text. */
+  | { kind: "duplicate" };
 
 export interface Item {
   /** Index of the batch message it came in. */
@@ -143,26 +145,28 @@ export class BatchDelivery {
 
   /** Reads the text of an event that travels by reference, then takes it; false when it is not to be sent now. */
   private async readAndTake(item: Item, blocked: Map<string, RetryGroup>): Promise<boolean> {
-    let raw: string | null;
+    let read: EventText;
     try {
-      raw = await eventText(item.event, item.from, this.ports);
+      read = await readEventText(item.event, item.from, this.ports);
     } catch (error) {
       this.fail(item, { kind: "retry", reason: `could not read the oversized event ${item.event.blob}: ${errorMessage(error)}` }, blocked);
       return false;
     }
-    if (raw === null) {
-      const stub = eventStub(item.event);
-      const error = `the event's text is gone (blob ${item.event.blob ?? "none"}); only its reference is kept`;
-      this.noteError(error);
-      item.fate = {
-        kind: "dead",
-        permanent: true,
-        hasContent: false,
-        letter: { id: eventId(stub), raw: stub, error, attempts: item.event.attempts, failedAt: this.ports.now() },
-      };
+    if ("text" in read) return this.take(item, read.text);
+    if (read.gone === "settled") {
+      item.fate = { kind: "duplicate" };
       return false;
     }
-    return this.take(item, raw);
+    const stub = eventStub(item.event);
+    const error = `the event's text is gone (blob ${item.event.blob ?? "none"}); only its reference is kept`;
+    this.noteError(error);
+    item.fate = {
+      kind: "dead",
+      permanent: true,
+      hasContent: false,
+      letter: { id: eventId(stub), raw: stub, stub: true, error, attempts: item.event.attempts, failedAt: this.ports.now() },
+    };
+    return false;
   }
 
   /** Gives the event its text, id and body; false (dead-lettered) when the text is not JSON or has no body in the configured format. */
@@ -249,6 +253,7 @@ export class BatchDelivery {
       letter: {
         id: item.id ?? `blob_${item.event.blob}`,
         raw: item.raw ?? eventStub(item.event),
+        ...(item.raw === undefined ? { stub: true } : {}),
         error,
         attempts,
         failedAt: this.ports.now(),

@@ -6,7 +6,7 @@ import type { DeadLetterInput } from "./dead-letter-store.ts";
 import { completeEvent } from "../queue/complete-event.ts";
 import { heldByLedger, type QueueMessageBody } from "../queue/message.ts";
 import { readMessage, type ReadMessage } from "../queue/read-message.ts";
-import { twice } from "./attempt-twice.ts";
+import { twice, twiceOrWhy } from "./attempt-twice.ts";
 import { backoffSeconds } from "../backoff.ts";
 import { retryDelaySeconds } from "./classify-response.ts";
 import { BatchDelivery, type Item, type RetryGroup, type Tally } from "./batch-delivery.ts";
@@ -73,8 +73,10 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   // Nothing may be lost: whatever cannot be handed on sends its whole message round again.
   const retryOrigins = new Set<number>();
   const dead = [...malformed, ...ordered.flatMap((item) => (item.fate?.kind === "dead" ? [{ origin: item.origin, letter: item.fate.letter }] : []))];
-  if (dead.length > 0 && !(await twice(() => ports.deadLetters.add(dead.map((d) => d.letter)), "store dead letters"))) {
-    for (const d of dead) retryOrigins.add(d.origin);
+  let deadLetterStoreError: string | null | undefined;
+  if (dead.length > 0) {
+    deadLetterStoreError = await twiceOrWhy(() => ports.deadLetters.add(dead.map((d) => d.letter)), "store dead letters");
+    if (deadLetterStoreError !== null) for (const d of dead) retryOrigins.add(d.origin);
   }
   const pending: DeliveryReport["pending"] = [];
   let followUpMessages = 0;
@@ -109,6 +111,7 @@ export async function deliverBatch(batch: MessageBatch<QueueMessageBody>, env: E
   const report = buildReport(pause !== null || tally.gone !== undefined, ordered, malformed.length, settled, pending, retryOrigins, tally);
   if (tally.gone) console.error(`jetstream-relay: the webhook answered 410 Gone: delivery is paused, the events wait in the queue (resume: jetstream-relay webhook resume)`);
   report.billing = { retriedMessages: retryOrigins.size, followUpMessages, deadLetterQueueMessages: 0 };
+  if (deadLetterStoreError !== undefined) report.deadLetterStoreError = deadLetterStoreError;
   await twice(() => ports.settle(report), "report to the relay object");
   return report;
 }
@@ -176,6 +179,8 @@ function buildReport(
       blobDone = true;
     } else if (fate.kind === "follow-up") {
       if (fate.counted) report.retried += 1;
+    } else if (fate.kind === "duplicate") {
+      continue;
     } else {
       report.deadLettered += 1;
       if (fate.permanent) report.failed += 1;

@@ -5,9 +5,9 @@ import type { DeadLetterInput } from "./dead-letter-store.ts";
 import { completeEvent } from "../queue/complete-event.ts";
 import type { QueueMessageBody } from "../queue/message.ts";
 import { readMessage } from "../queue/read-message.ts";
-import { twice } from "./attempt-twice.ts";
+import { twice, twiceOrWhy } from "./attempt-twice.ts";
 import { eventId } from "./event-id.ts";
-import { eventStub, eventText, relayBlob } from "./event-text.ts";
+import { eventStub, readEventText, relayBlob, type EventText } from "./event-text.ts";
 import { portsFromEnv, type DeliveryPorts } from "./ports.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -39,39 +39,50 @@ export async function keepDeadLetteredMessages(batch: MessageBatch<QueueMessageB
         letters.push({ id: eventId(raw), raw, error: `malformed queued event; ${REASON}`, attempts: message.attempts, failedAt });
         continue;
       }
-      let raw: string | null = null;
+      let text: EventText | null = null;
       let readError = "";
       try {
-        raw = await eventText(event, read.from, ports);
+        text = await readEventText(event, read.from, ports);
       } catch (error) {
         readError = `; its text could not be read: ${errorMessage(error)}`;
       }
-      const text = raw ?? eventStub(event);
-      letters.push({ id: eventId(text), raw: text, error: `${REASON}${readError}`, attempts: event.attempts, failedAt });
-      const blob = relayBlob(event, read.from);
-      if (raw !== null && blob) blobsDone.push(blob);
+      // Its blob is gone because it was delivered already: this message came again, nothing to keep.
+      if (text && "gone" in text && text.gone === "settled") continue;
+      if (text && "text" in text) {
+        letters.push({ id: eventId(text.text), raw: text.text, error: REASON, attempts: event.attempts, failedAt });
+        const blob = relayBlob(event, read.from);
+        if (blob) blobsDone.push(blob);
+      } else {
+        const stub = eventStub(event);
+        const why = readError || `; its text is gone (blob ${event.blob ?? "none"}): only its reference is kept`;
+        letters.push({ id: eventId(stub), raw: stub, stub: true, error: `${REASON}${why}`, attempts: event.attempts, failedAt });
+      }
     }
     if (read.from.origin !== "dead-letter") settled.push(read.ledgerId);
   }
-  if (letters.length > 0 && !(await twice(() => ports.deadLetters.add(letters), "store dead letters"))) {
-    // Not stored: let the queue deliver these messages again, a minute later.
+  const storeError = letters.length > 0 ? await twiceOrWhy(() => ports.deadLetters.add(letters), "store dead letters") : null;
+  if (storeError !== null) {
+    // Not stored: let the queue deliver these messages again, a minute later (and /health says so).
     batch.retryAll({ delaySeconds: STORE_RETRY_SECONDS });
+    await twice(() => ports.settle({ ...emptyReport(), deadLetterStoreError: storeError }), "report to the relay object");
     return null;
   }
   batch.ackAll();
   const report: DeliveryReport = {
+    ...emptyReport(),
     settled,
-    pending: [],
-    delivered: 0,
-    retried: 0,
-    failed: 0,
     deadLettered: letters.length,
-    requests: 0,
-    lastError: { message: `${letters.length} event(s) were dead-lettered because ${REASON}`, at: new Date(failedAt).toISOString() },
-    latenciesMs: [],
     blobsDone,
     billing: { retriedMessages: 0, followUpMessages: 0, deadLetterQueueMessages: batch.messages.length },
   };
+  if (letters.length > 0) {
+    report.lastError = { message: `${letters.length} event(s) were dead-lettered because ${REASON}`, at: new Date(failedAt).toISOString() };
+    report.deadLetterStoreError = null;
+  }
   await twice(() => ports.settle(report), "report to the relay object");
   return report;
+}
+
+function emptyReport(): DeliveryReport {
+  return { settled: [], pending: [], delivered: 0, retried: 0, failed: 0, deadLettered: 0, requests: 0, latenciesMs: [], blobsDone: [] };
 }

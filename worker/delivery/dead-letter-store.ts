@@ -1,19 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, Env } from "../contract.ts";
-import { deadLetterMaxEvents } from "./delivery-config.ts";
-import { isV2Payload, parseV2Payload } from "../jetstream/v2-frame.ts";
-import { CAUTIOUS_LIMITS, QUEUE_LIMITS } from "../queue/limits.ts";
-import { elementBytes } from "../queue/message-size.ts";
-import { DEAD_LETTER, type QueuedEvent } from "../queue/message.ts";
-import { Packer } from "../queue/packer.ts";
-import { errorMessage } from "../errors.ts";
+import type { DeadLetter, DeadLetterPage, DeadLetterReplayAnswer, DeadLetterReplayRequest, DeadLetterReplayJob, DeadLetterSelection, Env } from "../contract.ts";
+import { deadLetterMaxBytes, deadLetterMaxEvents } from "./delivery-config.ts";
+import { BlobStore, CHUNK_CHARS, SettledBlobs } from "../relay/blob-store.ts";
+import { ReplayJobs } from "./dead-letter-replays.ts";
+import type { Row } from "./dead-letter-row.ts";
 
 /** A dead letter as the consumer hands it over. */
 export interface DeadLetterInput {
   /** webhook-id of the event */
   id: string;
-  /** the event text as received */
+  /** the event text as received (for a stub: what identifies the lost event) */
   raw: string;
+  /** True when the event's text was lost and `raw` is only its reference: never replayed as the event. */
+  stub?: boolean;
   error: string;
   attempts: number;
   /** epoch ms */
@@ -22,34 +21,33 @@ export interface DeadLetterInput {
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
-/** Rows read per step of a replay. */
-const REPLAY_STEP = 500;
-/** SQLite rows hold at most 2 MB: a larger event keeps only what identifies it. */
-const MAX_RAW_BYTES = 1_900_000;
-
-interface Row extends Record<string, SqlStorageValue> {
-  seq: number;
-  id: string;
-  raw: string;
-  error: string;
-  attempts: number;
-  failed_at: number;
-  replaying: number;
-}
+/** A page of GET /dlq holds event texts up to this many bytes (at least one event, however large). */
+export const DEFAULT_PAGE_BYTES = 4_000_000;
+export const MAX_PAGE_BYTES = 8_000_000;
+/** What a listed entry costs beyond its event text (its error, at most 2,000 characters, and fields). */
+const ENTRY_OVERHEAD_BYTES = 300;
 
 /**
- * Keeps dead-lettered events durably (SQLite), lists, replays and purges them. Bounded by
- * DEAD_LETTER_MAX_EVENTS (default 100,000): past it the oldest entries are evicted and counted.
+ * Keeps dead-lettered events durably (SQLite), lists, replays and purges them. Every event keeps its full
+ * text: one too large for a row is stored in chunks (like the relay's blobs). Bounded by
+ * DEAD_LETTER_MAX_EVENTS (default 100,000) and DEAD_LETTER_MAX_BYTES (default 1 GB): past either, the
+ * oldest entries are evicted and counted. Replays run as jobs in the background (the alarm).
  */
 export class DeadLetterStore extends DurableObject<Env> {
   private sql: SqlStorage;
-  /** The bound; read from the environment at start-up. */
+  private texts: BlobStore;
+  /** Ids that left the store once their replay was delivered (or were purged while replaying). */
+  private settledIds: SettledBlobs;
+  private jobs: ReplayJobs;
+  /** The bounds; read from the environment at start-up. */
   maxEvents: number;
+  maxBytes: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.maxEvents = deadLetterMaxEvents(env);
+    this.maxBytes = deadLetterMaxBytes(env);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS dead_letters (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       id TEXT NOT NULL UNIQUE,
@@ -60,100 +58,127 @@ export class DeadLetterStore extends DurableObject<Env> {
       replaying INTEGER NOT NULL DEFAULT 0
     )`);
     this.sql.exec("CREATE TABLE IF NOT EXISTS dead_letter_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    migrate(this.sql);
+    this.texts = new BlobStore(this.sql, "dead_letter_texts");
+    this.settledIds = new SettledBlobs(this.sql, "dead_letters_settled");
+    // A chunked text leaves with its row, however the row leaves (replaced, evicted, purged, delivered).
+    this.sql.exec(`CREATE TRIGGER IF NOT EXISTS dead_letter_texts_cleanup AFTER DELETE ON dead_letters WHEN OLD.chunked = 1
+      BEGIN DELETE FROM dead_letter_texts WHERE id = OLD.id; END`);
+    this.jobs = new ReplayJobs(this.sql, {
+      text: (row) => this.textOf(row),
+      send: (messages) => this.env.EVENTS.sendBatch(messages),
+      schedule: () => this.ctx.storage.setAlarm(Date.now()),
+    });
   }
 
   /** Stores (or refreshes) dead letters; the newest copy of an event replaces an older one. */
   async add(entries: DeadLetterInput[]): Promise<void> {
     this.ctx.storage.transactionSync(() => {
       for (const e of entries) {
-        const { raw, error } = fitForStorage(e.raw, e.error.slice(0, 2000));
+        const bytes = byteLength(e.raw);
+        const chunked = e.raw.length > CHUNK_CHARS;
         this.sql.exec("DELETE FROM dead_letters WHERE id = ?", e.id);
-        this.sql.exec("INSERT INTO dead_letters (id, raw, error, attempts, failed_at) VALUES (?, ?, ?, ?, ?)", e.id, raw, error, e.attempts, e.failedAt);
-      }
-      const excess = this.total() - this.maxEvents;
-      if (excess > 0) {
-        this.sql.exec("DELETE FROM dead_letters WHERE seq IN (SELECT seq FROM dead_letters ORDER BY seq LIMIT ?)", excess);
         this.sql.exec(
-          "INSERT INTO dead_letter_meta (key, value) VALUES ('evicted', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
-          excess,
+          "INSERT INTO dead_letters (id, raw, error, attempts, failed_at, bytes, chunked, stub) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          e.id,
+          chunked ? "" : e.raw,
+          e.error.slice(0, 2000),
+          e.attempts,
+          e.failedAt,
+          bytes,
+          chunked ? 1 : 0,
+          e.stub ? 1 : 0,
         );
+        if (chunked) this.texts.put(e.id, e.raw);
       }
+      this.evictPastBounds();
     });
   }
 
-  /** Oldest first. */
-  async list(options: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+  /** Oldest first; a page ends after `limit` rows or before its event texts pass `maxBytes` (always one row at least). */
+  async list(options: { offset?: number; limit?: number; maxBytes?: number } = {}): Promise<DeadLetterPage> {
     const offset = Math.max(0, Math.floor(Number(options.offset) || 0));
     const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(options.limit) || DEFAULT_PAGE)));
-    const rows = this.sql.exec<Row>("SELECT * FROM dead_letters ORDER BY seq LIMIT ? OFFSET ?", limit, offset).toArray();
+    const maxBytes = Math.min(MAX_PAGE_BYTES, Math.max(1, Math.floor(Number(options.maxBytes) || DEFAULT_PAGE_BYTES)));
+    const sizes = this.sql.exec<{ seq: number; bytes: number }>("SELECT seq, bytes FROM dead_letters ORDER BY seq LIMIT ? OFFSET ?", limit, offset).toArray();
+    let taken = 0;
+    let bytes = 0;
+    while (taken < sizes.length && (taken === 0 || bytes + sizes[taken].bytes + ENTRY_OVERHEAD_BYTES <= maxBytes)) {
+      bytes += sizes[taken].bytes + ENTRY_OVERHEAD_BYTES;
+      taken++;
+    }
+    const rows = taken === 0 ? [] : this.sql.exec<Row>("SELECT * FROM dead_letters WHERE seq >= ? AND seq <= ? ORDER BY seq", sizes[0].seq, sizes[taken - 1].seq).toArray();
     const total = this.total();
+    const nextOffset = offset + rows.length < total ? offset + rows.length : null;
+    const budget = options.maxBytes === undefined ? "" : `&maxBytes=${maxBytes}`;
     return {
       total,
-      events: rows.map(toDeadLetter),
-      nextOffset: offset + rows.length < total ? offset + rows.length : null,
+      events: rows.map((row) => this.toDeadLetter(row)),
+      nextOffset,
+      next: nextOffset === null ? null : `/dlq?offset=${nextOffset}&limit=${limit}${budget}`,
+      limitedBy: nextOffset === null ? null : taken < sizes.length ? "bytes" : "rows",
+      bytes: rows.reduce((sum, row) => sum + row.bytes, 0),
       evicted: this.evicted(),
     };
   }
 
+  /** One dead letter, or null. */
+  async get(id: string): Promise<DeadLetter | null> {
+    const row = this.sql.exec<Row>("SELECT * FROM dead_letters WHERE id = ?", id).toArray()[0];
+    return row ? this.toDeadLetter(row) : null;
+  }
+
   /**
-   * Enqueue the selected events for delivery again (attempts reset); they are marked as replaying and
-   * leave the store once the consumer has delivered them. Events that fail again come back here.
+   * Starts a replay job (or answers with the one already asked for): the selected events are enqueued
+   * again in the background (attempts reset), marked as replaying, and leave the store once delivered.
+   * Events that fail again come back here, as new rows that this job does not send again.
    */
-  async replay(selection: DeadLetterSelection): Promise<{ replayed: number }> {
-    let replayed = 0;
-    let afterSeq = 0;
-    const ids = selectedIds(selection);
-    for (;;) {
-      const rows = (
-        ids === null
-          ? this.sql.exec<Row>("SELECT * FROM dead_letters WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, REPLAY_STEP)
-          : this.sql.exec<Row>(
-              "SELECT * FROM dead_letters WHERE seq > ? AND id IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?",
-              afterSeq,
-              ids,
-              REPLAY_STEP,
-            )
-      ).toArray();
-      if (rows.length === 0) return { replayed };
-      afterSeq = rows[rows.length - 1].seq;
-      // Dead-letter messages, packed like any other (cautious: their texts come from storage, and a
-      // refused batch is not sent again smaller).
-      const packer = new Packer(CAUTIOUS_LIMITS, DEAD_LETTER);
-      const now = Date.now();
-      for (const row of rows) {
-        const event = replayEvent(row, now);
-        packer.add({ event, bytes: elementBytes(event), timeUs: event.timeUs, cursorBefore: null });
-      }
-      let done = 0;
-      while (packer.size > 0) {
-        const batch = packer.peekBatch(() => crypto.randomUUID())!;
-        // Marked before sending: the consumer may deliver (and remove) them before sendBatch returns.
-        const marked = JSON.stringify(rows.slice(done, done + batch.eventCount).map((row) => row.id));
-        this.sql.exec("UPDATE dead_letters SET replaying = 1 WHERE id IN (SELECT value FROM json_each(?))", marked);
-        try {
-          await this.env.EVENTS.sendBatch(batch.messages.map((m) => ({ body: m.body, contentType: "v8" })));
-        } catch (error) {
-          this.sql.exec("UPDATE dead_letters SET replaying = 0 WHERE id IN (SELECT value FROM json_each(?))", marked);
-          throw new Error(`replay stopped after ${replayed} event(s): the queue refused the next ones (${errorMessage(error)})`);
-        }
-        packer.commit(batch);
-        done += batch.eventCount;
-        replayed += batch.eventCount;
-      }
-    }
+  async startReplay(request: DeadLetterReplayRequest): Promise<DeadLetterReplayAnswer> {
+    return this.jobs.start(request, Date.now());
+  }
+
+  async getReplay(id: string): Promise<DeadLetterReplayJob | null> {
+    return this.jobs.get(id);
+  }
+
+  /** The latest replay jobs, newest first. */
+  async listReplays(): Promise<DeadLetterReplayJob[]> {
+    return this.jobs.list();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.jobs.run(Date.now());
   }
 
   async purge(selection: DeadLetterSelection): Promise<{ purged: number }> {
     const ids = selectedIds(selection);
     const before = this.total();
-    if (ids === null) this.sql.exec("DELETE FROM dead_letters");
-    else this.sql.exec("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))", ids);
+    const where = ids === null ? "" : " WHERE id IN (SELECT value FROM json_each(?))";
+    const params = ids === null ? [] : [ids];
+    // Those on their way may come back by reference: they are recognised as purged, not lost.
+    const replaying = this.sql.exec<{ id: string }>(`SELECT id FROM dead_letters${where}${where ? " AND" : " WHERE"} replaying = 1`, ...params).toArray();
+    this.settledIds.record(
+      replaying.map((r) => r.id),
+      Date.now(),
+    );
+    this.sql.exec(`DELETE FROM dead_letters${where}`, ...params);
     return { purged: before - this.total() };
   }
 
   /** Remove events that were delivered after a replay (only those still marked as replaying). */
   async remove(ids: string[]): Promise<void> {
-    this.sql.exec("DELETE FROM dead_letters WHERE replaying = 1 AND id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+    const list = JSON.stringify(ids);
+    const removed = this.sql.exec<{ id: string }>("SELECT id FROM dead_letters WHERE replaying = 1 AND id IN (SELECT value FROM json_each(?))", list).toArray();
+    this.settledIds.record(
+      removed.map((r) => r.id),
+      Date.now(),
+    );
+    this.sql.exec("DELETE FROM dead_letters WHERE replaying = 1 AND id IN (SELECT value FROM json_each(?))", list);
+  }
+
+  /** Whether a dead letter that is gone left after its replay was delivered (or was purged while replaying). */
+  async settled(id: string): Promise<boolean> {
+    return this.settledIds.has(id);
   }
 
   async count(): Promise<{ total: number; evicted: number }> {
@@ -162,8 +187,45 @@ export class DeadLetterStore extends DurableObject<Env> {
 
   /** The text of one dead letter (for replayed events too large to travel in a queue message). */
   async getRaw(id: string): Promise<string | null> {
-    const row = this.sql.exec<{ raw: string }>("SELECT raw FROM dead_letters WHERE id = ?", id).toArray()[0];
-    return row?.raw ?? null;
+    const row = this.sql.exec<Row>("SELECT * FROM dead_letters WHERE id = ?", id).toArray()[0];
+    return row ? this.textOf(row) : null;
+  }
+
+  private textOf(row: Row): string {
+    return row.chunked ? (this.texts.get(row.id) ?? "") : row.raw;
+  }
+
+  private toDeadLetter(row: Row): DeadLetter {
+    const text = this.textOf(row);
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      event = text;
+    }
+    const letter: DeadLetter = { id: row.id, event, error: row.error, attempts: row.attempts, failedAt: new Date(row.failed_at).toISOString() };
+    if (row.replaying) letter.replaying = true;
+    if (row.stub) letter.stub = true;
+    return letter;
+  }
+
+  /** Past DEAD_LETTER_MAX_EVENTS or DEAD_LETTER_MAX_BYTES: the oldest go, counted. */
+  private evictPastBounds(): void {
+    const { n, bytes } = this.sql.exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM dead_letters").one();
+    const rowExcess = n - this.maxEvents;
+    const byteExcess = bytes - this.maxBytes;
+    if (rowExcess <= 0 && byteExcess <= 0) return;
+    let cut = 0;
+    if (rowExcess > 0) cut = this.sql.exec<{ seq: number }>("SELECT seq FROM dead_letters ORDER BY seq LIMIT 1 OFFSET ?", rowExcess - 1).one().seq;
+    if (byteExcess > 0) {
+      const bySize = this.sql
+        .exec<{ seq: number }>("SELECT seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq) AS running FROM dead_letters) WHERE running >= ? ORDER BY seq LIMIT 1", byteExcess)
+        .toArray()[0];
+      cut = Math.max(cut, bySize?.seq ?? 0);
+    }
+    this.sql.exec("DELETE FROM dead_letters WHERE seq <= ?", cut);
+    const evicted = n - this.total();
+    this.sql.exec("INSERT INTO dead_letter_meta (key, value) VALUES ('evicted', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value", evicted);
   }
 
   private total(): number {
@@ -175,8 +237,26 @@ export class DeadLetterStore extends DurableObject<Env> {
   }
 }
 
+/** Columns added since the first version; stubs of earlier versions (identity only) are marked as such. */
+export function migrate(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>("PRAGMA table_info(dead_letters)").toArray().map((c) => c.name));
+  if (!columns.has("bytes")) {
+    sql.exec("ALTER TABLE dead_letters ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0");
+    sql.exec("UPDATE dead_letters SET bytes = length(CAST(raw AS BLOB))");
+  }
+  if (!columns.has("chunked")) sql.exec("ALTER TABLE dead_letters ADD COLUMN chunked INTEGER NOT NULL DEFAULT 0");
+  if (!columns.has("stub")) {
+    sql.exec("ALTER TABLE dead_letters ADD COLUMN stub INTEGER NOT NULL DEFAULT 0");
+    sql.exec("UPDATE dead_letters SET stub = 1 WHERE error LIKE '%only its identity is kept' OR error LIKE '%only its reference is kept'");
+    // The dead-letter queue's consumer kept a lost event as {did, time_us, blob} without saying so.
+    sql.exec(`UPDATE dead_letters SET stub = 1 WHERE CASE WHEN json_valid(raw) THEN
+      json_type(raw, '$.blob') = 'text' AND json_type(raw, '$.did') IS NOT NULL AND (SELECT COUNT(*) FROM json_each(raw)) = 3 ELSE 0 END`);
+  }
+  if (!columns.has("replay_job")) sql.exec("ALTER TABLE dead_letters ADD COLUMN replay_job TEXT");
+}
+
 /** The selected ids as a JSON array for json_each(), or null for all (only when `all` is exactly true). */
-function selectedIds(selection: DeadLetterSelection): string | null {
+export function selectedIds(selection: DeadLetterSelection | object): string | null {
   if ("all" in selection && selection.all === true) return null;
   const ids = "ids" in selection && Array.isArray(selection.ids) ? selection.ids.filter((id) => typeof id === "string") : [];
   return JSON.stringify(ids);
@@ -185,63 +265,3 @@ function selectedIds(selection: DeadLetterSelection): string | null {
 const encoder = new TextEncoder();
 /** UTF-8 bytes of a text (SQLite's measure; queue sizes are queue/message-size.ts's). */
 const byteLength = (text: string) => encoder.encode(text).length;
-
-/** What identifies a v2 event (its payload), kept of one too large for a row. */
-const V2_IDENTIFYING = ["$type", "did", "seq", "time", "collection", "rkey", "rev", "operation"];
-
-/** An event too large for a row is kept as its identifying fields, and the error says so. */
-function fitForStorage(raw: string, error: string): { raw: string; error: string } {
-  const bytes = byteLength(raw);
-  if (bytes <= MAX_RAW_BYTES) return { raw, error };
-  let identity: Record<string, unknown> = {};
-  try {
-    const event = JSON.parse(raw) as Record<string, unknown> & { commit?: Record<string, unknown> };
-    if (isV2Payload(raw)) {
-      // A v2 event (its payload) has these at its top level.
-      for (const key of V2_IDENTIFYING) identity[key] = event[key];
-    } else {
-      const commit = event.commit ? { collection: event.commit.collection, rkey: event.commit.rkey, rev: event.commit.rev, operation: event.commit.operation } : undefined;
-      identity = { did: event.did, time_us: event.time_us, kind: event.kind, commit };
-    }
-  } catch {
-    // Not JSON: nothing identifies it but its id.
-  }
-  return {
-    raw: JSON.stringify({ ...identity, truncated: true, bytes }),
-    error: `${error}; the event (${bytes} bytes) is too large for the dead-letter store: only its identity is kept`,
-  };
-}
-
-function toDeadLetter(row: Row): DeadLetter {
-  let event: unknown;
-  try {
-    event = JSON.parse(row.raw);
-  } catch {
-    event = row.raw;
-  }
-  const letter: DeadLetter = { id: row.id, event, error: row.error, attempts: row.attempts, failedAt: new Date(row.failed_at).toISOString() };
-  if (row.replaying) letter.replaying = true;
-  return letter;
-}
-
-function replayEvent(row: Row, now: number): QueuedEvent {
-  let did = "";
-  let timeUs = 0;
-  if (isV2Payload(row.raw)) {
-    // A v2 event (its payload): read as the consumer reads it (its time is `time`, not `time_us`).
-    const frame = parseV2Payload(row.raw);
-    if (frame.type !== "malformed") ({ did, timeUs } = frame);
-  } else {
-    try {
-      const parsed = JSON.parse(row.raw) as { did?: unknown; time_us?: unknown };
-      if (typeof parsed.did === "string") did = parsed.did;
-      if (typeof parsed.time_us === "number") timeUs = parsed.time_us;
-    } catch {
-      // Not JSON (a malformed message kept as is): delivered as it is.
-    }
-  }
-  // Inline when it fits like a live event would; else by reference (the consumer reads it from this store).
-  const inline: QueuedEvent = { raw: row.raw, did, timeUs, receivedAt: now, attempts: 0 };
-  if (elementBytes(inline) <= QUEUE_LIMITS.maxInlineEventBytes) return inline;
-  return { blob: row.id, did, timeUs, receivedAt: now, attempts: 0 };
-}

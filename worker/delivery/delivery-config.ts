@@ -24,3 +24,9 @@ export function deadLetterMaxEvents(env: WorkerVars): number {
   const reading = DELIVERY_TUNING.deadLetterMaxEvents.parse(env[DELIVERY_TUNING.deadLetterMaxEvents.variable]);
   return "value" in reading ? reading.value : Number.POSITIVE_INFINITY;
 }
+
+/** The dead-letter store's bound in bytes (DEAD_LETTER_MAX_BYTES); while it is bad nothing is evicted by bytes. */
+export function deadLetterMaxBytes(env: WorkerVars): number {
+  const reading = DELIVERY_TUNING.deadLetterMaxBytes.parse(env[DELIVERY_TUNING.deadLetterMaxBytes.variable]);
+  return "value" in reading ? reading.value : Number.POSITIVE_INFINITY;
+}

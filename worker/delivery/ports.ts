@@ -13,10 +13,14 @@ export interface DeliveryPorts {
   deliveryPause(): Promise<DeliveryPause | null>;
   /** The text of an oversized event kept by the relay object. */
   getBlob(id: string): Promise<string | null>;
+  /** Whether a blob that is gone was settled already (its event delivered: a duplicate delivery of its message). */
+  blobSettled(id: string): Promise<boolean>;
   deadLetters: {
     add(entries: DeadLetterInput[]): Promise<void>;
     remove(ids: string[]): Promise<void>;
     getRaw(id: string): Promise<string | null>;
+    /** Whether a dead letter that is gone left the store after its replay was delivered (or was purged while replaying). */
+    settled(id: string): Promise<boolean>;
   };
   now(): number;
   random(): number;
@@ -33,10 +37,12 @@ export function portsFromEnv(env: Env): DeliveryPorts {
     settle: (report) => relay().settle(report),
     deliveryPause: async () => (await relay().getDeliveryPause()) as DeliveryPause | null,
     getBlob: (id) => relay().getBlob(id),
+    blobSettled: (id) => relay().blobSettled(id),
     deadLetters: {
       add: (entries) => store().add(entries),
       remove: (ids) => store().remove(ids),
       getRaw: (id) => store().getRaw(id),
+      settled: (id) => store().settled(id),
     },
     now: () => Date.now(),
     random: () => Math.random(),

@@ -1,9 +1,9 @@
-import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeliveryResume, type Env, type HealthReason, type HealthReport, type RelayStats, type RelayStatus } from "../contract.ts";
+import { DEAD_LETTER_OBJECT_NAME, RELAY_OBJECT_NAME, type DeadLetter, type DeliveryResume, type Env, type HealthReason, type HealthReport, type RelayStats, type RelayStatus } from "../contract.ts";
 import type { HttpConfig } from "./auth.ts";
 import { type DeadLetterCount, renderDashboard, renderDashboardError } from "./dashboard.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import { parsePaging, parseReplayRequest, parseSelection, readJsonObject } from "./request-input.ts";
-import { json, objectFailure, withTimeout } from "./responses.ts";
+import { parseDeadLetterReplay, parsePaging, parseReplayRequest, parseSelection, readJsonObject } from "./request-input.ts";
+import { errorResponse, json, objectFailure, withTimeout } from "./responses.ts";
 import { VERSION } from "../version.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -14,6 +14,8 @@ export interface RouteContext {
   ctx: ExecutionContext;
   config: HttpConfig;
   now: Date;
+  /** The route path's parameters (`:id`). */
+  params: Record<string, string>;
 }
 
 /** Thrown by a handler to answer with a prepared response (an object failed, an input was refused). */
@@ -143,9 +145,27 @@ export async function listDeadLetters({ env, url }: RouteContext): Promise<Respo
   return json(await ask("The dead-letter store failed to list", () => deadLetterStore(env).list(paging)));
 }
 
+export async function getDeadLetter({ env, params }: RouteContext): Promise<Response> {
+  const letter = await ask("The dead-letter store failed to read", async () => (await deadLetterStore(env).get(params.id)) as DeadLetter | null);
+  if (!letter) return errorResponse(404, "no-such-dead-letter", `No dead letter ${JSON.stringify(params.id)}: it may have been replayed and delivered, or purged. GET /dlq lists them.`);
+  return json({ event: letter });
+}
+
+/** POST /dlq/replay: starts a job (202), or answers with the existing one (200, `attached`). */
 export async function replayDeadLetters({ env, request }: RouteContext): Promise<Response> {
-  const selection = parseSelection(await readJsonObject(request));
-  return json(await ask("The dead-letter store failed to replay", () => deadLetterStore(env).replay(selection)));
+  const replay = parseDeadLetterReplay(await readJsonObject(request));
+  const answer = await ask("The dead-letter store failed to start the replay", () => deadLetterStore(env).startReplay(replay));
+  return json(answer, answer.attached ? 200 : 202);
+}
+
+export async function listDeadLetterReplays({ env }: RouteContext): Promise<Response> {
+  return json({ jobs: await ask("The dead-letter store failed to list its replay jobs", () => deadLetterStore(env).listReplays()) });
+}
+
+export async function getDeadLetterReplay({ env, params }: RouteContext): Promise<Response> {
+  const job = await ask("The dead-letter store failed to give the replay job", () => deadLetterStore(env).getReplay(params.id));
+  if (!job) return errorResponse(404, "no-such-replay-job", `No dead-letter replay job ${JSON.stringify(params.id)} (the latest ${20} are kept). GET /dlq/replay lists them.`);
+  return json({ job });
 }
 
 export async function purgeDeadLetters({ env, request }: RouteContext): Promise<Response> {

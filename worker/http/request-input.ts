@@ -1,4 +1,4 @@
-import type { DeadLetterSelection, ReplayRequest } from "../contract.ts";
+import type { DeadLetterReplayRequest, DeadLetterSelection, ReplayRequest } from "../contract.ts";
 
 /** Input that failed validation; its message is returned to the caller as a 400 (413 for a body over the bound). */
 export class InputError extends Error {
@@ -15,6 +15,8 @@ const MAX_IDS = 10_000;
 const MAX_COLLECTIONS = 100;
 export const DLQ_DEFAULT_LIMIT = 50;
 export const DLQ_MAX_LIMIT = 1000;
+/** The largest byte budget of a /dlq page (the default is 4 MB: dead-letter-store.ts). */
+export const DLQ_MAX_PAGE_BYTES = 8_000_000;
 
 /** Reads a JSON object body (any content type: `curl -d` sends form encoding). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
@@ -81,8 +83,19 @@ export function parseSelection(body: Record<string, unknown>): DeadLetterSelecti
   return { ids: [...new Set(ids as string[])] };
 }
 
-/** `?offset=&limit=` of GET /dlq. */
-export function parsePaging(url: URL): { offset: number; limit: number } {
+/** Body of POST /dlq/replay: a selection with an optional "job" id, or only a "job" id (attach, resume). */
+export function parseDeadLetterReplay(body: Record<string, unknown>): DeadLetterReplayRequest {
+  const { job, ...rest } = body;
+  if (job !== undefined && (typeof job !== "string" || !/^[A-Za-z0-9_-]{1,100}$/.test(job))) {
+    throw new InputError('"job" must be an id of 1 to 100 letters, digits, "-" or "_" (the one a replay answered with, or one you choose).');
+  }
+  if (typeof job === "string" && Object.keys(rest).length === 0) return { job };
+  const selection = parseSelection(rest);
+  return typeof job === "string" ? { ...selection, job } : selection;
+}
+
+/** `?offset=&limit=&maxBytes=` of GET /dlq. */
+export function parsePaging(url: URL): { offset: number; limit: number; maxBytes?: number } {
   const read = (name: string, fallback: number, min: number, max: number) => {
     const raw = url.searchParams.get(name);
     if (raw === null || raw === "") return fallback;
@@ -91,7 +104,9 @@ export function parsePaging(url: URL): { offset: number; limit: number } {
     if (value < min || value > max) throw new InputError(`"${name}" must be between ${min} and ${max} (got ${value}).`);
     return value;
   };
-  return { offset: read("offset", 0, 0, Number.MAX_SAFE_INTEGER), limit: read("limit", DLQ_DEFAULT_LIMIT, 1, DLQ_MAX_LIMIT) };
+  const paging: { offset: number; limit: number; maxBytes?: number } = { offset: read("offset", 0, 0, Number.MAX_SAFE_INTEGER), limit: read("limit", DLQ_DEFAULT_LIMIT, 1, DLQ_MAX_LIMIT) };
+  if (url.searchParams.has("maxBytes")) paging.maxBytes = read("maxBytes", DLQ_MAX_PAGE_BYTES, 1000, DLQ_MAX_PAGE_BYTES);
+  return paging;
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

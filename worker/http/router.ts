@@ -26,8 +26,11 @@ export const ROUTES: Route[] = [
   { method: "POST", path: "/reconnect", access: "admin", description: "reconnect to Jetstream from the saved cursor", handle: handlers.reconnect },
   { method: "POST", path: "/webhook/resume", access: "admin", description: "resume webhook delivery paused by a 410 Gone answer (the waiting events are then delivered)", handle: handlers.resumeDelivery },
   { method: "POST", path: "/gaps/ack", access: "admin", description: "acknowledge the detected gaps (they leave /health's reasons)", handle: handlers.acknowledgeGaps },
-  { method: "GET", path: "/dlq", access: "admin", description: "dead-lettered events, paged (?offset=&limit=)", handle: handlers.listDeadLetters },
-  { method: "POST", path: "/dlq/replay", access: "admin", description: 'deliver dead letters again: {"ids": [...]} or {"all": true}', handle: handlers.replayDeadLetters },
+  { method: "GET", path: "/dlq", access: "admin", description: "dead-lettered events, paged by rows and bytes (?offset=&limit=&maxBytes=)", handle: handlers.listDeadLetters },
+  { method: "GET", path: "/dlq/events/:id", access: "admin", description: "one dead letter in full", handle: handlers.getDeadLetter },
+  { method: "POST", path: "/dlq/replay", access: "admin", description: 'start a replay job (or attach to it): {"ids": [...]} or {"all": true}, optional "job": id; {"job": id} resumes a failed one', handle: handlers.replayDeadLetters },
+  { method: "GET", path: "/dlq/replay", access: "admin", description: "the latest dead-letter replay jobs, newest first", handle: handlers.listDeadLetterReplays },
+  { method: "GET", path: "/dlq/replay/:id", access: "admin", description: "progress of one dead-letter replay job", handle: handlers.getDeadLetterReplay },
   { method: "POST", path: "/dlq/purge", access: "admin", description: 'delete dead letters: {"ids": [...]} or {"all": true}', handle: handlers.purgeDeadLetters },
   { method: "POST", path: "/replay", access: "admin", description: 'replay a window of the past: {"from": ISO or duration ago, "to"?, "collections"?}', handle: handlers.startReplay },
   { method: "GET", path: "/replay", access: "read", description: "progress of the latest replay", handle: handlers.getReplay },
@@ -54,6 +57,25 @@ function apiInfo({ config, url }: RouteContext): Response {
   });
 }
 
+/** The parameters of a route's path ("/dlq/replay/:id") in a request's path, or null when it does not match. */
+export function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (const [i, part] of want.entries()) {
+    if (part.startsWith(":")) {
+      if (got[i] === "") return null;
+      try {
+        params[part.slice(1)] = decodeURIComponent(got[i]);
+      } catch {
+        return null;
+      }
+    } else if (part !== got[i]) return null;
+  }
+  return params;
+}
+
 /** "/stats/" → "/stats"; "//" and empty → "/". */
 function normalizePath(pathname: string): string {
   const trimmed = pathname.replace(/\/+$/, "");
@@ -64,7 +86,7 @@ function normalizePath(pathname: string): string {
 export async function handleHttp(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const url = new URL(request.url);
   const path = normalizePath(url.pathname);
-  const candidates = ROUTES.filter((r) => r.path === path);
+  const candidates = ROUTES.filter((r) => matchPath(r.path, path) !== null);
   if (candidates.length === 0) return notFound(path, [...new Set(ROUTES.map((r) => r.path))]);
 
   const allowed = [...new Set(candidates.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method])))];
@@ -77,7 +99,8 @@ export async function handleHttp(request: Request, env: Env, ctx: ExecutionConte
   try {
     const config = parseHttpConfig(env);
     const refused = await authorize(request, route.access, config);
-    response = refused ?? (await route.handle({ request, url, env, ctx, config, now: new Date() }));
+    const params = matchPath(route.path, path) ?? {};
+    response = refused ?? (await route.handle({ request, url, env, ctx, config, now: new Date(), params }));
   } catch (error) {
     if (error instanceof HttpFailure) response = error.response;
     else if (error instanceof InputError) response = error.status === 413 ? errorResponse(413, "too-large", error.message) : badRequest(error.message);

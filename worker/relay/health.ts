@@ -21,6 +21,8 @@ export interface HealthInput {
   consumerTooSlowAt?: string[];
   /** Set while webhook delivery is paused by a 410 Gone answer. */
   deliveryPause?: DeliveryPause | null;
+  /** The queue consumer's latest failure to store dead letters (cleared by a later success). */
+  deadLetterStoreError?: { message: string; at: string } | null;
 }
 
 /** ConsumerTooSlow this often within the window makes the relay unhealthy (once is the server's normal advice). */
@@ -57,6 +59,9 @@ export function healthReasons(h: HealthInput, s: Pick<IngestSettings, "healthDis
   const slow = (h.consumerTooSlowAt ?? []).filter((at) => h.nowMs - Date.parse(at) <= CONSUMER_TOO_SLOW.windowMs);
   if (slow.length >= CONSUMER_TOO_SLOW.count) {
     reasons.push({ code: "consumer-too-slow", message: `Jetstream closed the connection as too slow ${slow.length} times in ${CONSUMER_TOO_SLOW.windowMs / 60_000} min (ConsumerTooSlow): the relay reconnects each time, but it does not keep up. Check /stats (backpressure, queue) and the worker's CPU.` });
+  }
+  if (h.deadLetterStoreError) {
+    reasons.push({ code: "dead-letters-not-stored", message: `The dead-letter store refused dead letters at ${h.deadLetterStoreError.at} (${h.deadLetterStoreError.message}); their queue messages are tried again every minute until it takes them.` });
   }
   const open = h.gaps.filter((g) => !g.acknowledged);
   if (open.length > 0) {

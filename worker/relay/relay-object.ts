@@ -14,7 +14,7 @@ import type {
   ReplayRequest,
   StreamPosition,
 } from "../contract.ts";
-import { BlobStore } from "./blob-store.ts";
+import { BlobStore, SettledBlobs } from "./blob-store.ts";
 import { DeliveryPauseStore, PAUSE_KEY } from "./delivery-pause-store.ts";
 import type { LinkState } from "../stream/connection-state.ts";
 import { enqueue } from "../queue/enqueue.ts";
@@ -69,6 +69,9 @@ export class JetstreamRelay extends DurableObject<Env> {
   private readonly blobs: BlobStore;
   /** Webhook delivery paused by a 410 Gone (asked by the consumer once per batch). */
   private readonly deliveryPause: DeliveryPauseStore;
+  private readonly settledBlobs: SettledBlobs;
+  /** The consumer's latest failure to store dead letters, until a later store succeeds (a /health reason). */
+  private deadLetterStoreError: { message: string; at: string } | null = null;
   private readonly ledger = new Ledger();
   private readonly startedAt = new Date();
   private readonly ledgerPrefix = crypto.randomUUID().slice(0, 8);
@@ -88,6 +91,7 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.costSettings = readSettings(env).cost;
     this.blobs = new BlobStore(ctx.storage.sql);
     this.deliveryPause = new DeliveryPauseStore(ctx.storage, env.WEBHOOK_URL, (error) => this.storageFailed(error));
+    this.settledBlobs = new SettledBlobs(ctx.storage.sql);
     this.running = parsed.config ? { config: parsed.config, stream: this.liveStream(parsed.config) } : null;
     this.replays = new ReplayRunner(env, ctx.storage, {
       config: () => this.running?.config ?? null,
@@ -216,6 +220,7 @@ export class JetstreamRelay extends DurableObject<Env> {
         gaps: this.stats.counters.gaps,
         consumerTooSlowAt: this.stats.counters.consumerTooSlowAt,
         deliveryPause: await this.deliveryPause.get(),
+        deadLetterStoreError: this.deadLetterStoreError,
       },
       running?.config.settings ?? { healthDisconnectedMs: 0, healthStaleMs: 0, healthDeliveryMs: 0 },
     );
@@ -249,8 +254,12 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.stats.settled(report);
     if (report.gone) await this.deliveryPause.pause(report.gone);
     if (report.held) this.deliveryPause.countHeld(report.held);
+    if (report.deadLetterStoreError !== undefined) {
+      this.deadLetterStoreError = report.deadLetterStoreError === null ? null : { message: report.deadLetterStoreError, at: new Date().toISOString() };
+    }
     if (report.blobsDone.length > 0) {
       try {
+        this.settledBlobs.record(report.blobsDone, Date.now());
         this.blobs.delete(report.blobsDone);
       } catch (error) {
         this.storageFailed(error);
@@ -273,6 +282,11 @@ export class JetstreamRelay extends DurableObject<Env> {
     this.stats.meter.add("objectCalls");
     this.stats.meter.add("rowsRead");
     return this.blobs.get(id);
+  }
+
+  /** Whether a blob that is gone was settled (its event delivered or dead-lettered with its text) in the last days. */
+  async blobSettled(id: string): Promise<boolean> {
+    return this.settledBlobs.has(id);
   }
 
   /** Replays a past window alongside live delivery; throws "refused: …" when it cannot (too old, one running). */
