@@ -116,7 +116,10 @@ export class RelayClient {
     const said = serverMessage(text);
     const suffix = said ? `: ${said}` : "";
     if (response.status === 401 || response.status === 403) {
-      const hint = this.target.token
+      const relayWithoutToken = /"code":"admin-token-(too-short|not-set)"/.test(text);
+      const hint = relayWithoutToken
+        ? "the relay itself has no usable ADMIN_TOKEN (unset, or shorter than 32 characters): set a long one on the relay (`jetstream-relay init` generates one; `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN`), then use the same here"
+        : this.target.token
         ? `the token from ${this.target.tokenSource} is not the relay's ADMIN_TOKEN; set JETSTREAM_RELAY_TOKEN to the right one`
         : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN or pass --token-file PATH`;
       return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);

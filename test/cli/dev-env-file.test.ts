@@ -109,7 +109,7 @@ describe("through the real wrangler dev", () => {
 
   test("a value wrangler cannot hold stops dev before anything starts (exit 2), naming the variable only", async () => {
     // (A missing playback file stops a regression too, before it starts a worker that would outlive the test.)
-    const result = await runCli(["dev", "--port", "0", "--playback", join(tmpdir(), "no-such-playback.jsonl")], { env: { JETSTREAM_RELAY_FROM_SOURCE: "1", WEBHOOK_SECRET: undefined, ADMIN_TOKEN: `'"\`\nunholdable-secret` } });
+    const result = await runCli(["dev", "--port", "0", "--playback", join(tmpdir(), "no-such-playback.jsonl")], { env: { JETSTREAM_RELAY_FROM_SOURCE: "1", WEBHOOK_SECRET: undefined, ADMIN_TOKEN: `'"\`\nunholdable-secret-long-enough-to-be-a-token` } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("ADMIN_TOKEN: wrangler dev reads variables with dotenv 16, which cannot hold this value exactly");
     expect(result.stderr).not.toContain("unholdable-secret");

@@ -50,7 +50,7 @@ beforeAll(async () => {
   ensureBundle();
   jetstream = await startJetstreamTestServer();
   webhook = await startWebhookReceiver();
-  await post(`${webhook.base}/_control/rules`, { match: COLLECTION, action: "respond", status: 410, body: "gone" });
+  await post(`${webhook.base}/_control/rules`, { match: COLLECTION, action: "respond", status: 422, body: "refused for good" });
   worker = await startLocalWorker({
     WEBHOOK_URL: `${webhook.base}/hook`,
     JETSTREAM_URL: `${jetstream.base}/subscribe`,

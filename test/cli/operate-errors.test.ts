@@ -147,6 +147,9 @@ describe("clear errors with a hint", () => {
     const result = await runCli(["dlq", "list", "--url", relay.url, "--json"], { env: { JETSTREAM_RELAY_TOKEN: TOKEN } });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain("ADMIN_TOKEN is not set");
+    // The relay's own token is the problem, not the one sent.
+    expect(result.stderr).toMatch(/hint: the relay itself has no usable ADMIN_TOKEN/);
+    expect(result.stderr).not.toContain("is not the relay's ADMIN_TOKEN");
   });
 
   it("401 on a read route (protected read routes) is exit 4 too, also under --watch", async () => {

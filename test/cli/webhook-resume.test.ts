@@ -11,7 +11,7 @@ import { ensureBundle } from "./support/bundle.ts";
 import { runCli } from "./support/run-cli.ts";
 import { waitFor } from "../support/wait.ts";
 
-const TOKEN = "cli-webhook-resume-admin-token";
+const TOKEN = "cli-webhook-resume-admin-token-of-32-chars";
 
 let jetstream: { base: string; close(): Promise<void> };
 let webhook: { base: string; close(): Promise<void> };
@@ -89,7 +89,7 @@ describe("jetstream-relay webhook resume, against the real local worker", () => 
     expect((await hookRequests()).length).toBe(requestsWhilePaused);
 
     const resumed = await runCli(["webhook", "resume"], { env });
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/^resumed webhook delivery \(paused since .*: webhook answered HTTP 410 Gone\)/);
     expect((await cliJson<RelayStatus>(["status"])).deliveryPause).toBeNull();
 
