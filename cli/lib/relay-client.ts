@@ -116,12 +116,16 @@ export class RelayClient {
     const said = serverMessage(text);
     const suffix = said ? `: ${said}` : "";
     if (response.status === 401 || response.status === 403) {
-      const relayWithoutToken = /"code":"admin-token-(too-short|not-set)"/.test(text);
+      const relayWithoutToken = ["admin-token-too-short", "admin-token-not-set"].includes(errorCode(text) ?? "");
       const hint = relayWithoutToken
         ? "the relay itself has no usable ADMIN_TOKEN (unset, or shorter than 32 characters): set a long one on the relay (`jetstream-relay init` generates one; `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN`), then use the same here"
         : this.target.token
         ? `the token from ${this.target.tokenSource} is not the relay's ADMIN_TOKEN; set JETSTREAM_RELAY_TOKEN to the right one`
         : `no admin token was found (${this.target.tokenSource}); set JETSTREAM_RELAY_TOKEN or pass --token-file PATH`;
+      return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);
+    }
+    if (response.status === 429 && errorCode(text) === "too-many-failed-logins") {
+      const hint = `the relay slows a client that sent wrong admin tokens; check that ${this.target.tokenSource} holds the relay's ADMIN_TOKEN, then try again after the wait`;
       return new CliError(`the relay refused ${what} (${status})${suffix}`, ExitCode.authRefused, hint);
     }
     if (response.status >= 300 && response.status < 400) {
@@ -147,6 +151,16 @@ export class RelayClient {
 }
 
 /** The message in a JSON error answer ({"error": …} or {"message": …}), else a short excerpt of the text. */
+/** The relay's error code (`{"code": …}` of its error answers), if the text is one. */
+function errorCode(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { code?: unknown };
+    return typeof body.code === "string" ? body.code : null;
+  } catch {
+    return null;
+  }
+}
+
 export function serverMessage(text: string): string {
   if (!text.trim()) return "";
   try {

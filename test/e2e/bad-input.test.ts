@@ -5,6 +5,7 @@ import type { HealthReport, RelayStats, RelayStatus } from "../../worker/api-typ
 import { runCli } from "../cli/support/run-cli.ts";
 import { mixedEvents } from "../support/event-mix.ts";
 import { type Rig, startRig, waitFor } from "../support/relay-rig.ts";
+import { LOGIN_FAILURES_ALLOWED } from "../../worker/http/login-throttle.ts";
 
 describe("bad input", () => {
   let rig: Rig;
@@ -57,19 +58,24 @@ describe("bad input", () => {
     expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
   });
 
-  it("refuses a wrong admin token (401) and changes nothing", async () => {
+  it("refuses a wrong admin token (401, then 429 once a client keeps guessing) and changes nothing", async () => {
     const before = await rig.stats();
     const open = async () => (await rig.jetstream<{ id: number; open: boolean }[]>("a", "connections")).filter((c) => c.open).map((c) => c.id);
     const connectionsBefore = await open();
+    // 15 wrong tokens from one client: refused (401), and past the throttle's allowance slowed (429).
+    const statuses: number[] = [];
     for (const token of ["wrong-token", `${rig.adminToken}x`, ""]) {
       for (const [path, body] of [["/reset", undefined], ["/reconnect", undefined], ["/dlq/purge", { all: true }], ["/gaps/ack", undefined]] as const) {
-        const answer = await rig.relay(path, { method: "POST", token, body });
-        expect(answer.status, `${path} with a wrong token`).toBe(401);
+        statuses.push((await rig.relay(path, { method: "POST", token, body })).status);
       }
-      expect((await rig.relay("/dlq", { token })).status).toBe(401);
+      statuses.push((await rig.relay("/dlq", { token })).status);
     }
+    expect(statuses.slice(0, LOGIN_FAILURES_ALLOWED)).toEqual(Array(LOGIN_FAILURES_ALLOWED).fill(401));
+    expect(statuses.slice(LOGIN_FAILURES_ALLOWED)).toEqual(Array(statuses.length - LOGIN_FAILURES_ALLOWED).fill(429));
     const cli = await runCli(["reset", "--yes", "--url", rig.worker.url], { env: { JETSTREAM_RELAY_TOKEN: "wrong-token" }, timeoutMs: 60_000 });
-    expect(cli.code).toBe(4);
+    // The throttle holds: the CLI says the relay slows this client (an authentication refusal, exit 4).
+    expect(cli.code, cli.stderr).toBe(4);
+    expect(cli.stderr).toMatch(/429.*Too many wrong admin tokens[\s\S]*hint: the relay slows a client that sent wrong admin tokens/);
 
     const after = await rig.stats();
     expect(after.statsResetAt).toBe(before.statsResetAt);
