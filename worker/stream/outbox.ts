@@ -32,17 +32,26 @@ const SEND_RETRY = { baseMs: 250, maxMs: 30_000, healthyAfterMs: 0, failoverAfte
 /**
  * Events on their way into the queue: packed in arrival order (queue/packer.ts), sent one batch at a
  * time, and removed only once the queue accepted them, so a failed send is simply built again and
- * retried with backoff. Partly filled messages wait for more events up to `flushMs`.
+ * retried with backoff.
+ *
+ * When a batch leaves: with `lingerMs` 0 (the default), group commit — what waits leaves as soon as the
+ * previous send resolved, so a lone event goes at once and packing grows with the load by itself (while
+ * a send is on its way the next events gather; under a flood they fill whole messages). Full messages go
+ * first; a partly filled one goes when nothing full waits, one send later at most. With `lingerMs` above
+ * 0, a partly filled message waits for more events up to that long (fewer messages at moderate rates).
  */
 export class Outbox {
   private packer: Packer;
   private sending = false;
+  /** The linger timer (lingerMs > 0) or the retry timer after a failed send. */
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The timer is a retry's backoff: nothing is sent before it fires. */
+  private retrying = false;
   private failures = 0;
 
   constructor(
     private readonly newPacker: () => Packer,
-    private readonly flushMs: number,
+    private readonly lingerMs: number,
     private readonly hooks: OutboxHooks,
   ) {
     this.packer = newPacker();
@@ -81,22 +90,32 @@ export class Outbox {
   }
 
   private schedule(): void {
-    if (this.sending) return;
+    if (this.sending || this.retrying) return;
     const urgent = this.hooks.urgent();
-    if (this.packer.hasFullBatch || urgent) {
+    if (this.lingerMs === 0 || this.packer.hasFullBatch || urgent) {
       this.clearTimer();
-      void this.flush(!urgent);
+      void this.flush(this.fullFirst(urgent));
     } else if (this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null;
         void this.flush();
-      }, this.flushMs);
+      }, this.lingerMs);
     }
   }
 
   /**
-   * One batch at a time, in arrival order. `fullOnly` (a message filled up): full messages only; the rest
-   * waits for more events or the flush interval, so that messages are not cut half-empty under load.
+   * Whether the next batch takes full messages only: with group commit, while a full one waits (the
+   * partly filled rest goes next round, with what arrived meanwhile); with a linger, always when not
+   * urgent (the rest waits for its timer).
+   */
+  private fullFirst(urgent: boolean): boolean {
+    if (urgent) return false;
+    return this.lingerMs === 0 ? this.packer.hasFullMessage : true;
+  }
+
+  /**
+   * One batch at a time, in arrival order. `fullOnly`: full messages only (see `fullFirst`), so that
+   * messages are not cut half-empty under load.
    */
   private async flush(fullOnly = false): Promise<void> {
     if (this.sending || this.packer.size === 0) return;
@@ -106,7 +125,9 @@ export class Outbox {
     try {
       while (packer.size > 0) {
         // After a refusal, smaller messages: they fit even where a computed size fell short.
-        const batch = packer.peekBatch(() => this.hooks.nextLedgerId(), { fullOnly, cautious: this.failures > 0 });
+        const peek = (full: boolean) => packer.peekBatch(() => this.hooks.nextLedgerId(), { fullOnly: full, cautious: this.failures > 0 });
+        // Group commit never leaves events waiting for a timer: if nothing full could be built, the rest goes.
+        const batch = peek(fullOnly) ?? (fullOnly && this.lingerMs === 0 ? peek(false) : null);
         if (!batch) break;
         const outcome = await this.hooks.send(batch.messages.map((m) => m.body));
         if (packer !== this.packer) return;
@@ -125,16 +146,19 @@ export class Outbox {
         }
         if (packer.size === 0) this.hooks.drained();
         const urgent = this.hooks.urgent();
-        if (!packer.hasFullBatch && !urgent) break;
-        fullOnly = !urgent;
+        if (this.lingerMs > 0 && !packer.hasFullBatch && !urgent) break;
+        fullOnly = this.fullFirst(urgent);
       }
     } finally {
       if (packer === this.packer) this.sending = false;
     }
     if (packer !== this.packer) return;
     if (retryInMs !== null) {
-      this.timer ??= setTimeout(() => {
+      this.clearTimer();
+      this.retrying = true;
+      this.timer = setTimeout(() => {
         this.timer = null;
+        this.retrying = false;
         void this.flush();
       }, retryInMs);
     } else if (this.packer.size > 0) {
@@ -145,5 +169,6 @@ export class Outbox {
   private clearTimer(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.retrying = false;
   }
 }
