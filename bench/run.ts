@@ -52,8 +52,8 @@ const LATENCY_CONFIGURATIONS: LatencyConfiguration[] = [
   { name: "ours (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1" } },
   { name: "ours (batch)", vars: { WEBHOOK_BATCH_SIZE: "100" } },
   { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" } },
-  // The cost knob: partly filled messages wait up to 50 ms (fewer queue messages at moderate rates).
-  { name: "ours, 50 ms linger (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_FLUSH_MS: "50" } },
+  // Group commit without spacing: a partly filled message leaves as soon as the previous send resolved.
+  { name: "no spacing (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_SEND_SPACING_MS: "0" } },
   { name: "before (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_FLUSH_MS: "200" }, consumer: { max_batch_timeout: 1 } },
   { name: "before (batch)", vars: { WEBHOOK_BATCH_SIZE: "100", JETSTREAM_FLUSH_MS: "200" }, consumer: { max_batch_timeout: 1 } },
 ];

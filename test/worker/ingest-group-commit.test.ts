@@ -1,9 +1,10 @@
 /**
  * Group commit (worker/stream/outbox.ts, JETSTREAM_FLUSH_MS=0, the default): a queue message leaves as
- * soon as the previous send resolved, with what arrived meanwhile; nothing waits on a timer. One send at
- * a time, the cursor only past what the queue accepted, full messages under load, and a failed send
- * still waits out its backoff. Isolation and configuration: see ingest-support.ts (server instance
- * "group-commit").
+ * soon as the previous send resolved, with what arrived meanwhile, partly filled ones at most once per
+ * JETSTREAM_SEND_SPACING_MS (300 ms here, to measure it on a loaded machine); an event after a quiet
+ * spell goes at once. One send at a time, the cursor only past what the queue accepted, full messages
+ * under load, and a failed send still waits out its backoff. Isolation and configuration: see
+ * ingest-support.ts (server instance "group-commit").
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +31,7 @@ function posts(count: number): { events: string[]; times: number[] } {
 
 beforeAll(async () => {
   await control(INSTANCE, "reset", {});
-  configure(INSTANCE, { JETSTREAM_FLUSH_MS: "0" });
+  configure(INSTANCE, { JETSTREAM_FLUSH_MS: "0", JETSTREAM_SEND_SPACING_MS: "300" });
   tap = tapQueue();
   await waitFor(async () => (await statusOf()).state === "connected", "connected");
 });
@@ -57,6 +58,21 @@ describe("group commit", () => {
     expect(tap.bodies[1].events).toHaveLength(5);
     expect(tap.calls).toBe(2);
     await waitFor(async () => (await statusOf()).cursor === rest.times[4], "the cursor at the last event enqueued");
+  });
+
+  it("spaces partly filled messages: the next leaves no sooner than the spacing after the last, with all that waits", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a quiet spell
+    const calls = tap.calls;
+    const first = posts(1);
+    await control(INSTANCE, "append", { events: first.events });
+    await waitFor(() => tap.calls > calls, "the first send", 15_000, 5);
+    const next = posts(2);
+    await control(INSTANCE, "append", { events: next.events });
+    await waitFor(() => [...first.times, ...next.times].every((t) => tap.timeUs().has(t)), "all three enqueued");
+    expect(tap.calls - calls).toBe(2);
+    const [a, b] = tap.callTimes.slice(calls);
+    expect(b - a).toBeGreaterThanOrEqual(295);
+    expect(tap.bodies.at(-1)!.events).toHaveLength(2);
   });
 
   it("packs full messages while the queue is slower than the stream", async () => {
