@@ -249,7 +249,9 @@ export function configure(instance: string, overrides: Record<string, string> = 
   Object.assign(env as Record<string, unknown>, {
     JETSTREAM_URL: `${jetstreamWs()}/${instance}/subscribe`,
     JETSTREAM_ALARM_SECONDS: "1",
-    JETSTREAM_FLUSH_MS: "20",
+    // Group commit, the default, with a short spacing (a file that pins the earlier linger sets JETSTREAM_FLUSH_MS).
+    JETSTREAM_FLUSH_MS: "0",
+    JETSTREAM_SEND_SPACING_MS: "20",
     JETSTREAM_BACKOFF_BASE_SECONDS: "0.05",
     JETSTREAM_BACKOFF_MAX_SECONDS: "0.2",
     JETSTREAM_CONNECT_TIMEOUT_SECONDS: "5",
