@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --events N] [--runs R] [--baseline-events M] [--json]`
+ * `npm run bench [-- --events N] [--runs R] [--baseline-events M] [--only …] [--rates …] [--seconds S] [--json]`
  *
- * Floods the relay — the real worker in wrangler's local runtime — with N distinct Jetstream events in
+ * First the latency table (bench/latency.ts: steady paced rates; `--only latency` for it alone). Then
+ * floods the relay — the real worker in wrangler's local runtime — with N distinct Jetstream events in
  * the mix of real traffic, and prints side by side our configuration (batch and per-event webhook
  * modes) and a baseline configured like the original design (one event per queue message, one POST per
  * event). It prints; it asserts nothing about timings.
@@ -11,6 +12,8 @@ import { forwardedBy, mixedEvents } from "../test/support/event-mix.ts";
 import { measureCliStartup, type StartupResult } from "./cli-startup.ts";
 import { type Configuration, type RunResult, type Runtime, runOnce } from "./measure.ts";
 import { formatReport } from "./report.ts";
+import { runLatency, type LatencyConfiguration, type LatencyResult } from "./latency.ts";
+import { formatLatencyReport } from "./latency-report.ts";
 import { processesNamed } from "./cpu-time.ts";
 import { median } from "./stats.ts";
 import { errorMessage } from "../worker/errors.ts";
@@ -41,6 +44,26 @@ const CONFIGURATIONS: Configuration[] = [
   { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" }, perRequest: true },
 ];
 
+/**
+ * The latency table's configurations: ours in both webhook modes, the baseline, and "before" — the
+ * settings this relay shipped with until group commit: a 200 ms flush timer and a 1 s consumer batch
+ * timeout (wrangler.jsonc's `max_batch_timeout`).
+ */
+const LATENCY_CONFIGURATIONS: LatencyConfiguration[] = [
+  { name: "ours (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1" } },
+  { name: "ours (batch)", vars: { WEBHOOK_BATCH_SIZE: "100" } },
+  { name: "baseline", vars: { WEBHOOK_BATCH_SIZE: "1", [EVENTS_PER_MESSAGE_VARIABLE]: "1" } },
+  // Partly filled messages at most every 100 ms (the default is 200 ms, the former flush timer's queue bill): less wait, up to twice the queue messages at low rates.
+  { name: "100 ms spacing (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_SEND_SPACING_MS: "100" } },
+  // Group commit without spacing: a partly filled message leaves as soon as the previous send resolved.
+  { name: "no spacing (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_SEND_SPACING_MS: "0" } },
+  { name: "before (per-event)", vars: { WEBHOOK_BATCH_SIZE: "1", JETSTREAM_FLUSH_MS: "200" }, consumer: { max_batch_timeout: 1 } },
+  { name: "before (batch)", vars: { WEBHOOK_BATCH_SIZE: "100", JETSTREAM_FLUSH_MS: "200" }, consumer: { max_batch_timeout: 1 } },
+];
+const LATENCY_RATES = [100, 1_000, 5_000];
+/** Events per rate at most: the baseline's one message per event stays below the local queue's burst limit. */
+const LATENCY_MAX_EVENTS = 10_000;
+
 interface Options {
   events: number;
   perRequestEvents: number;
@@ -48,10 +71,12 @@ interface Options {
   json: boolean;
   only: string[] | null;
   runtime: Runtime;
+  rates: number[];
+  seconds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { events: 200_000, perRequestEvents: PER_REQUEST_EVENTS, runs: 1, json: false, only: null, runtime: "api" };
+  const options: Options = { events: 200_000, perRequestEvents: PER_REQUEST_EVENTS, runs: 1, json: false, only: null, runtime: "api", rates: LATENCY_RATES, seconds: 3 };
   const positive = (flag: string, value: string | undefined) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a whole number ≥ 1, not ${JSON.stringify(value)}`);
@@ -65,9 +90,11 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--json") options.json = true;
     else if (flag === "--only") options.only = (argv[++i] ?? "").split(",");
     else if (flag === "--wrangler-dev") options.runtime = "wrangler-dev";
+    else if (flag === "--rates") options.rates = (argv[++i] ?? "").split(",").map((r) => positive(flag, r));
+    else if (flag === "--seconds") options.seconds = positive(flag, argv[++i]);
     else if (flag === "--help" || flag === "-h") {
       process.stdout.write(
-        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only batch,reading,per-event,baseline,v2] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
+        "npm run bench -- [--events N (200000)] [--per-request-events M (5000): for per-event and baseline] [--runs R (1)] [--only latency,batch,reading,per-event,baseline,v2] [--rates 100,1000,5000 and --seconds S (3): the latency table's paced rates] [--wrangler-dev: run under `wrangler dev`, whose inspector costs CPU] [--json]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${flag} (see --help)`);
@@ -110,10 +137,23 @@ async function main(): Promise<void> {
     const first = events.findIndex(wanted);
     return { warmUp: events[first], events: events.filter((_, i) => i !== first), expected };
   };
-  const configurations = CONFIGURATIONS.filter((c) => !options.only || options.only.some((o) => c.name.includes(o)));
+  // The latency table: everything, or `--only latency` (its configurations are not the flood's).
+  const latency: LatencyResult[] = [];
+  if (!options.only || options.only.includes("latency")) {
+    if (options.runtime !== "api") throw new Error("the latency table runs through wrangler's API only (no --wrangler-dev)");
+    log(`latency at ${options.rates.join(", ")} events/s, ${options.seconds} s each`);
+    for (const config of LATENCY_CONFIGURATIONS) {
+      try {
+        latency.push(...(await runLatency(config, options.rates, options.seconds, LATENCY_MAX_EVENTS, COLLECTIONS, log)));
+      } catch (error) {
+        log(`  ${config.name}: failed: ${errorMessage(error)}`);
+      }
+    }
+  }
+  const configurations = CONFIGURATIONS.filter((c) => !options.only || options.only.some((o) => o !== "latency" && c.name.includes(o)));
   const results = new Map<string, RunResult[]>(configurations.map((c) => [c.name, []]));
   for (let run = 1; run <= options.runs; run++) {
-    log(`run ${run}/${options.runs}`);
+    if (configurations.length > 0) log(`run ${run}/${options.runs}`);
     for (const config of configurations) {
       const count = config.perRequest ? Math.min(options.events, options.perRequestEvents) : options.events;
       const { warmUp, events, expected } = prepare(count, run * 16 + configurations.indexOf(config), config);
@@ -127,21 +167,25 @@ async function main(): Promise<void> {
   }
 
   let startup: StartupResult[] | null = null;
-  try {
-    log("CLI start-up…");
-    startup = await measureCliStartup(7);
-  } catch (error) {
-    log(`CLI start-up: failed: ${errorMessage(error)}`);
+  if (configurations.length > 0) {
+    try {
+      log("CLI start-up…");
+      startup = await measureCliStartup(7);
+    } catch (error) {
+      log(`CLI start-up: failed: ${errorMessage(error)}`);
+    }
   }
 
   const measured = [...results.values()].filter((runs) => runs.length > 0);
   const medians = measured.map(medianResult);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ machine, options, runs: Object.fromEntries(results), medians, startup }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine, options, latency, runs: Object.fromEntries(results), medians, startup }, null, 2)}\n`);
     return;
   }
   const runtime =
     options.runtime === "api" ? "wrangler's local runtime through its API, inspector off (--wrangler-dev: under `wrangler dev`)" : "`wrangler dev` (its inspector attached)";
+  if (latency.length > 0) process.stdout.write(`machine: ${machine}\n${formatLatencyReport(latency, options.seconds)}\n`);
+  if (configurations.length === 0) return;
   process.stdout.write(formatReport({ machine, runtime, runs: options.runs, events: options.events, perRequestEvents: Math.min(options.events, options.perRequestEvents), medians, runsOf: measured, startup }));
 }
 

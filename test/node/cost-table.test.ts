@@ -22,19 +22,22 @@ test("a changed page is caught (the check can fail)", () => {
   expect(costTablesInPage(changed)).not.toBe(renderCostTables());
 });
 
-test("the relay profile of the posts relay, by hand: 30 events/s, a flush every 200 ms", () => {
-  // 6 events per message (30 × 0.2 s) of 598 B = 3,588 B: one unit; 5 messages/s; the consumer's 1 s
-  // timeout gathers them: 1 invocation/s of 30 events in 10 lanes, one request each in batch mode.
+test("the relay profile of the posts relay, by hand: 30 events/s, partly filled messages every 200 ms", () => {
+  // 6 events per message (30 × 0.2 s) of 598 B = 3,588 B: one unit; 5 messages/s; the consumer's 0 s
+  // timeout takes each as it comes (under 10 a second): 5 invocations/s of 6 events in 6 lanes, one
+  // request each in batch mode: 30 requests/s.
   const a = profileActivity({ eventsPerSecond: 30, mode: "batch" });
-  expect(a.detail).toMatchObject({ eventsPerMessage: 6, unitsPerMessage: 1, messagesPerSecond: 5, invocationsPerSecond: 1, requestsPerSecond: 10 });
+  expect(a.detail).toMatchObject({ eventsPerMessage: 6, unitsPerMessage: 1, messagesPerSecond: 5, invocationsPerSecond: 5, requestsPerSecond: 30 });
   expect(a.queueUnitsWritten + a.queueUnitsRead + a.queueUnitsDeleted).toBe(15);
-  // Paid: queue 15/s × 2,592,000 = 38,880,000 → $15.152; requests (1.5 + 0.2 + 1 + 1/60)/s × 2,592,000 = 7,041,600 → $0.90624; total $21.05824.
-  expect(estimateCost(a, "paid").totalUsd).toBeCloseTo(21.05824, 6);
+  // Paid: $5 + queue 15/s × 2,592,000 = 38,880,000 → $15.152; object requests (1.5 + 0.2 + 5 + 1/60)/s ×
+  // 2,592,000 = 17,409,600, 1 M included → $2.46144; Workers requests (5 + 1/60)/s × 2,592,000 =
+  // 13,003,200, 10 M included → $0.90096; CPU within the allowance: total $23.5144.
+  expect(estimateCost(a, "paid").totalUsd).toBeCloseTo(23.5144, 6);
 });
 
 test("the whole network in batch mode, by hand: messages fill to ~120 KB (2 units)", () => {
-  // 5,000 × 0.2 s = 1,000 events per flush, capped at 200 per message: 25 messages/s of 2 units; the
-  // consumer takes 10 at a time: 2.5 invocations/s of 2,000 events, 10 lanes of 200: 2 requests each.
+  // 5,000 × 0.2 s = 1,000 events per interval, capped at 200 per message: 25 messages/s of 2 units; past
+  // 10 invocations a second batches fill: 10 invocations/s of 500 events, 6 lanes of ~84: 1 request each.
   const a = profileActivity({ eventsPerSecond: 5000, mode: "batch" });
-  expect(a.detail).toMatchObject({ eventsPerMessage: 200, unitsPerMessage: 2, messagesPerSecond: 25, invocationsPerSecond: 2.5, requestsPerSecond: 50 });
+  expect(a.detail).toMatchObject({ eventsPerMessage: 200, unitsPerMessage: 2, messagesPerSecond: 25, invocationsPerSecond: 10, requestsPerSecond: 60 });
 });

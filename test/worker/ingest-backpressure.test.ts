@@ -2,8 +2,8 @@
  * Backpressure: memory stays bounded. When the queue refuses messages or cannot keep up, the relay stops
  * reading (closes the socket, state "paused"), keeps retrying the send, never moves the cursor past what
  * is not enqueued, and resumes from the cursor once caught up. Nothing is dropped.
- * Isolation and configuration: see ingest-support.ts (server instance "bp"); the buffer bound is set to
- * its minimum (100 events) and the queue is made to fail or to be slow by the tap.
+ * Isolation and configuration: see ingest-support.ts (server instance "bp"); the buffer bound is set low
+ * (500 events) and the queue is made to fail or to be slow by the tap.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +15,9 @@ const relay = () => env.RELAY.getByName("relay");
 
 beforeAll(async () => {
   await control(INSTANCE, "reset", {});
-  // Messages of 25 events: full batches (2 messages) wait within the 100-event bound, so failed sends are retried as events come.
-  configure(INSTANCE, { JETSTREAM_MAX_BUFFERED_EVENTS: "100", JETSTREAM_SEND_FAILURES_BEFORE_PAUSE: "3", JETSTREAM_MAX_EVENTS_PER_MESSAGE: "25" });
+  // A failed send waits out its backoff (125 ms, 250 ms, … whatever arrives meanwhile): the captured events
+  // (fewer than 500) fit the bound until three sends failed; the 3,000-event flood does not.
+  configure(INSTANCE, { JETSTREAM_MAX_BUFFERED_EVENTS: "500", JETSTREAM_SEND_FAILURES_BEFORE_PAUSE: "3", JETSTREAM_MAX_EVENTS_PER_MESSAGE: "25" });
   tap = tapQueue();
   await waitFor(async () => (await statusOf()).state === "connected", "connected");
 });

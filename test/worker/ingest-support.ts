@@ -93,6 +93,13 @@ export interface QueueTap {
   failCalls: Set<number>;
   /** Each call waits this long first. */
   delayMs: number;
+  /** While true, calls wait at the gate until `release()` (they count in `calls` and `held` meanwhile). */
+  hold: boolean;
+  /** Calls waiting at the gate now. */
+  held: number;
+  release(): void;
+  /** When each call was made (epoch ms), in order. */
+  callTimes: number[];
   /** A call throws, like the queue for a message over its limit, when a message's computed size exceeds this. */
   refuseAbove: number | null;
   events(): QueuedEvent[];
@@ -120,14 +127,28 @@ export function tapQueue(): QueueTap {
     failNext: 0,
     failCalls: new Set(),
     delayMs: 0,
+    hold: false,
+    held: 0,
+    release() {
+      tap.hold = false;
+      for (const open of gate.splice(0)) open();
+    },
+    callTimes: [],
     refuseAbove: null,
     // As the consumer reads them (live events travel compact: their did and time_us are in their text).
     events: () => tap.bodies.flatMap((b) => b.events.map((e) => completeEvent(e)!)),
     timeUs: () => new Set(tap.events().map((e) => e.timeUs)),
   };
+  const gate: (() => void)[] = [];
   /** What both calls do first: count, wait, fail as told. */
   async function before(list: MessageSendRequest<QueueMessageBody>[]) {
     const call = ++tap.calls;
+    tap.callTimes.push(Date.now());
+    if (tap.hold) {
+      tap.held++;
+      await new Promise<void>((open) => gate.push(open));
+      tap.held--;
+    }
     if (tap.delayMs > 0) await new Promise((r) => setTimeout(r, tap.delayMs));
     if (tap.failNext > 0 || tap.failCalls.has(call)) {
       if (tap.failNext > 0) tap.failNext--;
@@ -228,7 +249,9 @@ export function configure(instance: string, overrides: Record<string, string> = 
   Object.assign(env as Record<string, unknown>, {
     JETSTREAM_URL: `${jetstreamWs()}/${instance}/subscribe`,
     JETSTREAM_ALARM_SECONDS: "1",
-    JETSTREAM_FLUSH_MS: "20",
+    // Group commit, the default, with a short spacing (a file that pins the earlier linger sets JETSTREAM_FLUSH_MS).
+    JETSTREAM_FLUSH_MS: "0",
+    JETSTREAM_SEND_SPACING_MS: "20",
     JETSTREAM_BACKOFF_BASE_SECONDS: "0.05",
     JETSTREAM_BACKOFF_MAX_SECONDS: "0.2",
     JETSTREAM_CONNECT_TIMEOUT_SECONDS: "5",

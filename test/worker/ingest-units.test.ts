@@ -397,7 +397,7 @@ describe("configuration", () => {
     expect(problems).toEqual([]);
     expect(config!.endpoints).toEqual(DEFAULT_ENDPOINTS);
     expect(config!.kinds).toEqual(["commit"]);
-    expect(config!.settings).toMatchObject({ alarmMs: 5000, stallMs: 60_000, maxRewindUs: 3600e6, flushMs: 200, gapThresholdUs: 60e6 });
+    expect(config!.settings).toMatchObject({ alarmMs: 5000, stallMs: 60_000, maxRewindUs: 3600e6, flushMs: 0, sendSpacingMs: 200, gapThresholdUs: 60e6 });
     expect(config!.settings.backoff).toEqual({ baseMs: 1000, maxMs: 60_000, healthyAfterMs: 30_000, failoverAfter: 2 });
   });
 

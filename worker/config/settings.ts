@@ -38,8 +38,10 @@ export interface IngestSettings {
   maxRewindUs: number;
   /** A resume whose first event is later than the cursor by more than this is a gap. */
   gapThresholdUs: number;
-  /** Longest wait before a partly filled queue message is sent. */
+  /** Longest wait before a partly filled queue message is sent; 0: group commit. */
   flushMs: number;
+  /** Group commit: least time between two sends of a partly filled message. */
+  sendSpacingMs: number;
   /** Events per queue message at most (1 = one message per event). */
   maxEventsPerMessage: number;
   /** Backpressure bounds: past either, reading stops until the queue caught up. */
@@ -198,6 +200,7 @@ function parseSettings(env: WorkerVars): WorkerSettings {
         maxRewindUs: us(t.maxRewindSeconds),
         gapThresholdUs: us(t.gapThresholdSeconds),
         flushMs: t.flushMs,
+        sendSpacingMs: t.sendSpacingMs,
         maxEventsPerMessage: t.maxEventsPerMessage,
         maxBufferedEvents: t.maxBufferedEvents,
         maxBufferedBytes: t.maxBufferedBytes,

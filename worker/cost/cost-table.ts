@@ -84,8 +84,9 @@ function breakdown(): string {
 
 /** One setting changed from the defaults, on two relays in batch mode. */
 const LEVERS: { setting: string; change: Partial<RelayProfile>; why: string }[] = [
-  { setting: "`JETSTREAM_FLUSH_MS=1000`", change: { flushMs: 1000 }, why: "fuller queue messages at low rates; events wait up to 1 s longer" },
-  { setting: "`JETSTREAM_FLUSH_MS=5000`", change: { flushMs: 5000 }, why: "up to 5 s longer" },
+  { setting: "`JETSTREAM_SEND_SPACING_MS=100`", change: { sendSpacingMs: 100 }, why: "events wait ~100 ms less at low rates; up to twice the queue messages" },
+  { setting: "`JETSTREAM_SEND_SPACING_MS=1000`", change: { sendSpacingMs: 1000 }, why: "fuller queue messages at low rates; events wait up to 1 s longer" },
+  { setting: "`JETSTREAM_SEND_SPACING_MS=5000`", change: { sendSpacingMs: 5000 }, why: "up to 5 s longer" },
   { setting: "`JETSTREAM_ALARM_SECONDS=30`", change: { alarmSeconds: 30 }, why: "fewer alarms and state writes; a silent socket is found later" },
   { setting: "`max_batch_size: 100` (consumer, `wrangler.jsonc`)", change: { consumerBatchSize: 100 }, why: "fewer consumer invocations when messages come faster than 10 a second" },
   { setting: "`WEBHOOK_BATCH_SIZE=1`", change: { mode: "per-event" }, why: "one POST per event: more CPU" },
@@ -106,10 +107,10 @@ function framesNotBilled(): string {
 /** On Workers Free the queue alone rules out continuous traffic: even one message per longest flush is too many. */
 export function freePlanQueueNote(): string {
   const longestFlushMs = 10_000;
-  const a = profileActivity({ eventsPerSecond: 1, mode: "batch", flushMs: longestFlushMs });
+  const a = profileActivity({ eventsPerSecond: 1, mode: "batch", sendSpacingMs: longestFlushMs });
   const perDay = (a.queueUnitsWritten + a.queueUnitsRead + a.queueUnitsDeleted) * 86_400;
   const free = PRICES.find((p) => p.item === "queue-operations")!.freeIncludedPerDay!;
-  return `On Workers Free no relay with continuous traffic fits: at the longest flush (\`JETSTREAM_FLUSH_MS=${longestFlushMs}\`) a relay sends a queue message every ${longestFlushMs / 1000} s, ${fmt(perDay)} queue operations a day against ${fmt(free)}; past the allowance its sends fail and the relay pauses reading (backpressure) until they succeed again, after 00:00 UTC. Free suits trying the relay out for a few hours.`;
+  return `On Workers Free no relay with continuous traffic fits: at the longest spacing (\`JETSTREAM_SEND_SPACING_MS=${longestFlushMs}\`) a relay sends a queue message every ${longestFlushMs / 1000} s, ${fmt(perDay)} queue operations a day against ${fmt(free)}; past the allowance its sends fail and the relay pauses reading (backpressure) until they succeed again, after 00:00 UTC. Free suits trying the relay out for a few hours.`;
 }
 
 function leversTable(): string {
@@ -126,7 +127,7 @@ function leversTable(): string {
   return [
     `| setting (from the defaults, batch mode, Workers Paid) | ${relays.map((r) => r.name).join(" | ")} | trade-off |`,
     `|---|${relays.map(() => "---:").join("|")}|---|`,
-    `| defaults (\`JETSTREAM_FLUSH_MS=${DEFAULTS.flushMs}\`, \`JETSTREAM_ALARM_SECONDS=${DEFAULTS.alarmSeconds}\`, \`max_batch_size: ${DEFAULTS.consumerBatchSize}\`) | ${base.map(usd).join(" | ")} | |`,
+    `| defaults (\`JETSTREAM_SEND_SPACING_MS=${DEFAULTS.sendSpacingMs}\`, \`JETSTREAM_ALARM_SECONDS=${DEFAULTS.alarmSeconds}\`, \`max_batch_size: ${DEFAULTS.consumerBatchSize}\`) | ${base.map(usd).join(" | ")} | |`,
     ...rows,
     framesNotBilled(),
   ].join("\n");
@@ -175,7 +176,7 @@ export function renderCostSummary(): string {
   const [posts, likes, all] = RELAYS.map((r) => r.eventsPerSecond);
   return [
     `**In short:** on Workers Paid, a relay for posts costs about ${round(total(posts, "batch"))} a month with the defaults and about`,
-    `${round(total(posts, "batch", { flushMs: 5000 }))} with \`JETSTREAM_FLUSH_MS=5000\`; likes and follows about ${round(total(likes, "batch"))}; the whole network about`,
+    `${round(total(posts, "batch", { sendSpacingMs: 5000 }))} with \`JETSTREAM_SEND_SPACING_MS=5000\`; likes and follows about ${round(total(likes, "batch"))}; the whole network about`,
     `${round(total(all, "batch"))}. One queue message per event, as the original design did, costs ${round(total(posts, "baseline"))}, ${round(total(likes, "baseline"))} and`,
     `${round(total(all, "baseline"))}. Workers Free cannot carry continuous traffic (below).`,
   ].join("\n");

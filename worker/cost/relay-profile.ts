@@ -4,14 +4,18 @@ import { queueUnits, type Activity } from "./cost-model.ts";
 /**
  * A relay at a steady event rate, in a delivery mode, with its settings: what it makes Cloudflare count,
  * per second. Pure. From the bench's per-event figures (bench-figures.ts) and how the relay packs and
- * delivers (the packer fills a message until JETSTREAM_FLUSH_MS or ~120 KB; the consumer takes up to
+ * delivers (a partly filled message leaves once per JETSTREAM_SEND_SPACING_MS — or JETSTREAM_FLUSH_MS when
+ * that is above 0 — a full one (~120 KB) at once; the consumer takes up to
  * `max_batch_size` messages or waits `max_batch_timeout`; batch mode sends one request per lane of DIDs).
  */
 export interface RelayProfile {
   /** Events forwarded per second (Jetstream filters by collection on its side: frames ≈ events). */
   eventsPerSecond: number;
   mode: DeliveryMode;
+  /** JETSTREAM_FLUSH_MS: above 0, the older linger rule (its interval replaces the spacing). */
   flushMs?: number;
+  /** JETSTREAM_SEND_SPACING_MS (group commit): partly filled messages at most once per this long. */
+  sendSpacingMs?: number;
   alarmSeconds?: number;
   /** WEBHOOK_BATCH_SIZE in batch mode. */
   webhookBatchSize?: number;
@@ -24,7 +28,7 @@ export interface RelayProfile {
 }
 
 /** The defaults: the registry's and wrangler.jsonc's. */
-export const DEFAULTS = { flushMs: 200, alarmSeconds: 5, webhookBatchSize: 100, concurrency: 10, consumerBatchSize: 10, consumerBatchTimeoutSeconds: 1, storedGb: 0.001 };
+export const DEFAULTS = { flushMs: 0, sendSpacingMs: 200, alarmSeconds: 5, webhookBatchSize: 100, concurrency: 6, consumerBatchSize: 10, consumerBatchTimeoutSeconds: 0, storedGb: 0.001 };
 
 /** Rows each alarm writes (position 4, statistics 1, the alarm 1) and reads (the alarm). */
 const ROWS_WRITTEN_PER_ALARM = 6;
@@ -32,18 +36,33 @@ const ROWS_READ_PER_ALARM = 1;
 /** The cron trigger: once a minute a Workers request and a call into the relay object. */
 const CRON_PER_SECOND = 1 / 60;
 
+/**
+ * An assumption (the queue's docs give no rate): with `max_batch_timeout` 0 the consumer is invoked as soon
+ * as a message waits, once per message up to this many invocations a second; past it, messages wait for
+ * the invocations before them and batches fill.
+ */
+export const IMMEDIATE_INVOCATIONS_PER_SECOND = 10;
+
+/** Consumer invocations per second for `messages` per second. */
+export function consumerInvocations(messages: number, batchSize: number, timeoutSeconds: number): number {
+  if (timeoutSeconds <= 0) return Math.min(messages, Math.max(IMMEDIATE_INVOCATIONS_PER_SECOND, messages / batchSize));
+  // A full batch, or what came within the timeout, or a lone message.
+  const perTimeout = messages * timeoutSeconds;
+  return perTimeout >= batchSize ? messages / batchSize : perTimeout >= 1 ? 1 / timeoutSeconds : messages;
+}
+
 export function profileActivity(p: RelayProfile): Activity & { detail: ProfileDetail } {
   const s = { ...DEFAULTS, ...p };
   const rate = p.eventsPerSecond;
   const packing = p.mode !== "baseline";
-  // A message holds what arrives within one flush interval, up to ~120 KB (~200 events); never less than one event.
-  const eventsPerMessage = packing ? Math.min(EVENTS_PER_PACKED_MESSAGE, Math.max(1, (rate * s.flushMs) / 1000)) : 1;
+  // A message holds what arrives within one interval between partly filled messages, up to ~120 KB (~200
+  // events); never less than one event. (Group commit sends sooner when the queue is idle: at most this many messages.)
+  const intervalMs = s.flushMs > 0 ? s.flushMs : s.sendSpacingMs;
+  const eventsPerMessage = packing ? Math.min(EVENTS_PER_PACKED_MESSAGE, Math.max(1, (rate * intervalMs) / 1000)) : 1;
   const messageBytes = packing ? eventsPerMessage * QUEUED_EVENT_BYTES : SINGLE_EVENT_MESSAGE_BYTES;
   const units = queueUnits(messageBytes);
   const messages = rate / eventsPerMessage;
-  // The consumer gets a full batch, or what came within its timeout, or a lone message.
-  const perTimeout = messages * s.consumerBatchTimeoutSeconds;
-  const invocations = perTimeout >= s.consumerBatchSize ? messages / s.consumerBatchSize : perTimeout >= 1 ? 1 / s.consumerBatchTimeoutSeconds : messages;
+  const invocations = consumerInvocations(messages, s.consumerBatchSize, s.consumerBatchTimeoutSeconds);
   const eventsPerInvocation = invocations > 0 ? rate / invocations : 0;
   const requestsPerInvocation = p.mode === "batch" ? batchRequests(eventsPerInvocation, s.concurrency, s.webhookBatchSize) : eventsPerInvocation;
   const alarms = 1 / s.alarmSeconds;

@@ -10,6 +10,7 @@ export function streamSettings(config: RelayConfig): StreamSettings {
     stallMs: s.stallMs,
     backoff: s.backoff,
     flushMs: s.flushMs,
+    sendSpacingMs: s.sendSpacingMs,
     maxBufferedEvents: s.maxBufferedEvents,
     maxBufferedBytes: s.maxBufferedBytes,
     sendFailuresBeforePause: s.sendFailuresBeforePause,

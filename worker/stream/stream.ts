@@ -17,7 +17,9 @@ import { cursorTooOld, outdatedCursor } from "../jetstream/server-signals.ts";
 export type { EventFrame } from "../jetstream/legacy-frame.ts";
 
 export interface StreamSettings extends ConnectionSettings {
+  /** When partly filled messages leave (outbox.ts): a linger, or 0 for group commit with this spacing. */
   flushMs: number;
+  sendSpacingMs: number;
   /** Backpressure bounds: past either, reading stops until the queue took what waits. */
   maxBufferedEvents: number;
   maxBufferedBytes: number;
@@ -151,7 +153,7 @@ export class Stream {
       policy.label,
       { state: initial.state, endpointIndex: startingEndpoint(initial.position, settings.endpoints) },
     );
-    this.outbox = new Outbox(policy.newPacker, settings.flushMs, {
+    this.outbox = new Outbox(policy.newPacker, { lingerMs: settings.flushMs, spacingMs: settings.sendSpacingMs }, {
       send: (bodies) => policy.send(bodies),
       nextLedgerId: () => policy.nextLedgerId(),
       called: (calls) => this.hooks.called?.(calls),
