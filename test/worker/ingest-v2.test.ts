@@ -283,4 +283,26 @@ describe("Jetstream v2", () => {
     // Measured from no event, a quiet start is no gap.
     expect((await relay().getStats()).gapsDetected).toBe(0);
   });
+
+  it.each(["v2", "legacy"])("loses nothing when a fresh relay restarts before its first alarm, its events stamped before the time it opened at (%s wire)", async (wire) => {
+    const instance = `v2k${wire}`;
+    await freshRelay([instance], wire === "legacy" ? { JETSTREAM_URL: `${jetstreamWs()}/${instance}/subscribe` } : {});
+    await waitFor(async () => ((await runInDurableObject(relay(), (_i, state) => state.storage.get<{ estimated?: boolean }>("position")))?.estimated ? true : null), "the estimate saved");
+    // A server whose events carry times from before the relay's estimate (a lagging clock, rewritten
+    // display times): a time cursor at the estimate would skip them.
+    const early = events(`k${wire}`, 30, Date.now() * 1000 - 120_000_000);
+    await control(instance, "append", { events: early.texts });
+    await allEnqueued(early.keys, "the first events enqueued");
+    // The first event replaced the estimate: saved at once, before any alarm.
+    await waitFor(async () => {
+      const saved = await runInDurableObject(relay(), (_i, state) => state.storage.get<{ estimated?: boolean; timeUs: number }>("position"));
+      return saved && !saved.estimated ? saved : null;
+    }, "the first event's position saved");
+    await abortAllDurableObjects();
+    await restart();
+    await waitFor(async () => (await connections(instance)).filter((c) => c.open).length === 1 && (await connections(instance)).length === 2, "reconnected");
+    // The resume starts at the first event (its seq on v2, its time on the legacy wire): all of them come again.
+    await allEnqueued(early.keys, "every early event read again after the restart");
+  });
 });
+

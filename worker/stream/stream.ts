@@ -354,9 +354,13 @@ export class Stream {
       return;
     }
     if (verdict === "forward" && !this.forward(text, frame, now)) return;
+    const first = this.estimated || this.timeUs === null;
     this.advance(frame, text);
     const instance = this.outbox.oldest?.instance ?? this.instance;
-    if (instance !== this.announced) {
+    // Saved at once when the position moves to another instance, and when the first event replaces an
+    // estimate: a restart before the next alarm must resume at that event (by seq on v2), not at the
+    // estimate, which an event stamped earlier than it would fall behind.
+    if (instance !== this.announced || first) {
       this.announced = instance;
       this.hooks.positionMoved?.();
     }
@@ -423,12 +427,14 @@ export class Stream {
       return false;
     }
     if (queued.oversized) this.hooks.oversized?.();
-    // Before the very first event there is no position: resuming at this event's own time (inclusive) then loses nothing.
+    // Before the first event the position is none or an estimate: resuming at this event's own time
+    // (inclusive) loses nothing, and the estimate may be later than an event stamped by a lagging clock.
+    const before = this.timeUs === null ? frame.timeUs : this.estimated ? Math.min(this.timeUs, frame.timeUs) : this.timeUs;
     this.outbox.add({
       event: queued.event,
       bytes: queued.bytes,
       timeUs: frame.timeUs,
-      cursorBefore: this.timeUs ?? frame.timeUs,
+      cursorBefore: before,
       seqBefore: this.seq ?? frame.seq ?? null,
       instance: this.instance,
       seq: frame.seq ?? null,
