@@ -73,6 +73,12 @@ describe("upstream failures", () => {
 
   it("retries after refused upgrades (400, then 502)", async () => {
     for (const status of [400, 502]) {
+      // The connection to drop must have counted as healthy (JETSTREAM_HEALTHY_SECONDS=1): else the drop and
+      // the refusal make two failures in a row and the relay fails over (JETSTREAM_FAILOVER_AFTER=2).
+      await waitFor("the connection to count as healthy", async () => {
+        const now = await rig.status();
+        return now.connected && now.connectedSince !== null && Date.now() - Date.parse(now.connectedSince) > 1_500;
+      });
       const before = (await connections("a")).length;
       await rig.jetstream("a", "misbehave", { action: "refuse", status, count: 1 });
       await rig.jetstream("a", "misbehave", { action: "drop" });
