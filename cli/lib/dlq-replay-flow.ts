@@ -5,7 +5,7 @@ import type { Output } from "./output.ts";
 import type { RelayClient } from "./relay-client.ts";
 import { formatCount, formatTime } from "./terminal-format.ts";
 import { expectShape } from "./validate.ts";
-import { sleep } from "./watch.ts";
+import { pollUntilOver } from "./poll-until-over.ts";
 
 const isAnswer = (a: Record<string, unknown>) => typeof a.job === "object" && a.job !== null && typeof (a.job as { id?: unknown }).id === "string";
 
@@ -46,23 +46,7 @@ export async function followDeadLetterReplay(client: RelayClient, output: Output
     if (screen) screen.render([jobLine(job), "", failure ? c.red(failure) : c.dim(`every ${intervalMs / 1000}s until it is over · Ctrl-C stops following (the job goes on: dlq replay --attach ${job.id})`)]);
     else output.lines([jobLine(job)]);
   };
-  let latest = first;
-  try {
-    show(latest);
-    while (latest.state === "running") {
-      await sleep(intervalMs);
-      try {
-        latest = await findDeadLetterReplay(client, latest.id);
-        show(latest);
-      } catch (error) {
-        if (!(error instanceof CliError) || error.exitCode === ExitCode.authRefused) throw error;
-        if (screen) show(latest, `✗ poll failed at ${new Date().toISOString().slice(11, 19)}Z: ${error.message}; retrying`);
-        else output.message(`${output.err.red("poll failed")}: ${error.message}`);
-      }
-    }
-  } finally {
-    screen?.stop();
-  }
+  const latest = await pollUntilOver({ first, running: (job) => job.state === "running", poll: () => findDeadLetterReplay(client, first.id), show, screen, output, intervalMs });
   if (output.json) output.document({ job: latest });
   else if (screen) output.lines([jobLine(latest)]);
   if (latest.state === "done") {

@@ -10,7 +10,7 @@ import type { RelayClient } from "./relay-client.ts";
 import { checkWindow, isoOf, replayBody, type ReplayWindow } from "./replay-window.ts";
 import { renderReplay, replayLine } from "./replay-view.ts";
 import { expectShape } from "./validate.ts";
-import { sleep } from "./watch.ts";
+import { pollUntilOver } from "./poll-until-over.ts";
 
 /** --watch (until the replay is over) and --interval. */
 export type FollowFlags = Pick<WatchFlags, "watch" | "interval">;
@@ -93,23 +93,7 @@ async function follow(client: RelayClient, output: Output, intervalMs: number, f
     else if (screen) screen.render([...renderReplay(replay, output.out), "", failure ? output.out.red(failure) : output.out.dim(`every ${intervalMs / 1000}s until it is over · Ctrl-C stops watching (the replay goes on)`)]);
     else if (replay) output.lines([replayLine(replay)]);
   };
-  let latest = first;
-  try {
-    show(latest);
-    while (latest?.state === "running") {
-      await sleep(intervalMs);
-      try {
-        latest = await fetchReplay(client);
-        show(latest);
-      } catch (error) {
-        if (!(error instanceof CliError) || error.exitCode === ExitCode.authRefused) throw error;
-        if (screen) show(latest, `✗ poll failed at ${new Date().toISOString().slice(11, 19)}Z: ${error.message}; retrying`);
-        else output.message(`${output.err.red("poll failed")}: ${error.message}`);
-      }
-    }
-  } finally {
-    screen?.stop();
-  }
+  const latest = await pollUntilOver({ first, running: (replay) => replay?.state === "running", poll: () => fetchReplay(client), show, screen, output, intervalMs });
   if (!output.json && !screen && latest) output.lines(renderReplay(latest, output.out));
   exitCodeFor(latest);
 }

@@ -4,23 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ERROR_BODY_LIMIT_BYTES } from "../../worker/delivery/read-body-head.ts";
 import { commitEvent, deadLetterPage, messageBody, queued, receiver, recordingPorts, runBatch, testEnv, uniqueDid, uniquePath } from "./delivery-support.ts";
-
-/** A body of `total` bytes served in 16 KB chunks as the reader pulls them; counts what was pulled and whether it was cancelled. */
-function countingBody(total: number) {
-  const seen = { pulled: 0, cancelled: false };
-  const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (seen.pulled >= total) return controller.close();
-      seen.pulled += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-    cancel() {
-      seen.cancelled = true;
-    },
-  });
-  return { stream, seen };
-}
+import { countingBody } from "./counting-body.ts";
 
 describe("a webhook's error answer", () => {
   it("is read only up to its bound, the rest cancelled", async () => {

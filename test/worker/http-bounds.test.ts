@@ -9,27 +9,11 @@ import { handleHttp } from "../../worker/http/router.ts";
 import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS, LoginThrottle } from "../../worker/http/login-throttle.ts";
 import { MAX_BODY_BYTES } from "../../worker/http/request-input.ts";
 import { ADMIN_TOKEN, body, call, callWith } from "./http-support.ts";
-
-/** A request body of `total` bytes, served in 16 KB chunks as they are pulled; counts what was pulled. */
-function countingBody(total: number) {
-  const seen = { pulled: 0, cancelled: false };
-  const chunk = new TextEncoder().encode(`{"ids":["${"x".repeat(16 * 1024 - 9)}`);
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (seen.pulled >= total) return controller.close();
-      seen.pulled += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-    cancel() {
-      seen.cancelled = true;
-    },
-  });
-  return { stream, seen };
-}
+import { countingBody } from "./counting-body.ts";
 
 describe("a request body without Content-Length", () => {
   it("is read up to the bound only, then refused with 413", async () => {
-    const { stream, seen } = countingBody(20 * MAX_BODY_BYTES);
+    const { stream, seen } = countingBody(20 * MAX_BODY_BYTES, `{"ids":["${"x".repeat(16 * 1024 - 9)}`);
     const request = new Request("http://relay.test/dlq/purge", { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.1" }, body: stream });
     expect(request.headers.get("content-length")).toBeNull();
     const res = await handleHttp(request, env as Env, createExecutionContext());
