@@ -1,3 +1,4 @@
+import { readAtMost } from "../read-at-most.ts";
 import type { DeadLetterReplayRequest, DeadLetterSelection, ReplayRequest } from "../contract.ts";
 
 /** Input that failed validation; its message is returned to the caller as a 400 (413 for a body over the bound). */
@@ -39,26 +40,10 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 async function readBoundedText(request: Request, limit: number): Promise<string> {
   const tooLarge = () => new InputError(`The body is larger than ${limit} bytes.`, 413);
   if (Number(request.headers.get("content-length") ?? 0) > limit) throw tooLarge();
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let read = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      read += value.byteLength;
-      if (read > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const decoder = new TextDecoder();
-  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode();
+  const { bytes, overflowed, error } = await readAtMost(request.body, limit);
+  if (error !== undefined) throw error;
+  if (overflowed) throw tooLarge();
+  return new TextDecoder().decode(bytes);
 }
 
 function rejectUnknownFields(body: Record<string, unknown>, known: string[]): void {
