@@ -8,6 +8,7 @@ import { type LocalWorker, startLocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { runCli } from "./support/run-cli.ts";
+import { cliJson as runCliJson, postJson } from "./support/local-relay-io.ts";
 import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "cli-dlq-jobs-admin-token-0123456789";
@@ -24,16 +25,8 @@ const raws: string[] = [];
 
 const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000) => waitFor(what, probe, timeoutMs, 500);
 
-async function cliJson<T>(args: string[]): Promise<T> {
-  const result = await runCli([...args, "--json"], { env });
-  if (result.code !== 0) throw new Error(`jetstream-relay ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
-
-async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-}
+const cliJson = <T>(args: string[]) => runCliJson<T>(args, env, [0]);
+const post = (url: string, body: unknown) => postJson(url, body, 30_000).then(() => undefined);
 
 async function received(): Promise<{ body: string; headers: Record<string, string> }[]> {
   const res = await fetch(`${webhook.base}/_control/requests?${new URLSearchParams({ path: "/hook", match: COLLECTION })}`);

@@ -8,6 +8,7 @@ import { type LocalWorker, startLocalWorker } from "../support/local-worker.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { runCli } from "./support/run-cli.ts";
+import { cliJson as runCliJson, postJson } from "./support/local-relay-io.ts";
 import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "cli-local-worker-admin-token-of-32-chars-or-more";
@@ -20,16 +21,8 @@ let env: Record<string, string>;
 
 const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 500);
 
-async function cliJson<T>(args: string[], extraEnv: Record<string, string> = {}): Promise<T> {
-  const result = await runCli([...args, "--json"], { env: { ...env, ...extraEnv } });
-  if (result.code !== 0 && result.code !== 3) throw new Error(`jetstream-relay ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
-
-async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-}
+const cliJson = <T>(args: string[], extraEnv: Record<string, string> = {}) => runCliJson<T>(args, { ...env, ...extraEnv });
+const post = (url: string, body: unknown) => postJson(url, body, 10_000).then(() => undefined);
 
 beforeAll(async () => {
   ensureBundle();

@@ -11,6 +11,7 @@ import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { ensureBundle } from "./support/bundle.ts";
 import { runInPty } from "./support/pty.ts";
 import { runCli } from "./support/run-cli.ts";
+import { postJson } from "./support/local-relay-io.ts";
 import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "cli-replay-admin-token-of-32-characters-or-more";
@@ -22,11 +23,7 @@ let firstTimes: number[] = [];
 
 const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs, 300);
 
-async function post(url: string, body: unknown): Promise<unknown> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const post = (url: string, body: unknown) => postJson(url, body, 10_000);
 
 /** time_us of every event the webhook received, with how often. */
 async function received(): Promise<Map<number, number>> {
