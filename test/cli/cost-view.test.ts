@@ -9,7 +9,7 @@ import { ensureBundle } from "./support/bundle.ts";
 import { type FakeRelay, healthyReport, sampleStats, sampleStatus, startFakeRelay } from "./support/fake-relay.ts";
 import { runCli } from "./support/run-cli.ts";
 
-// The posts relay of docs/cost.md on Workers Paid ($23.51 a month) with a $10 budget.
+// The posts relay of docs/cost.md on Workers Paid ($25.46 a month) with a $10 budget.
 const cost = costReport(profileActivity({ eventsPerSecond: 30, mode: "batch" }), { seconds: 3600, since: Date.now() - 3_600_000 }, "paid", 10);
 const notes = cost.warnings;
 
@@ -29,7 +29,7 @@ afterAll(() => relay.close());
 
 describe("the cost in the CLI", () => {
   it("the report warns past the allowance and past the budget (the fixture is what it claims)", () => {
-    expect(cost.totalUsdPerMonth).toBe(23.51);
+    expect(cost.totalUsdPerMonth).toBe(25.46);
     expect(notes.map((n) => n.code)).toEqual(["cost-over-allowance", "cost-over-budget"]);
   });
 
@@ -37,7 +37,7 @@ describe("the cost in the CLI", () => {
     const result = await runCli(["stats", "--no-json"], { env });
     expect(result.code).toBe(0);
     const line = result.stdout.split("\n").find((l) => l.startsWith("cost"));
-    expect(line).toMatch(/^cost +\$23\.51\/month \(\$5\.00 minimum \+ Queues operations \$15\.15 \+ Durable Object requests \$2\.46 \+ Workers requests \$0\.90 · 3 item\(s\) past the plan's allowance; most used: Queues operations 3,888% · budget \$10\.00 · at the last 1h00m's rates\)$/);
+    expect(line).toMatch(/^cost +\$25\.46\/month \(\$5\.00 minimum \+ Queues operations \$15\.15 \+ Durable Object requests \$4\.41 \+ Workers requests \$0\.90 · 3 item\(s\) past the plan's allowance; most used: Queues operations 3,888% · budget \$10\.00 · at the last 1h00m's rates\)$/);
     expect(result.stdout).toContain("over COST_BUDGET_USD_PER_MONTH ($10.00)");
   });
 

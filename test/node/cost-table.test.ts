@@ -29,10 +29,11 @@ test("the relay profile of the posts relay, by hand: 30 events/s, partly filled 
   const a = profileActivity({ eventsPerSecond: 30, mode: "batch" });
   expect(a.detail).toMatchObject({ eventsPerMessage: 6, unitsPerMessage: 1, messagesPerSecond: 5, invocationsPerSecond: 5, requestsPerSecond: 30 });
   expect(a.queueUnitsWritten + a.queueUnitsRead + a.queueUnitsDeleted).toBe(15);
-  // Paid: $5 + queue 15/s × 2,592,000 = 38,880,000 → $15.152; object requests (1.5 + 0.2 + 5 + 1/60)/s ×
-  // 2,592,000 = 17,409,600, 1 M included → $2.46144; Workers requests (5 + 1/60)/s × 2,592,000 =
-  // 13,003,200, 10 M included → $0.90096; CPU within the allowance: total $23.5144.
-  expect(estimateCost(a, "paid").totalUsd).toBeCloseTo(23.5144, 6);
+  // Paid: $5 + queue 15/s × 2,592,000 = 38,880,000 → $15.152; object requests (1.5 frames/20 + 0.2 alarms
+  // + 5 × 2 calls per invocation + 1/60)/s × 2,592,000 = 30,369,600, 1 M included → $4.40544; Workers
+  // requests (5 + 1/60)/s × 2,592,000 = 13,003,200, 10 M included → $0.90096; CPU within the allowance:
+  // total $25.4584.
+  expect(estimateCost(a, "paid").totalUsd).toBeCloseTo(25.4584, 6);
 });
 
 test("the whole network in batch mode, by hand: messages fill to ~120 KB (2 units)", () => {

@@ -1,4 +1,5 @@
 import type { Activity } from "./cost-model.ts";
+import { RELAY_CALLS_PER_INVOCATION } from "./relay-profile.ts";
 
 /**
  * What the relay counts of what Cloudflare bills, and its rates over the last hour. Pure (time is passed
@@ -89,8 +90,8 @@ export function activityFromRates(rate: (name: keyof BillingCounts) => number, a
     consumerInvocations: invocations,
     consumerCpuMs: rate("deliveredEvents") * assume.consumerCpuMsPerEvent,
     workerRequests: assume.otherWorkerRequestsPerSecond,
-    // Each invocation also reports to the relay object (one RPC) besides its webhook requests.
-    subrequests: rate("webhookRequests") + invocations,
+    // Each invocation also calls the relay object (the pause question and the report) besides its webhook requests.
+    subrequests: rate("webhookRequests") + invocations * RELAY_CALLS_PER_INVOCATION,
     rowsWritten: rate("rowsWritten"),
     rowsRead: rate("rowsRead"),
     storedGb: assume.storedGb,

@@ -33,6 +33,8 @@ export const DEFAULTS = { flushMs: 0, sendSpacingMs: 200, alarmSeconds: 5, webho
 /** Rows each alarm writes (position 4, statistics 1, the alarm 1) and reads (the alarm). */
 const ROWS_WRITTEN_PER_ALARM = 6;
 const ROWS_READ_PER_ALARM = 1;
+/** Calls of one consumer invocation into the relay object: the pause question (410 Gone) and the report. */
+export const RELAY_CALLS_PER_INVOCATION = 2;
 /** The cron trigger: once a minute a Workers request and a call into the relay object. */
 const CRON_PER_SECOND = 1 / 60;
 
@@ -69,7 +71,8 @@ export function profileActivity(p: RelayProfile): Activity & { detail: ProfileDe
   return {
     websocketMessagesIn: rate,
     alarms,
-    objectCalls: invocations + CRON_PER_SECOND,
+    // Each consumer invocation asks the relay object whether delivery is paused, then reports to it.
+    objectCalls: invocations * RELAY_CALLS_PER_INVOCATION + CRON_PER_SECOND,
     alwaysOnObjects: 1,
     queueUnitsWritten: messages * units,
     queueUnitsRead: messages * units,
@@ -77,7 +80,7 @@ export function profileActivity(p: RelayProfile): Activity & { detail: ProfileDe
     consumerInvocations: invocations,
     consumerCpuMs: rate * CPU_MS_PER_EVENT[p.mode],
     workerRequests: CRON_PER_SECOND,
-    subrequests: invocations * (requestsPerInvocation + 1),
+    subrequests: invocations * (requestsPerInvocation + RELAY_CALLS_PER_INVOCATION),
     rowsWritten: alarms * ROWS_WRITTEN_PER_ALARM,
     rowsRead: alarms * ROWS_READ_PER_ALARM,
     storedGb: s.storedGb,

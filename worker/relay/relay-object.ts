@@ -269,6 +269,7 @@ export class JetstreamRelay extends DurableObject<Env> {
 
   /** Whether webhook delivery is paused by a 410 Gone: the consumer asks once per batch. */
   async getDeliveryPause(): Promise<DeliveryPause | null> {
+    this.stats.meter.add("objectCalls");
     return this.deliveryPause.get();
   }
 
