@@ -5,7 +5,7 @@ export const ExitCode = {
   usage: 2,
   /** reachable, but the relay reports itself unhealthy */
   unhealthy: 3,
-  /** the relay refused the admin token (401/403) */
+  /** the relay refused the admin token (401/403, or 429 after repeated wrong tokens) */
   authRefused: 4,
   interrupted: 130,
 } as const;

@@ -6,7 +6,7 @@ Exit codes:
   1    failure (relay unreachable, timeout, not a relay, relay error)
   2    usage (bad flag or argument, no relay URL, confirmation needed but no terminal)
   3    reachable but unhealthy
-  4    the relay refused the admin token (401/403)
+  4    the relay refused the admin token (401/403, or 429 after repeated wrong tokens)
   130  interrupted (Ctrl-C)`;
 
 export const TARGET_HELP = `
