@@ -42,6 +42,30 @@ describe("v2 frames", () => {
     }
   });
 
+  it("reads a commit's tail by position: the payload's own seq and time, never its record's; any other tail is parsed whole", () => {
+    const commit = (record: string, tail: string) =>
+      `{"$type":"network.bsky.jetstream.subscribeEvents#commit","cid":"c","collection":"app.bsky.feed.post","did":"did:plc:a","operation":"create","record":${record},"rev":"r","rkey":"k",${tail}}`;
+    const second = Date.parse("2024-09-09T19:46:02Z") * 1000;
+    const event = (seq: number, timeUs: number) => ({ type: "commit", did: "did:plc:a", timeUs, collection: "app.bsky.feed.post", operation: "create", seq });
+    const cases: [string, unknown][] = [
+      // A record with a seq and a time of its own, even a tail-shaped one.
+      [commit(`{"text":"x","seq":99,"time":"2001-01-01T00:00:00.000000Z"}`, `"seq":5,"time":"2024-09-09T19:46:02.000007Z"`), event(5, second + 7)],
+      [commit(`{"text":"\\\",\\"seq\\":9"}`, `"seq":12345678901,"time":"2024-09-09T19:46:02.999999Z"`), event(12345678901, second + 999_999)],
+      // Three fractional digits: not the server's layout, read whole (and exactly).
+      [commit(`{}`, `"seq":5,"time":"2024-09-09T19:46:02.329Z"`), event(5, second + 329_000)],
+      // What is not a position is not taken as one.
+      [commit(`{}`, `"seq":0,"time":"2024-09-09T19:46:02.000007Z"`), { type: "malformed", reason: "missing or invalid seq" }],
+      [commit(`{}`, `"seq":12345678901234567890,"time":"2024-09-09T19:46:02.000007Z"`), { type: "malformed", reason: "missing or invalid seq" }],
+      [commit(`{}`, `"seq":5,"time":"2024-09-09T19:46:0x.000007Z"`), { type: "malformed", reason: "missing or invalid time" }],
+    ];
+    for (const [payload, expected] of cases) {
+      expect(JSON.parse(payload)).toBeTypeOf("object");
+      expect(parseV2Payload(payload)).toEqual(expected);
+      const frame = parseV2Frame(`{"$type":"message","payload":${payload}}`);
+      expect(frame.type === "event" ? frame.event : frame).toEqual(expected);
+    }
+  });
+
   it("reads the terminal error, the info advisory, and says what is not an event", () => {
     expect(parseV2Frame(`{"$type":"error","error":"ConsumerTooSlow","message":"reconnect with cursor=5"}`)).toEqual({ type: "error", error: "ConsumerTooSlow", message: "reconnect with cursor=5" });
     expect(parseV2Frame(`{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","message":"requested timestamp cursor below retention floor; starting at seq 7","name":"OutdatedCursor"}}`)).toEqual({

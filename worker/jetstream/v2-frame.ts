@@ -17,9 +17,11 @@ export const V2_PATH = "/xrpc/network.bsky.jetstream.subscribeEvents";
 export const V2_TYPE_PREFIX = "network.bsky.jetstream.subscribeEvents#";
 
 const MESSAGE_PREFIX = '{"$type":"message","payload":';
-const COMMIT_PREFIX = `{"$type":"${V2_TYPE_PREFIX}commit",`;
-const COMMIT_HEAD = /(?:"cid":"[^"\\]*",)?"collection":"([^"\\]+)","did":"([^"\\]+)","operation":"([^"\\]+)"[,}]/y;
-const REV_KEY = ',"rev":"';
+/** A commit's head as the server's encoder writes it: cid (absent on deletes), collection, did, operation. */
+const COMMIT_FIELDS = String.raw`\{"\$type":"network\.bsky\.jetstream\.subscribeEvents#commit",(?:"cid":"[^"\\]*",)?"collection":"([^"\\]+)","did":"([^"\\]+)","operation":"([^"\\]+)"[,}]`;
+// One expression for the whole head: matching the literal prefixes in it is cheaper than startsWith.
+const FRAME_COMMIT_HEAD = new RegExp(String.raw`^\{"\$type":"message","payload":${COMMIT_FIELDS}`);
+const PAYLOAD_COMMIT_HEAD = new RegExp(`^${COMMIT_FIELDS}`);
 const SEQ_KEY = ',"seq":';
 const TIME_KEY = ',"time":"';
 
@@ -31,10 +33,11 @@ export type V2Frame =
   | { type: "malformed"; reason: string };
 
 export function parseV2Frame(text: string): V2Frame {
-  if (text.startsWith(MESSAGE_PREFIX) && text.endsWith("}")) {
-    const payload = text.slice(MESSAGE_PREFIX.length, -1);
-    const commit = readCommit(payload);
-    if (commit) return { type: "event", event: commit, payload };
+  const end = text.length - 1;
+  if (text.startsWith(MESSAGE_PREFIX) && text.charCodeAt(end) === 125 /* } */) {
+    // Read in place; the payload is cut only once it is known to be a commit.
+    const commit = readCommit(text, FRAME_COMMIT_HEAD, end);
+    if (commit) return { type: "event", event: commit, payload: text.slice(MESSAGE_PREFIX.length, end) };
   }
   const value = parseObject(text);
   if (typeof value === "string") return { type: "malformed", reason: value };
@@ -52,7 +55,7 @@ export function parseV2Frame(text: string): V2Frame {
 
 /** Reads a v2 payload text (what the relay forwards): for the consumer, as parseFrame reads legacy events. */
 export function parseV2Payload(text: string): ParsedFrame & { seq?: number } {
-  const commit = readCommit(text);
+  const commit = readCommit(text, PAYLOAD_COMMIT_HEAD, text.length);
   if (commit) return commit;
   const value = parseObject(text);
   if (typeof value === "string") return { type: "malformed", reason: value };
@@ -75,23 +78,39 @@ export function isV2Payload(text: string): boolean {
   return text.startsWith(`{"$type":"${V2_TYPE_PREFIX}`);
 }
 
-function readCommit(payload: string): (EventFrame & { seq: number }) | null {
-  if (!payload.startsWith(COMMIT_PREFIX)) return null;
-  COMMIT_HEAD.lastIndex = COMMIT_PREFIX.length;
-  const head = COMMIT_HEAD.exec(payload);
-  if (head === null) return null;
-  // The tail, read by position: `…,"seq":123,"time":"2024-09-09T19:46:02.329308Z"}`.
-  const at = payload.lastIndexOf(SEQ_KEY);
-  if (at === -1 || payload.lastIndexOf(REV_KEY, at) === -1) return null;
-  let end = at + SEQ_KEY.length;
+/**
+ * A commit payload in the server's layout, ending at `end` (exclusive) in `text`, whose head `head`
+ * matches, or null. Its head gives the collection, DID and operation; its tail, fixed in shape, the seq
+ * and the time: `…"rkey":"…","seq":123,"time":"2024-09-09T19:46:02.329308Z"}`. Read by position, without
+ * copying or searching the text: this runs for every frame.
+ */
+function readCommit(text: string, head: RegExp, end: number): (EventFrame & { seq: number }) | null {
+  const fields = head.exec(text);
+  if (fields === null || fields[0].length > end) return null;
+  // `time` is its last value, 27 characters, then `"}`; the seq's digits come before its key.
+  const time = end - 29;
+  if (text.charCodeAt(end - 1) !== 125 /* } */ || text.charCodeAt(end - 2) !== 34 /* " */ || !hasAt(text, time - TIME_KEY.length, TIME_KEY)) return null;
+  const digitsEnd = time - TIME_KEY.length;
+  let digits = digitsEnd;
+  while (digitsEnd - digits <= 16 && isDigit(text.charCodeAt(digits - 1))) digits--;
+  // The seq key follows the end of a string (the rkey's): a bare quote never occurs inside one.
+  if (digits === digitsEnd || digitsEnd - digits > 16 || !hasAt(text, digits - SEQ_KEY.length, SEQ_KEY) || text.charCodeAt(digits - SEQ_KEY.length - 1) !== 34 /* " */) return null;
   let seq = 0;
-  for (let c = payload.charCodeAt(end); c >= 48 && c <= 57; c = payload.charCodeAt(++end)) seq = seq * 10 + (c - 48);
-  if (end === at + SEQ_KEY.length || end - at - SEQ_KEY.length > 16 || !payload.startsWith(TIME_KEY, end)) return null;
-  const time = end + TIME_KEY.length;
-  if (payload.length !== time + 29 || payload.charCodeAt(time + 19) !== 46 /* . */ || !payload.endsWith('Z"}')) return null;
-  const timeUs = wireTimeUs(payload.slice(time, time + 19), payload.slice(time + 20, time + 26));
+  for (let i = digits; i < digitsEnd; i++) seq = seq * 10 + (text.charCodeAt(i) - 48);
+  const timeUs = wireTimeAt(text, time);
   if (!Number.isSafeInteger(seq) || seq === 0 || timeUs === null) return null;
-  return { type: "commit", did: head[2], timeUs, collection: head[1], operation: head[3], seq };
+  return { type: "commit", did: fields[2], timeUs, collection: fields[1], operation: fields[3], seq };
+}
+
+/** Whether `key` is in `text` at `at` (a short key: cheaper than startsWith with a position). */
+function hasAt(text: string, at: number, key: string): boolean {
+  if (at < 0) return false;
+  for (let i = 0; i < key.length; i++) if (text.charCodeAt(at + i) !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
 }
 
 function readParsedPayload(payload: Record<string, unknown>): (EventFrame & { seq: number }) | { reason: string } {
@@ -132,6 +151,26 @@ function wireTimeUs(second: string, micros: string): number | null {
     cachedSecondUs = ms * 1000;
   }
   return cachedSecondUs + Number(micros);
+}
+
+/** The wire's `time` written at `at` in `text` (`2024-09-09T19:46:02.329308Z`) → unix µs, without copying it when its second is the last one read. */
+function wireTimeAt(text: string, at: number): number | null {
+  if (text.charCodeAt(at + 19) !== 46 /* . */ || text.charCodeAt(at + 26) !== 90 /* Z */) return null;
+  let micros = 0;
+  for (let i = at + 20; i < at + 26; i++) {
+    const code = text.charCodeAt(i);
+    if (!isDigit(code)) return null;
+    micros = micros * 10 + (code - 48);
+  }
+  if (cachedSecond === "" || !hasAt(text, at, cachedSecond)) {
+    const second = text.slice(at, at + 19);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(second)) return null;
+    const ms = Date.parse(`${second}Z`);
+    if (!Number.isFinite(ms)) return null;
+    cachedSecond = second;
+    cachedSecondUs = ms * 1000;
+  }
+  return cachedSecondUs + micros;
 }
 
 /** unix µs → the v2 wire's `time` (exactly six fractional digits). */
