@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/cpu-profile.ts [--events N]`: where the worker's own CPU goes during a flood.
+ * `npx tsx bench/cpu-profile.ts [--events N] [--v2]`: where the worker's own CPU goes during a flood.
  *
  * Runs the worker under `wrangler dev` with an inspector port, floods it like `npm run bench` (batch
  * mode), records a V8 CPU profile of the worker's isolate over the flood and prints the functions with
@@ -33,6 +33,7 @@ const SAMPLING_INTERVAL_US = 200;
 const eventsFlag = process.argv.indexOf("--events");
 const count = eventsFlag > 0 ? Number(process.argv[eventsFlag + 1]) : 100_000;
 if (!Number.isInteger(count) || count < 1) throw new Error("--events needs a whole number ≥ 1");
+const v2 = process.argv.includes("--v2");
 
 /**
  * Self time per function, largest first. A sample stands for the time until the next one; workerd does
@@ -54,11 +55,18 @@ export function selfTimes(profile: Profile, intervalUs: number): { name: string;
 }
 
 async function main(): Promise<void> {
-  const upstream = await startFloodServer();
+  const upstream = await startFloodServer({ v2 });
+  const wanted = forwardedBy(COLLECTIONS);
+  const [identity, ...flood] = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 5, offset: 1 });
+  const expected = flood.filter(wanted).length;
+  // A v2 server sends only the kinds asked for: the warm-up is the first wanted event instead (as in bench/run.ts).
+  const first = v2 ? flood.findIndex(wanted) : -1;
+  const warmUp = upstream.stage([v2 ? flood[first] : identity]);
+  const events = upstream.stage(v2 ? flood.filter((_, i) => i !== first) : flood);
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const inspectorPort = await freePort();
   const worker = await startLocalWorker(
-    { WEBHOOK_URL: receiver.url, JETSTREAM_URL: upstream.url, JETSTREAM_COLLECTIONS: COLLECTIONS.join(","), WEBHOOK_BATCH_SIZE: "100" },
+    { WEBHOOK_URL: receiver.url, JETSTREAM_URL: v2 ? upstream.v2Url : upstream.url, JETSTREAM_COLLECTIONS: COLLECTIONS.join(","), WEBHOOK_BATCH_SIZE: "100" },
     { inspectorPort },
   );
   const socket = new WebSocket(((await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[])[0].webSocketDebuggerUrl);
@@ -76,11 +84,9 @@ async function main(): Promise<void> {
         waiting.set(id, resolve as (result: unknown) => void);
         socket.send(JSON.stringify({ id, method, params }));
       });
-    const [warmUp, ...events] = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 5, offset: 1 });
-    const expected = events.filter(forwardedBy(COLLECTIONS)).length;
     // As `npm run bench` does: connected, then one event, so that the flood is read from a cursor.
     await waitFor("the relay to connect", async () => ((await (await fetch(`${worker.url}/status`)).json()) as RelayStatus).connected);
-    upstream.flood([warmUp]);
+    upstream.flood(warmUp);
     await waitFor("the relay to receive the first event", async () => ((await (await fetch(`${worker.url}/stats`)).json()) as RelayStats).totalReceived >= 1);
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
@@ -89,7 +95,7 @@ async function main(): Promise<void> {
     if (!(await receiver.waitForDistinct(expected, 300_000))) throw new Error(`only ${receiver.distinct} of ${expected} events arrived`);
     const { profile } = await call<{ profile: Profile }>("Profiler.stop");
     await writeFile("bench-profile.cpuprofile", JSON.stringify(profile));
-    process.stdout.write(`${count.toLocaleString("en-US")} events flooded, ${expected.toLocaleString("en-US")} delivered; self time of the worker's isolate:\n`);
+    process.stdout.write(`${count.toLocaleString("en-US")} events flooded${v2 ? " on the v2 wire" : ""}, ${expected.toLocaleString("en-US")} delivered; self time of the worker's isolate:\n`);
     for (const { name, ms, share } of selfTimes(profile, SAMPLING_INTERVAL_US).slice(0, 30)) {
       process.stdout.write(`${ms.toFixed(0).padStart(8)} ms ${(share * 100).toFixed(1).padStart(5)}%  ${name}\n`);
     }

@@ -23,14 +23,6 @@ export function timesOf(text: string): number[] {
   return times;
 }
 
-/** time_us of one event text or frame (the first occurrence; a v2 payload's own `time` is its last key), or null. */
-export function timeOf(text: string): number | null {
-  const at = text.indexOf('"time_us":');
-  if (at !== -1) return digitsAt(text, at + 10);
-  const v2 = text.lastIndexOf(V2_TIME_KEY);
-  return v2 === -1 ? null : v2TimeAt(text, v2);
-}
-
 /** A v2 payload's `time` follows its `seq`: `…"seq":123,"time":"2024-09-09T19:46:02.329308Z"`. */
 const V2_TIME_KEY = ',"time":"';
 

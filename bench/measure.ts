@@ -28,6 +28,8 @@ export interface Configuration {
   kinds?: string[];
   /** The wire the relay reads (the upstream serves both): legacy by default. */
   wire?: "legacy" | "v2";
+  /** The upstream's v2 wire ignores `kinds` and sends every kind (flood-server.ts: reading only on v2). */
+  everyKind?: boolean;
 }
 
 export interface RunResult {
@@ -95,7 +97,9 @@ export async function runOnce(
   timeoutMs: number,
   runtime: Runtime = "api",
 ): Promise<RunResult> {
-  const upstream = await startFloodServer({ v2: config.wire === "v2" });
+  const upstream = await startFloodServer({ v2: config.wire === "v2", everyKind: config.everyKind ? { collections: collections.split(",") } : undefined });
+  // Both floods made ready before the worker starts: their making and its garbage are not measured.
+  const [warmUpStaged, flood] = [upstream.stage([warmUp]), upstream.stage(events)];
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const vars = { WEBHOOK_URL: receiver.url, JETSTREAM_URL: config.wire === "v2" ? upstream.v2Url : upstream.url, JETSTREAM_COLLECTIONS: collections, ...config.vars };
   const worker = runtime === "api" ? await startLocalRuntime(vars) : await startLocalWorker(vars);
@@ -103,13 +107,12 @@ export async function runOnce(
     await waitFor("the relay to connect", async () => (await getJson<RelayStatus>(`${worker.url}/status`)).connected, 60_000);
     // One event first (an identity event: received, skipped): once the relay has it, its cursor is set,
     // so that any reconnect during the flood resumes from there instead of from "live".
-    upstream.flood([warmUp]);
+    upstream.flood(warmUpStaged);
     await waitFor("the relay to receive the first event", async () => (await getJson<RelayStats>(`${worker.url}/stats`)).totalReceived >= 1, 60_000);
     const started = Date.now();
     const workerCpuBefore = groupCpuSeconds(worker.process.pid!);
     const workerdCpuBefore = groupCpuSeconds(worker.process.pid!, "workerd");
-    // The v2 frames are built inside flood(), before its first send: not the upstream's cost of serving them.
-    upstream.flood(events);
+    upstream.flood(flood);
     const benchCpuBefore = ownCpuSeconds();
     const complete = await receiver.waitForDistinct(expectedTimes.length, timeoutMs);
     const workerCpuAfter = groupCpuSeconds(worker.process.pid!);

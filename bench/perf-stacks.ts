@@ -77,3 +77,24 @@ export function breakdown(samples: Sample[], parts: Part[] = PARTS): Breakdown {
     }),
   };
 }
+
+/**
+ * The symbols the busiest thread's samples of one part ended in (their leaf frame), most first: where
+ * that part's time goes inside the runtime. JavaScript without a perf map shows as its address.
+ */
+export function topLeaves(samples: Sample[], part: Part, count: number): { symbol: string; share: number }[] {
+  const perThread = new Map<string, number>();
+  for (const s of samples) perThread.set(s.thread, (perThread.get(s.thread) ?? 0) + 1);
+  const thread = [...perThread].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const mine = samples.filter((s) => s.thread === thread && s.frames.some((f) => part.frames.some((marker) => f.includes(marker))));
+  const leaves = new Map<string, number>();
+  for (const s of mine) {
+    const leaf = s.frames[0]?.replace(/\s+\(.*\)$/, "") ?? "?";
+    const symbol = leaf === "[unknown]" || leaf === "" ? "JavaScript or unsymbolised code" : leaf;
+    leaves.set(symbol, (leaves.get(symbol) ?? 0) + 1);
+  }
+  return [...leaves]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([symbol, n]) => ({ symbol, share: n / Math.max(1, mine.length) }));
+}

@@ -64,19 +64,22 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-const LEGACY = "ours (batch)";
-const V2 = "ours (batch, v2)";
+/** Configurations compared wire against wire: the same flood read on the legacy wire and on v2. */
+const WIRE_PAIRS = [
+  { legacy: "ours (batch)", v2: "ours (batch, v2)", label: "batch mode" },
+  { legacy: "ours (reading only)", v2: "ours (reading only, v2)", label: "reading only (the object's reading, with no deliveries sharing workerd's thread)" },
+];
 
 /**
  * v2 beside the legacy wire, run by run (the bench alternates them, so each pair shared the machine's
  * state): frames read per second, and the same flood taken in per second — a v2 server sends only the
- * kinds asked for, so it sends fewer frames for the same stream.
+ * kinds asked for, so in batch mode it sends fewer frames for the same stream.
  */
-function wireComparison(report: Report): string | null {
+function wireComparison(report: Report, pair: (typeof WIRE_PAIRS)[number]): string | null {
   const at = (name: string) => report.medians.findIndex((m) => m.config === name);
-  const legacy = report.runsOf?.[at(LEGACY)];
-  const v2 = report.runsOf?.[at(V2)];
-  if (at(LEGACY) === -1 || at(V2) === -1 || !legacy || !v2) return null;
+  const legacy = report.runsOf?.[at(pair.legacy)];
+  const v2 = report.runsOf?.[at(pair.v2)];
+  if (at(pair.legacy) === -1 || at(pair.v2) === -1 || !legacy || !v2) return null;
   const pairs = Math.min(legacy.length, v2.length);
   if (pairs === 0) return null;
   const ratios = (value: (r: RunResult) => number) => {
@@ -84,9 +87,10 @@ function wireComparison(report: Report): string | null {
     const median = all[Math.floor(all.length / 2)];
     return pairs === 1 ? `${median.toFixed(2)}×` : `${median.toFixed(2)}× (${all[0].toFixed(2)}–${all[all.length - 1].toFixed(2)})`;
   };
+  const reading = pair.legacy.includes("reading only");
   return (
-    `v2 / legacy wire, run by run (median, lowest–highest of ${pairs}): frames read per second ${ratios((r) => r.ingestPerSecond)}; ` +
-    `the same flood taken in ${ratios((r) => r.streamPerSecond)} as fast; end to end ${ratios((r) => r.endToEndPerSecond)}.`
+    `v2 / legacy wire, ${pair.label}, run by run (median, lowest–highest of ${pairs}): frames read per second ${ratios((r) => r.ingestPerSecond)}` +
+    (reading ? "." : `; the same flood taken in ${ratios((r) => r.streamPerSecond)} as fast; end to end ${ratios((r) => r.endToEndPerSecond)}.`)
   );
 }
 
@@ -136,8 +140,8 @@ export function formatReport(report: Report): string {
       out.push(`  ${m.config}: ingest ${span((r) => r.ingestPerSecond)} events/s, end to end ${span((r) => r.endToEndPerSecond)} events/s${cpu}`);
     });
   }
-  const wires = wireComparison(report);
-  if (wires) out.push("", wires);
+  const wires = WIRE_PAIRS.map((pair) => wireComparison(report, pair)).filter((line) => line !== null);
+  if (wires.length > 0) out.push("", ...wires);
   out.push("");
   out.push("queue operations: Cloudflare bills a write, a read and a delete per started 64 KB of each message (the relay counts each message's units).");
   out.push("latency upstream → webhook: from the test server's send of each event to its first arrival at the webhook (every event).");

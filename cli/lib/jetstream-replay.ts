@@ -50,6 +50,14 @@ export interface LogEntry {
   v2?: { seq: number; frame: string | null };
 }
 
+/**
+ * The text as one flat string: a frame built by concatenation is a tree of pieces that every send would
+ * have to copy into one piece first (the benchmark's upstream makes its frames ahead, flat).
+ */
+function flat(text: string | null): string | null {
+  return text === null ? null : Buffer.from(text).toString();
+}
+
 export function toLogEntry(raw: string): LogEntry {
   const entry: LogEntry = { raw, timeUs: null, did: null, kind: null, collection: null, bytes: Buffer.byteLength(raw) };
   try {
@@ -105,19 +113,34 @@ export class EventLog {
   }
 
   /** Appends live events (in the given order); lines that are not events are skipped unless `raw`. */
-  /** `renderV2`: build the new entries' v2 frames before any subscriber is told (the benchmark's upstream, so that it measures the relay, not the frames' making). */
-  append(lines: readonly string[], options: { raw?: boolean; renderV2?: boolean } = {}): number {
-    let added = 0;
-    for (const line of lines) {
-      const entry = toLogEntry(line);
-      if (entry.timeUs === null && !options.raw) continue;
-      this.entries.push(entry);
-      added++;
-    }
+  append(lines: readonly string[], options: { raw?: boolean } = {}): number {
+    return this.appendEntries(lines.map(toLogEntry).filter((entry) => entry.timeUs !== null || options.raw));
+  }
+
+  /**
+   * Appends entries made beforehand by `stageEntries` (the benchmark's upstream: the parsing and the v2
+   * frames' making, and their garbage, happen before the flood, so that it measures the relay).
+   */
+  appendEntries(entries: readonly LogEntry[]): number {
+    for (const entry of entries) this.entries.push(entry);
     this.prune();
-    if (options.renderV2) for (let seq = Math.max(this.startSeq, this.endSeq - added); seq < this.endSeq; seq++) this.v2Frame(seq);
-    if (added > 0) this.notify();
-    return added;
+    if (entries.length > 0) this.notify();
+    return entries.length;
+  }
+
+  /**
+   * Entries for these events, with their v2 frames rendered for the seqs they will have when appended
+   * at `position` (a frame is rendered again if they land elsewhere).
+   */
+  stageEntries(lines: readonly string[], position: number, options: { renderV2?: boolean } = {}): LogEntry[] {
+    const entries = lines.map(toLogEntry).filter((entry) => entry.timeUs !== null);
+    if (options.renderV2) {
+      entries.forEach((entry, i) => {
+        const seq = this.wireSeq(position + i);
+        entry.v2 = { seq, frame: flat(v2MessageFrame(entry.raw, seq)) };
+      });
+    }
+    return entries;
   }
 
   setRetention(seconds: number | null): void {
@@ -290,6 +313,8 @@ export class Subscriber {
   private readonly unsubscribe: () => void;
   /** Called after each frame sent (the test server uses it to misbehave mid-stream). */
   afterSend: ((subscriber: Subscriber) => void) | null = null;
+  /** Called with each event sent (the benchmark's upstream notes when each was first sent). */
+  sentEvent: ((entry: LogEntry) => void) | null = null;
 
   constructor(
     readonly socket: WebSocket,
@@ -393,20 +418,28 @@ export class Subscriber {
   private pump(): void {
     if (this.pumping || !this.open || this.stalled || this.waitingForHello) return;
     this.pumping = true;
+    // One write to the kernel for the frames of a turn, not one per frame (ws corks each frame's own
+    // writes too). Not with an afterSend hook: it may end the socket mid-turn, before the frames it
+    // saw sent are written.
+    const tcp = this.afterSend === null ? (this.socket as unknown as { _socket?: Duplex })._socket : undefined;
+    tcp?.cork();
     try {
       if (this.position < this.log.startSeq) this.position = this.log.startSeq; // fell behind retention
       let budget = 1000;
       while (this.position < this.log.endSeq && budget-- > 0) {
         if (this.socket.bufferedAmount > 4_000_000) break;
-        const frame = this.frameAt(this.position++);
+        const position = this.position++;
+        const frame = this.frameAt(position);
         if (frame === null) continue;
         this.socket.send(frame);
         this.sent++;
+        this.sentEvent?.(this.log.at(position)!);
         this.afterSend?.(this);
         if (!this.open || this.stalled) return;
       }
       if (this.position < this.log.endSeq) setTimeout(() => this.pump(), this.socket.bufferedAmount > 4_000_000 ? 10 : 0);
     } finally {
+      tcp?.uncork();
       this.pumping = false;
     }
   }

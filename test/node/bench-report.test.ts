@@ -56,6 +56,15 @@ test("compares the v2 wire with the legacy one run by run, on frames and on the 
   v2.forEach((r) => (r.streamPerSecond = r.ingestPerSecond * 1.1));
   const text = formatReport({ ...base, runs: 3, medians: [legacy[0], v2[0]], runsOf: [legacy, v2] });
   // Frames: 0.9, 0.8, 0.9 → median 0.90; the flood: 0.99, 0.88, 0.99 → 0.99; end to end 0.95, 1, 1 → 1.00.
-  expect(text).toContain("v2 / legacy wire, run by run (median, lowest–highest of 3): frames read per second 0.90× (0.80–0.90); the same flood taken in 0.99× (0.88–0.99) as fast; end to end 1.00× (0.95–1.00).");
+  expect(text).toContain("v2 / legacy wire, batch mode, run by run (median, lowest–highest of 3): frames read per second 0.90× (0.80–0.90); the same flood taken in 0.99× (0.88–0.99) as fast; end to end 1.00× (0.95–1.00).");
   expect(formatReport({ ...base, runs: 1, medians: [legacy[0]], runsOf: [[legacy[0]]] })).not.toContain("v2 / legacy");
+});
+
+test("compares the reading alone on both wires (the same frames reach the object on either)", () => {
+  const legacy = [run("ours (reading only)", 150_000, 5_000), run("ours (reading only)", 100_000, 4_000)];
+  const v2 = [run("ours (reading only, v2)", 135_000, 5_000), run("ours (reading only, v2)", 105_000, 4_000)];
+  const text = formatReport({ ...base, runs: 2, medians: [legacy[0], v2[0]], runsOf: [legacy, v2] });
+  // 0.90 and 1.05: the upper median of two.
+  expect(text).toContain("v2 / legacy wire, reading only (the object's reading, with no deliveries sharing workerd's thread), run by run (median, lowest–highest of 2): frames read per second 1.05× (0.90–1.05).");
+  expect(text).not.toContain("batch mode, run by run");
 });
