@@ -38,16 +38,21 @@ function identify(raw: string): { identity: string; json: boolean } {
 
 function identityOfValue(value: unknown, raw: string): string {
   if (!isObject(value)) return `raw\n${raw}`;
-  const event = typeof value.$type === "string" && value.$type.startsWith(V2_TYPE_PREFIX) ? legacyTwin(value, value.$type.slice(V2_TYPE_PREFIX.length)) : value;
-  const did = typeof event.did === "string" ? event.did : "";
+  const v2Kind = typeof value.$type === "string" && value.$type.startsWith(V2_TYPE_PREFIX) ? value.$type.slice(V2_TYPE_PREFIX.length) : null;
+  const did = typeof value.did === "string" ? value.did : "";
+  // A v2 commit's fields are where its legacy twin has them in `commit` (read in place: no copy per event).
+  if (v2Kind === "commit") return commitIdentity(did, value);
+  const event = v2Kind === null ? value : legacyTwin(value, v2Kind);
   const { commit, identity, account } = event;
-  if (event.kind === "commit" && isObject(commit)) {
-    // A template gives what String() gives for every JSON value, without an array per event.
-    return `commit\n${did}\n${commit.collection}\n${commit.rkey}\n${commit.rev}\n${commit.operation}`;
-  }
+  if (event.kind === "commit" && isObject(commit)) return commitIdentity(did, commit);
   if (event.kind === "identity" && isObject(identity) && identity.seq !== undefined) return `identity\n${did}\n${identity.seq}`;
   if (event.kind === "account" && isObject(account) && account.seq !== undefined) return `account\n${did}\n${account.seq}`;
   return `other\n${canonicalJson(event, true)}`;
+}
+
+/** A template gives what String() gives for every JSON value, without an array per event. */
+function commitIdentity(did: string, commit: Record<string, unknown>): string {
+  return `commit\n${did}\n${commit.collection}\n${commit.rkey}\n${commit.rev}\n${commit.operation}`;
 }
 
 /**
