@@ -112,19 +112,20 @@ export function formatReport(report: Report): string {
   }
   out.push("");
   const columns = report.medians;
-  const header = ["", ...columns.map((c) => c.config), ...(baseline ? columns.filter((c) => c !== baseline).map((c) => `${c.config.replace("ours ", "")} / baseline`) : [])];
+  // Ours against the original design; the reading-only and v2 columns are compared with their legacy twins (below).
+  const compared = columns.filter((c) => c !== baseline && !/reading only|v2/.test(c.config));
+  const header = ["", ...columns.map((c) => c.config), ...(baseline ? compared.map((c) => `${c.config.replace("ours ", "")} / baseline`) : [])];
   const rows = ROWS.map((row) => {
     const cells = columns.map((c) => {
       if (row.label.startsWith("events delivered")) return `${format(c.delivered)} / ${format(c.expected)}${c.timedOut ? " (timed out)" : ""}`;
       return format(row.value(c), row.digits);
     });
     const ratios = baseline && !row.label.startsWith("events delivered") && !["lost", "duplicates", "backpressure pauses"].includes(row.label) && !row.label.startsWith("CPU")
-      ? columns
-          .filter((c) => c !== baseline)
+      ? compared
           // Latency depends on the size of the flood: compared only between runs of the same size.
           .map((c) => (row.label.startsWith("latency") && c.events !== baseline.events ? "n/a" : ratio(row.value(c), row.value(baseline))))
       : baseline
-        ? columns.filter((c) => c !== baseline).map(() => "")
+        ? compared.map(() => "")
         : [];
     return [row.label, ...cells, ...ratios];
   });
