@@ -1,6 +1,6 @@
 /**
- * The bench's measured figures the cost estimates rest on (docs/performance.md, median of 3 runs,
- * 2026-12-07): what the relay cannot measure about itself on Cloudflare (CPU) and what docs/cost.md
+ * The bench's measured figures the cost estimates rest on (docs/performance.md's table of 2026-12-07,
+ * median of 3 runs; quoted there under the current table): what the relay cannot measure about itself on Cloudflare (CPU) and what docs/cost.md
  * scales to a month.
  */
 export const BENCH_MEASURED_ON = "2026-12-07";
