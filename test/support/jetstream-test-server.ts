@@ -31,7 +31,9 @@
  *                                                             given): plain text on legacy, an XRPC body
  *                                                             {"error","message"} on v2 (error defaults by
  *                                                             status: InvalidRequest, RateLimitExceeded, …);
- *                                                             retryAfter (s) sets Retry-After
+ *                                                             retryAfter (s) sets Retry-After; endless: true
+ *                                                             sends the message and then a body that never
+ *                                                             ends (1 MB, then nothing, the socket kept open)
  *                                 {action: "drop-after", events: N, count: M, wire?}  the next M connections
  *                                                             are dropped after sending N events each
  *                                 {action: "stall-after", events: N, count: M, wire?} same, but they stall
@@ -49,6 +51,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
+import type { Duplex } from "node:stream";
 import { closeServer, EventLog, JetstreamFeed, refuseUpgrade, refuseUpgradeXrpc, splitJsonLines, type Refusal, type Subscriber, type Wire } from "../../cli/lib/jetstream-replay.ts";
 
 const FIXTURES_DIR = fileURLToPath(new URL("../fixtures/jetstream/", import.meta.url));
@@ -95,7 +98,7 @@ interface Instance {
   log: EventLog;
   feed: JetstreamFeed;
   connections: ConnectionRecord[];
-  refusals: { status: number; remaining: number; wire: Wire | null; error: string | null; message: string | null; retryAfter: number | null } | null;
+  refusals: { status: number; remaining: number; wire: Wire | null; error: string | null; message: string | null; retryAfter: number | null; endless: boolean } | null;
   afterEvents: { action: "drop" | "stall" | "too-slow"; events: number; remaining: number; wire: Wire | null } | null;
 }
 
@@ -203,7 +206,8 @@ export async function startJetstreamTestServer(options: { port?: number } = {}):
       const error = wire === "v2" ? (refusals.error ?? XRPC_ERROR_FOR_STATUS[status] ?? "InternalServerError") : null;
       const headers: Record<string, string> = refusals.retryAfter !== null ? { "Retry-After": String(refusals.retryAfter) } : {};
       inst.connections.push(refusedRecord(refusedIds++, wire, url.search.slice(1), status, error, message));
-      if (error !== null) refuseUpgradeXrpc(socket, status, error, message, headers);
+      if (refusals.endless) refuseEndlessly(socket, status, message);
+      else if (error !== null) refuseUpgradeXrpc(socket, status, error, message, headers);
       else refuseUpgrade(socket, status, message, headers);
       return;
     }
@@ -309,6 +313,7 @@ export async function startJetstreamTestServer(options: { port?: number } = {}):
           error: typeof body.error === "string" ? body.error : null,
           message: typeof body.message === "string" ? body.message : null,
           retryAfter: typeof body.retryAfter === "number" ? body.retryAfter : null,
+          endless: body.endless === true,
         };
         return inst.refusals;
       case "drop-after":
@@ -347,4 +352,17 @@ function json(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * A refusal whose body never ends: its length announced as 1 GB, the message and 1 MB sent, then nothing
+ * (a broken proxy). The socket is let go after a minute, or when the client gives up on it.
+ */
+function refuseEndlessly(socket: Duplex, status: number, message: string): void {
+  socket.write(`HTTP/1.1 ${status} Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 1000000000\r\nConnection: close\r\n\r\n${message}\n`);
+  socket.write("x".repeat(1_000_000));
+  const timer = setTimeout(() => socket.destroy(), 60_000);
+  timer.unref();
+  socket.on("close", () => clearTimeout(timer));
+  socket.on("error", () => {});
 }

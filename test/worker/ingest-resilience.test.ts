@@ -100,6 +100,20 @@ describe("refused upgrades", () => {
     await control(INSTANCE, "misbehave", { action: "refuse", status: 400, count: 0 });
     await waitFor(async () => (await statusOf()).state === "connected", "connected again", 20_000);
   });
+
+  it("reports a refusal whose body never ends by its first words, without waiting for the rest", async () => {
+    await control(INSTANCE, "misbehave", { action: "refuse", status: 503, count: 1000, endless: true, message: "upstream down for maintenance" });
+    await control(INSTANCE, "misbehave", { action: "drop" });
+    // Read whole, the body would hold the attempt until the upgrade's timeout, reported as a timeout.
+    const status = await waitFor(async () => {
+      const s = await statusOf();
+      return s.lastError?.includes("server said 503") ? s : null;
+    }, "the 503 reported with its words");
+    expect(status.lastError).toMatch(/^server said 503: upstream down for maintenance x+$/);
+    expect(status.lastError!.length).toBeLessThan(400);
+    await control(INSTANCE, "misbehave", { action: "refuse", status: 503, count: 0 });
+    await waitFor(async () => (await statusOf()).state === "connected", "connected again", 20_000);
+  });
 });
 
 describe("failover", () => {

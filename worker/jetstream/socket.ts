@@ -1,6 +1,10 @@
 import { scrubUrl } from "../config/redact.ts";
 import type { SubscribeRequest } from "./request.ts";
+import { readAtMost } from "../read-at-most.ts";
 import { closed, fromException, refused, type TransportError } from "./transport-errors.ts";
+
+/** What is read of a refused upgrade's body. */
+const REFUSAL_BODY_BYTES = 16 * 1024;
 
 /**
  * Opens a WebSocket to a Jetstream `/subscribe` URL from a Durable Object. `fetch` with an Upgrade header
@@ -25,9 +29,10 @@ export async function openJetstreamSocket(httpUrl: string, timeoutMs: number, pr
   }
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) {
-    const body = await response.text().catch(() => "");
+    // The refusal's first words (an XRPC error is a few hundred bytes); the rest, however long, is not read.
+    const head = await readAtMost(response.body, REFUSAL_BODY_BYTES);
     clearTimeout(timer);
-    return { error: refused(response.status, body) };
+    return { error: refused(response.status, new TextDecoder().decode(head.bytes)) };
   }
   clearTimeout(timer);
   socket.accept();
