@@ -7,6 +7,7 @@ import { PROJECT_FILE, readProjectFile } from "../lib/project-file.ts";
 import { stopSignal } from "../lib/stop-signal.ts";
 import { BLUESKY_LEGACY_ENDPOINTS, describeEndpoints } from "../lib/jetstream-endpoints.ts";
 import { DEFAULT_ENDPOINTS } from "../../worker/config/registry.ts";
+import { httpExchange } from "../lib/http-request.ts";
 
 interface DevFlags {
   ip: string;
@@ -190,14 +191,18 @@ async function chooseConfig(flag: string | undefined, cwd: string): Promise<{ pa
   return { path: packageWranglerConfig(), label: "the relay's own wrangler.jsonc" };
 }
 
+/** The most the status watcher reads of one answer. */
+const STATUS_ANSWER_BYTES = 1024 * 1024;
+
 /** Prints the relay's connection state whenever it changes (connected, reconnecting and why). */
 function watchStatus(url: string, say: (text: string) => void): { stop(): void } {
   let last = "";
   let stopped = false;
   const tick = async () => {
     try {
-      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5_000) });
-      const status = (await res.json()) as RelayStatus;
+      // Bounded like every answer the CLI reads (a status is a few KB).
+      const answer = await httpExchange(`${url}/status`, { method: "GET", headers: { accept: "application/json" }, timeoutMs: 5_000, maxBytes: STATUS_ANSWER_BYTES });
+      const status = JSON.parse(answer.text) as RelayStatus;
       let line: string;
       if (status.configErrors?.length) line = `relay: configuration problem: ${status.configErrors.map((p) => `${p.variable}: ${p.message}`).join("; ")}`;
       else if (status.connected) line = `relay: connected to ${status.endpoint}${status.wire ? ` (${status.wire} wire)` : ""}`;
