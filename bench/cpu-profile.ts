@@ -16,6 +16,7 @@ import { startLocalWorker } from "../test/support/local-worker.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startCountingReceiver } from "./counting-receiver.ts";
 import { startFloodServer } from "./flood-server.ts";
+import { warmUpAndFlood } from "./warm-up.ts";
 import { errorMessage } from "../worker/errors.ts";
 
 interface ProfileNode {
@@ -57,12 +58,11 @@ export function selfTimes(profile: Profile, intervalUs: number): { name: string;
 async function main(): Promise<void> {
   const upstream = await startFloodServer({ v2 });
   const wanted = forwardedBy(COLLECTIONS);
-  const [identity, ...flood] = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 5, offset: 1 });
-  const expected = flood.filter(wanted).length;
-  // A v2 server sends only the kinds asked for: the warm-up is the first wanted event instead (as in bench/run.ts).
-  const first = v2 ? flood.findIndex(wanted) : -1;
-  const warmUp = upstream.stage([v2 ? flood[first] : identity]);
-  const events = upstream.stage(v2 ? flood.filter((_, i) => i !== first) : flood);
+  const mixed = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 5, offset: 1 });
+  const expected = mixed.slice(1).filter(wanted).length;
+  const flood = warmUpAndFlood(mixed, wanted, !v2);
+  const warmUp = upstream.stage([flood.warmUp]);
+  const events = upstream.stage(flood.events);
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const inspectorPort = await freePort();
   const worker = await startLocalWorker(

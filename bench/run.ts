@@ -17,6 +17,7 @@ import { formatLatencyReport } from "./latency-report.ts";
 import { processesNamed } from "./cpu-time.ts";
 import { median } from "./stats.ts";
 import { runOrder, twinOf } from "./run-order.ts";
+import { warmUpAndFlood } from "./warm-up.ts";
 import { errorMessage } from "../worker/errors.ts";
 
 /** Collections the relay forwards in the benchmark; the rest of the mix is filtered out. */
@@ -132,14 +133,11 @@ async function main(): Promise<void> {
   const startUs = Date.now() * 1000 - options.events * 100;
   const prepare = (count: number, salt: number, config: Configuration) => {
     const wanted = forwardedBy(COLLECTIONS, config.kinds);
-    const [warmUp, ...events] = mixedEvents({ count: count + 1, startUs, stepUs: 100, salt, offset: IDENTITY_TEMPLATE_OFFSET });
-    const expected = events.filter(wanted).map((raw) => Number(/"time_us":(\d+)/.exec(raw)![1]));
-    if (!warmUp.includes('"kind":"identity"')) throw new Error("the warm-up event is not an identity event: check IDENTITY_TEMPLATE_OFFSET");
-    if (config.wire !== "v2" || config.everyKind) return { warmUp, events, expected };
-    // A v2 server sends only the kinds asked for (commits): the warm-up is the first wanted commit instead,
-    // taken out of the flood (it is still expected at the webhook).
-    const first = events.findIndex(wanted);
-    return { warmUp: events[first], events: events.filter((_, i) => i !== first), expected };
+    const mixed = mixedEvents({ count: count + 1, startUs, stepUs: 100, salt, offset: IDENTITY_TEMPLATE_OFFSET });
+    if (!mixed[0].includes('"kind":"identity"')) throw new Error("the warm-up event is not an identity event: check IDENTITY_TEMPLATE_OFFSET");
+    const expected = mixed.slice(1).filter(wanted).map((raw) => Number(/"time_us":(\d+)/.exec(raw)![1]));
+    // A v2 server sends only the kinds asked for (commits), unless the upstream is told to send every kind.
+    return { ...warmUpAndFlood(mixed, wanted, config.wire !== "v2" || config.everyKind === true), expected };
   };
   // The latency table: everything, or `--only latency` (its configurations are not the flood's).
   const latency: LatencyResult[] = [];

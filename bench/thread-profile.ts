@@ -18,6 +18,7 @@ import { groupProcesses } from "./cpu-time.ts";
 import { startFloodServer } from "./flood-server.ts";
 import { breakdown, parsePerfScript, PARTS, topLeaves } from "./perf-stacks.ts";
 import { startLocalRuntime } from "./start-runtime.ts";
+import { warmUpAndFlood } from "./warm-up.ts";
 import { errorMessage } from "../worker/errors.ts";
 
 const COLLECTIONS = ["app.bsky.feed.*", "app.bsky.graph.*"];
@@ -36,12 +37,12 @@ async function main(): Promise<void> {
   // Reading only on v2: the upstream sends every kind, so the object reads the same commits as on the legacy wire.
   const upstream = await startFloodServer({ v2, everyKind: readingOnly ? { collections: COLLECTIONS } : undefined });
   const wanted = forwardedBy(COLLECTIONS, readingOnly ? ["account"] : undefined);
-  const [identity, ...flood] = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 11, offset: 1 });
-  const expected = flood.filter(wanted).length;
-  // A v2 server sends only the kinds asked for: the warm-up is the first wanted event instead (as in bench/run.ts).
-  const first = v2 && !readingOnly ? flood.findIndex(wanted) : -1;
-  const warmUp = upstream.stage([first !== -1 ? flood[first] : identity]);
-  const events = upstream.stage(first !== -1 ? flood.filter((_, i) => i !== first) : flood);
+  const mixed = mixedEvents({ count: count + 1, startUs: Date.now() * 1000 - count * 100, stepUs: 100, salt: 11, offset: 1 });
+  const expected = mixed.slice(1).filter(wanted).length;
+  // Reading only on v2, the upstream sends every kind (the identity warm-up too).
+  const flood = warmUpAndFlood(mixed, wanted, !v2 || readingOnly);
+  const warmUp = upstream.stage([flood.warmUp]);
+  const events = upstream.stage(flood.events);
   const receiver = await startCountingReceiver((t) => upstream.sentAt(t));
   const kinds: Record<string, string> = readingOnly ? { JETSTREAM_KINDS: "account" } : {};
   const worker = await startLocalRuntime({ WEBHOOK_URL: receiver.url, JETSTREAM_URL: v2 ? upstream.v2Url : upstream.url, JETSTREAM_COLLECTIONS: COLLECTIONS.join(","), WEBHOOK_BATCH_SIZE: "100", ...kinds });
