@@ -89,7 +89,7 @@ function wireComparison(report: Report, pair: (typeof WIRE_PAIRS)[number]): stri
   };
   const reading = pair.legacy.includes("reading only");
   return (
-    `v2 / legacy wire, ${pair.label}, run by run (median, lowest–highest of ${pairs}): frames read per second ${ratios((r) => r.ingestPerSecond)}` +
+    `v2 / legacy wire, ${pair.label}, ${pairs === 1 ? "one run" : `run by run (median, lowest–highest of ${pairs})`}: frames read per second ${ratios((r) => r.ingestPerSecond)}` +
     (reading ? "." : `; the same flood taken in ${ratios((r) => r.streamPerSecond)} as fast; end to end ${ratios((r) => r.endToEndPerSecond)}.`)
   );
 }

@@ -58,6 +58,7 @@ test("compares the v2 wire with the legacy one run by run, on frames and on the 
   // Frames: 0.9, 0.8, 0.9 → median 0.90; the flood: 0.99, 0.88, 0.99 → 0.99; end to end 0.95, 1, 1 → 1.00.
   expect(text).toContain("v2 / legacy wire, batch mode, run by run (median, lowest–highest of 3): frames read per second 0.90× (0.80–0.90); the same flood taken in 0.99× (0.88–0.99) as fast; end to end 1.00× (0.95–1.00).");
   expect(formatReport({ ...base, runs: 1, medians: [legacy[0]], runsOf: [[legacy[0]]] })).not.toContain("v2 / legacy");
+  expect(formatReport({ ...base, runs: 1, medians: [legacy[0], v2[0]], runsOf: [[legacy[0]], [v2[0]]] })).toContain("v2 / legacy wire, batch mode, one run: frames read per second 0.90×;");
 });
 
 test("compares the reading alone on both wires (the same frames reach the object on either)", () => {
